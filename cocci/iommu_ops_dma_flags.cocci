@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/// Declare in struct iommu_ops what a driver's domain_alloc accepted.
+///
+/// A driver whose .domain_alloc gate accepts IOMMU_DOMAIN_DMA gets
+/// `.use_dma_iommu = true` (dma-iommu.c may use it); one that accepts
+/// IOMMU_DOMAIN_DMA_FQ gets `.allow_dma_fq = true` (flush queues may be
+/// selected). Acceptance is read from the gate before it is rewritten: a
+/// `type != X` conjunct of a rejecting chain, or a case label that falls
+/// straight through to IOMMU_DOMAIN_UNMANAGED, the same shapes that
+/// domain_alloc_drop_dma.cocci removes. The fields go first in the
+/// initializer. allow_dma_fq is added only with -D dma_fq, for cores that
+/// still hand flush-queue domains to drivers.
+//
+// Confidence: High
+// Options: --no-includes
+
+virtual patch
+virtual record
+virtual dma_fq
+
+@initialize:python@
+@@
+import json
+import re
+
+def falls_to_unmanaged(p):
+	"""The label at p is followed only by case labels up to UNMANAGED."""
+	with open(p[0].file) as f:
+		lines = f.read().split('\n')
+	line = int(p[0].line) - 1
+	text = '\n'.join([lines[line][int(p[0].column_end):]] +
+			 lines[line + 1:line + 40])
+	text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', text, flags=re.S)
+	labels = re.match(r'\s*:((?:\s*case\s+\w+\s*:)*)', text)
+	return bool(labels) and \
+		re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels.group(1)) is not None
+
+def emit(event, **fields):
+	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
+
+# Functions of the current file whose gate accepts each type. Python state
+# outlives a file, so it is reset whenever the ops rule sees a new file.
+accepted = {'file': None, 'IOMMU_DOMAIN_DMA': set(),
+	    'IOMMU_DOMAIN_DMA_FQ': set()}
+
+def accept(fn, dtype):
+	accepted[dtype].add(fn)
+
+# Constraint scripts lose string literals: one predicate per type.
+def accepts_dma(fn):
+	return fn in accepted['IOMMU_DOMAIN_DMA']
+
+def accepts_dma_fq(fn):
+	return fn in accepted['IOMMU_DOMAIN_DMA_FQ']
+
+@ops@
+identifier I, fn;
+position pos;
+@@
+struct iommu_ops I@pos = { .domain_alloc = fn, };
+
+@script:python@
+pos << ops.pos;
+@@
+if accepted['file'] != pos[0].file:
+	accepted['file'] = pos[0].file
+	accepted['IOMMU_DOMAIN_DMA'].clear()
+	accepted['IOMMU_DOMAIN_DMA_FQ'].clear()
+
+@accepts_dma_fq depends on dma_fq@
+identifier ops.fn, t;
+type T;
+expression E;
+position pa;
+@@
+fn(T t) {
+<+...
+(
+  t != IOMMU_DOMAIN_DMA_FQ@pa && E
+|
+  E && t != IOMMU_DOMAIN_DMA_FQ@pa
+)
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << accepts_dma_fq.pa;
+@@
+accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
+
+@accepts_dma_fq_label depends on dma_fq@
+identifier ops.fn, t;
+type T;
+constant C;
+position p : script:python() { falls_to_unmanaged(p) };
+@@
+fn(T t) {
+<+...
+switch (t) {
+  case IOMMU_DOMAIN_DMA_FQ@p:
+  case C:
+  ...
+}
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << accepts_dma_fq_label.p;
+@@
+accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
+
+@accepts_dma@
+identifier ops.fn, t;
+type T;
+expression E;
+position pa;
+@@
+fn(T t) {
+<+...
+(
+  t != IOMMU_DOMAIN_DMA@pa && E
+|
+  E && t != IOMMU_DOMAIN_DMA@pa
+)
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << accepts_dma.pa;
+@@
+accept(fn, 'IOMMU_DOMAIN_DMA')
+
+@accepts_dma_label@
+identifier ops.fn, t;
+type T;
+constant C;
+position p : script:python() { falls_to_unmanaged(p) };
+@@
+fn(T t) {
+<+...
+switch (t) {
+  case IOMMU_DOMAIN_DMA@p:
+  case C:
+  ...
+}
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << accepts_dma_label.p;
+@@
+accept(fn, 'IOMMU_DOMAIN_DMA')
+
+// allow_dma_fq is added first: fields inserted at the top stack in reverse
+// order, so use_dma_iommu ends up first, as in the original patch.
+@add_allow_dma_fq depends on patch@
+identifier I;
+identifier fn : script:python() { accepts_dma_fq(fn) };
+@@
+struct iommu_ops I = {
++ .allow_dma_fq = true,
+  ...,
+  .domain_alloc = fn,
+  ...
+};
+
+@add_use_dma_iommu depends on patch@
+identifier I;
+identifier fn : script:python() { accepts_dma(fn) };
+@@
+struct iommu_ops I = {
++ .use_dma_iommu = true,
+  ...,
+  .domain_alloc = fn,
+  ...
+};
+
+@script:python depends on record@
+I << add_allow_dma_fq.I;
+fn << add_allow_dma_fq.fn;
+@@
+emit('flag', file=accepted['file'], ops=I, function=fn, flag='allow_dma_fq')
+
+@script:python depends on record@
+I << add_use_dma_iommu.I;
+fn << add_use_dma_iommu.fn;
+@@
+emit('flag', file=accepted['file'], ops=I, function=fn, flag='use_dma_iommu')

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/// Add the use_dma_iommu and allow_dma_fq bitfields to struct iommu_ops.
+///
+/// Drivers stop comparing against IOMMU_DOMAIN_DMA/_DMA_FQ and declare
+/// instead whether dma-iommu.c may use them (use_dma_iommu) and whether
+/// flush queues may be selected (allow_dma_fq). The fields go after
+/// pgsize_bitmap. allow_dma_fq is added only with -D dma_fq, for cores that
+/// still hand flush-queue domains to drivers.
+//
+// Confidence: High
+// Options: --no-includes --include-headers
+
+virtual patch
+virtual record
+virtual dma_fq
+
+@initialize:python@
+@@
+import json
+
+def emit(event, **fields):
+	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
+
+@ops_struct@
+position p;
+@@
+struct iommu_ops@p { ... };
+
+@add_allow_dma_fq depends on patch && dma_fq@
+identifier pgsize_bitmap;
+@@
+struct iommu_ops {
+  ...
+  unsigned long pgsize_bitmap;
++ u8 allow_dma_fq : 1;
+  ...
+};
+
+@add_use_dma_iommu depends on patch@
+identifier pgsize_bitmap;
+@@
+struct iommu_ops {
+  ...
+  unsigned long pgsize_bitmap;
++ u8 use_dma_iommu : 1;
+  ...
+};
+
+@script:python depends on record && add_allow_dma_fq@
+p << ops_struct.p;
+@@
+emit('field', file=p[0].file, struct='iommu_ops', field='allow_dma_fq')
+
+@script:python depends on record && add_use_dma_iommu@
+p << ops_struct.p;
+@@
+emit('field', file=p[0].file, struct='iommu_ops', field='use_dma_iommu')

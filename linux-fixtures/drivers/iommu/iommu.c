@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fixture IOMMU core: the default-domain allocation in the shape the rules
+ * rewrite, and a DMA comparison elsewhere in the core that must stay.
+ */
+#include <linux/iommu.h>
+
+static unsigned int iommu_def_domain_type = IOMMU_DOMAIN_DMA;
+
+static struct iommu_domain *__iommu_domain_alloc(struct bus_type *bus,
+						 unsigned int type)
+{
+	static struct iommu_domain pool[4];
+	static int used;
+	struct iommu_domain *domain;
+
+	if (!bus || !bus->iommu_ops || used == 4)
+		return NULL;
+
+	domain = bus->iommu_ops->domain_alloc(type);
+	if (!domain)
+		return NULL;
+
+	domain = &pool[used++];
+	domain->type = type;
+	return domain;
+}
+
+static int iommu_group_alloc_default_domain(struct bus_type *bus,
+					    struct iommu_group *group,
+					    unsigned int type)
+{
+	struct iommu_domain *dom;
+
+	dom = __iommu_domain_alloc(bus, type);
+	if (!dom && type != IOMMU_DOMAIN_DMA) {
+		dom = __iommu_domain_alloc(bus, IOMMU_DOMAIN_DMA);
+		if (dom)
+			pr_warn("Failed to allocate default IOMMU domain of type %u for group %s - Falling back to IOMMU_DOMAIN_DMA",
+				type, group->name);
+	}
+
+	if (!dom)
+		return -ENOMEM;
+
+	group->default_domain = dom;
+	if (!group->domain)
+		group->domain = dom;
+	return 0;
+}
+
+int iommu_probe_default_domain(struct bus_type *bus, struct iommu_group *group)
+{
+	if (iommu_def_domain_type == IOMMU_DOMAIN_DMA_FQ)
+		pr_info("using flush queues\n");
+	return iommu_group_alloc_default_domain(bus, group,
+						iommu_def_domain_type);
+}
