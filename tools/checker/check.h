@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kbuild-check: shared state of one run.
+ */
+#ifndef KCHECK_CHECK_H
+#define KCHECK_CHECK_H
+
+#include "arch-table.h"
+#include "util.h"
+
+enum cell_status {
+	CELL_NONE,	/* this arch does not build the file */
+	CELL_SKIP,	/* it does, but the check could not run */
+	CELL_OK,
+	CELL_FAIL,
+	CELL_WARN,	/* built, with new warnings */
+};
+
+struct cell {
+	enum cell_status status;
+	char *reason;		/* SKIP, or FAIL that is no compile error */
+	struct strvec errors;	/* the first compiler error lines */
+	struct strvec warnings;	/* new warnings */
+	const char *log;
+};
+
+struct target {
+	char *file;		/* the touched file, relative to the tree */
+	char *src;		/* the .c compiled for it (itself, or via) */
+	char *obj;		/* the object built, relative to the tree */
+	char *sym;		/* Kconfig symbol of the object */
+	char *member_sym;	/* composite member condition, or NULL */
+	char *skip;		/* not checked at all, and why */
+	unsigned int arches;	/* columns that build it */
+	struct cell cell[MAX_ARCHES];
+};
+
+struct checker {
+	/* options */
+	char *tree;		/* absolute */
+	char *out_root;		/* absolute */
+	const char *manifest;
+	const char *table_path;
+	int jobs;
+	int json;
+	int sparse;
+	int warnings;
+	unsigned int only;	/* --arch mask, 0: all */
+	struct strvec only_names;
+	struct strvec cross;	/* --cross ARCH=PREFIX */
+
+	/* the tree */
+	char *version;
+	char *tree_id;
+	int fixture;
+	char *orig_dir;		/* <tree>/.iommu-dma/orig, or NULL */
+
+	/* output */
+	char *work;		/* <out_root>/kbuild/<tree_id> */
+	char *logdir;
+	char *shadow;		/* pristine-able copy of the tree (kbuild) */
+
+	struct arch_table table;
+	size_t nr_cols;		/* architectures (columns of the table) */
+	const char *col_name[MAX_ARCHES];
+	char *col_skip[MAX_ARCHES];	/* whole column not checked: why */
+	char *col_out[MAX_ARCHES];	/* kbuild O= directory */
+	char *col_log[MAX_ARCHES];	/* build log */
+	struct strvec col_other[MAX_ARCHES]; /* new warnings elsewhere */
+
+	struct strvec touched;
+	struct target *t;
+	size_t nr;
+	double started;
+};
+
+/* fixture.c */
+void fixture_run(struct checker *c);
+
+/* kbuild.c */
+void kbuild_run(struct checker *c);
+
+/* diag.c */
+struct diag {
+	char *path;	/* relative to the tree when inside it */
+	char *text;	/* the line, with the path made relative */
+	char *key;	/* path: kind: message (no line numbers) */
+	int is_error;
+};
+
+struct diag_list {
+	struct diag *d;
+	size_t nr;
+	size_t alloc;
+};
+
+void diag_parse(const char *text, const char *const *roots,
+		struct diag_list *out);
+void diag_parse_file(const char *log, const char *const *roots,
+		     struct diag_list *out);
+void diag_clear(struct diag_list *l);
+void diag_new_keys(const struct diag_list *base, const struct diag_list *now,
+		   struct diag_list *out);
+void diag_error_lines(const struct diag_list *l, const struct target *t,
+		      const char *log_text, struct strvec *out);
+char *diag_keys_text(const struct diag_list *l);
+void diag_from_keys(const char *text, struct diag_list *out);
+
+/* report.c */
+int report(struct checker *c);
+
+/* helpers in kbuild-check.c */
+void cell_set(struct cell *cell, enum cell_status st, const char *reason);
+char *tree_path(const struct checker *c, const char *rel);
+
+#endif

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fixture mode: a tiny kernel-like tree (linux-fixtures) has no kbuild, so
+ * each touched .c (or the .c that checks a touched header) is compiled with
+ * the host compiler against the tree's own headers.  -Werror makes any
+ * warning fail, so there is no baseline to compare with.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "run-command.h"
+
+static const char *host_cc(void)
+{
+	const char *cc = getenv("KCHECK_HOST_CC");
+
+	return cc && *cc ? cc : "gcc";
+}
+
+static int compile_one(struct checker *c, const struct target *t,
+		       const char *obj, const char *log)
+{
+	struct child_process cmd = CHILD_PROCESS_INIT;
+	char *slash, *dir;
+	int fd, ret;
+
+	dir = xstrdup(obj);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	mkdir_p(dir);
+	free(dir);
+	unlink(obj);
+	strvec_push(&cmd.env, "LC_ALL=C");
+	strvec_push(&cmd.args, host_cc());
+	strvec_push(&cmd.args, "-std=gnu11");
+	strvec_push(&cmd.args, "-Wall");
+	strvec_push(&cmd.args, "-Wextra");
+	strvec_push(&cmd.args, "-Werror");
+	strvec_push(&cmd.args, "-ffreestanding");
+	strvec_push(&cmd.args, "-nostdinc");
+	strvec_pushf(&cmd.args, "-I%s/include", c->tree);
+	strvec_push(&cmd.args, "-c");
+	strvec_pushf(&cmd.args, "%s/%s", c->tree, t->src);
+	strvec_push(&cmd.args, "-o");
+	strvec_push(&cmd.args, obj);
+	fd = open_log(log, &cmd);
+	if (fd < 0)
+		die("cannot write %s", log);
+	cmd.out_fd = fd;
+	ret = run_command(&cmd);
+	dprintf(fd, "exit status %d\n", ret);
+	close(fd);
+	child_process_clear(&cmd);
+	return ret;
+}
+
+static void judge(struct checker *c, struct target *t, int ret,
+		  const char *log)
+{
+	const char *roots[] = { c->tree, NULL };
+	struct diag_list dl = { 0 };
+	struct cell *cell = &t->cell[0];
+	char *text;
+
+	cell->log = log;
+	if (!ret) {
+		cell_set(cell, CELL_OK, NULL);
+		return;
+	}
+	cell_set(cell, CELL_FAIL, ret == 127 ? "compiler not found" : NULL);
+	text = read_file(log, NULL);
+	if (text)
+		diag_parse(text, roots, &dl);
+	diag_error_lines(&dl, t, text, &cell->errors);
+	diag_clear(&dl);
+	free(text);
+}
+
+void fixture_run(struct checker *c)
+{
+	double t0;
+	size_t i;
+	int ret;
+
+	if (!c->warnings)
+		progress("kbuild-check: fixture mode compiles with -Werror: --no-warnings has no effect");
+	for (i = 0; i < c->nr; i++) {
+		struct target *t = &c->t[i];
+		char *obj, *log;
+
+		if (t->skip)
+			continue;
+		obj = xasprintf("%s/host/%s", c->work, t->obj);
+		log = xasprintf("%s/host-%s.log", c->logdir, t->file);
+		for (char *p = log + strlen(c->logdir) + 1; *p; p++)
+			if (*p == '/')
+				*p = '_';
+		t0 = now_sec();
+		ret = compile_one(c, t, obj, log);
+		progress("[host] %s: %s (%.1f s)", t->obj,
+			 ret ? "FAILED" : "ok", now_sec() - t0);
+		judge(c, t, ret, log);
+		free(obj);
+	}
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A small reader for kbuild Makefiles: enough to map foo.c to the
+ * obj-$(CONFIG_FOO) line that builds it, directly or through a composite
+ * object (bar-objs, bar-y, bar-objs-y, bar-$(CONFIG_BAZ) += foo.o).
+ * Conditionals (ifdef) are ignored; variable references are skipped.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kbuild-makefile.h"
+#include "util.h"
+
+enum lhs_kind { LHS_NONE, LHS_OBJ, LHS_MEMBER };
+
+struct lhs {
+	enum lhs_kind kind;
+	char *composite;	/* LHS_MEMBER: the composite's name */
+	char *cond;		/* CONFIG_ symbol without prefix, or NULL */
+};
+
+/* Join backslash continuations and drop comments, in place. */
+static void flatten(char *buf)
+{
+	char *r, *w;
+	int in_comment = 0;
+
+	for (r = w = buf; *r; r++) {
+		if (r[0] == '\\' && r[1] == '\n') {
+			*w++ = ' ';
+			r++;
+			continue;
+		}
+		if (*r == '\n')
+			in_comment = 0;
+		else if (*r == '#')
+			in_comment = 1;
+		if (!in_comment)
+			*w++ = *r;
+	}
+	*w = '\0';
+}
+
+/* "$(CONFIG_FOO)" at @s: return a copy of FOO, or NULL. */
+static char *config_ref(const char *s)
+{
+	const char *end;
+
+	if (!starts_with(s, "$(CONFIG_"))
+		return NULL;
+	s += strlen("$(CONFIG_");
+	end = strchr(s, ')');
+	if (!end || end[1])
+		return NULL;
+	return xasprintf("%.*s", (int)(end - s), s);
+}
+
+static int parse_obj_lhs(const char *name, struct lhs *l)
+{
+	const char *rest = name + strlen("obj-");
+
+	if (!strcmp(rest, "y") || !strcmp(rest, "m")) {
+		l->kind = LHS_OBJ;
+		return 0;
+	}
+	l->cond = config_ref(rest);
+	if (!l->cond)
+		return -1;
+	l->kind = LHS_OBJ;
+	return 0;
+}
+
+static int parse_member_lhs(const char *name, struct lhs *l)
+{
+	static const char *const plain[] = {
+		"-objs-y", "-objs-m", "-objs", "-y", "-m",
+	};
+	static const char *const cond[] = { "-objs-$(CONFIG_", "-$(CONFIG_" };
+	const char *p;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(plain); i++) {
+		if (!ends_with(name, plain[i]))
+			continue;
+		l->composite = xasprintf("%.*s",
+			(int)(strlen(name) - strlen(plain[i])), name);
+		l->kind = LHS_MEMBER;
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(cond); i++) {
+		p = strstr(name, cond[i]);
+		if (!p || p == name)
+			continue;
+		l->cond = config_ref(p + strlen(cond[i]) - strlen("$(CONFIG_"));
+		if (!l->cond)
+			return -1;
+		l->composite = xasprintf("%.*s", (int)(p - name), name);
+		l->kind = LHS_MEMBER;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_lhs(const char *name, struct lhs *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (starts_with(name, "obj-"))
+		return parse_obj_lhs(name, l);
+	if (strchr(name, '$') && !strstr(name, "$(CONFIG_"))
+		return -1;
+	return parse_member_lhs(name, l);
+}
+
+static void lhs_clear(struct lhs *l)
+{
+	free(l->composite);
+	free(l->cond);
+}
+
+/* Does the right-hand side list the word @obj? */
+static int rhs_has(const char *rhs, const char *obj)
+{
+	size_t n = strlen(obj);
+	const char *p;
+
+	for (p = rhs; (p = strstr(p, obj)); p += n) {
+		if ((p == rhs || isspace((unsigned char)p[-1])) &&
+		    (!p[n] || isspace((unsigned char)p[n])))
+			return 1;
+	}
+	return 0;
+}
+
+/* Split "lhs op rhs"; returns the rhs or NULL when this is no assignment. */
+static char *split_assignment(char *line, char **name)
+{
+	static const char *const ops[] = { "+=", ":=", "?=", "=" };
+	char *p, *end;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		p = strstr(line, ops[i]);
+		if (p)
+			break;
+	}
+	if (!p)
+		return NULL;
+	for (end = p; end > line && isspace((unsigned char)end[-1]); end--)
+		;
+	*end = '\0';
+	while (isspace((unsigned char)*line))
+		line++;
+	if (!*line || strpbrk(line, " \t"))
+		return NULL;
+	*name = line;
+	return p + strlen(ops[i]);
+}
+
+/*
+ * Look for @obj in the Makefile text: the first obj- line naming it fills
+ * @found (kind LHS_OBJ), else the first composite member line.
+ */
+static int scan_makefile(char *text, const char *obj, struct lhs *found)
+{
+	char *line, *next, *name, *rhs;
+	struct lhs l;
+	int have = 0;
+
+	for (line = text; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		rhs = split_assignment(line, &name);
+		if (!rhs || !rhs_has(rhs, obj) || parse_lhs(name, &l) < 0)
+			continue;
+		if (l.kind == LHS_OBJ && (!have || found->kind != LHS_OBJ)) {
+			if (have)
+				lhs_clear(found);
+			*found = l;
+			have = 1;
+		} else if (!have) {
+			*found = l;
+			have = 1;
+		} else {
+			lhs_clear(&l);
+		}
+	}
+	return have ? 0 : -1;
+}
+
+static char *read_kbuild_file(const char *tree, const char *dir)
+{
+	char *path, *text;
+
+	path = xasprintf("%s/%s/Kbuild", tree, dir);
+	text = read_file(path, NULL);
+	free(path);
+	if (text)
+		return text;
+	path = xasprintf("%s/%s/Makefile", tree, dir);
+	text = read_file(path, NULL);
+	free(path);
+	return text;
+}
+
+static int lookup(const char *tree, const char *dir, const char *obj,
+		  struct lhs *l)
+{
+	char *text;
+	int ret;
+
+	text = read_kbuild_file(tree, dir);
+	if (!text)
+		return -1;
+	flatten(text);
+	ret = scan_makefile(text, obj, l);
+	free(text);
+	return ret;
+}
+
+/* obj-y += foo.o: the symbol is the one that descends into the directory. */
+static int dir_symbol(const char *tree, const char *dir, struct obj_rule *r,
+		      int depth)
+{
+	const char *slash = strrchr(dir, '/');
+	struct lhs l = { LHS_NONE, NULL, NULL };
+	char *parent, *sub;
+	int ret = -1;
+
+	if (!slash || depth > 8)
+		return -1;
+	parent = xasprintf("%.*s", (int)(slash - dir), dir);
+	sub = xasprintf("%s/", slash + 1);
+	if (!lookup(tree, parent, sub, &l) && l.kind == LHS_OBJ) {
+		if (l.cond) {
+			r->sym = xstrdup(l.cond);
+			ret = 0;
+		} else {
+			ret = dir_symbol(tree, parent, r, depth + 1);
+		}
+	}
+	if (l.kind != LHS_NONE)
+		lhs_clear(&l);
+	free(parent);
+	free(sub);
+	return ret;
+}
+
+static int resolve_obj(const char *tree, const char *dir, const char *obj,
+		       struct obj_rule *r)
+{
+	struct lhs l;
+	char *comp;
+	int ret;
+
+	if (lookup(tree, dir, obj, &l) < 0) {
+		r->why = xasprintf("no rule in %s/Makefile builds %s", dir, obj);
+		return -1;
+	}
+	if (l.kind == LHS_MEMBER) {
+		if (r->composite) {
+			lhs_clear(&l);
+			r->why = xasprintf("nested composite object for %s", obj);
+			return -1;
+		}
+		r->member = l.cond;
+		l.cond = NULL;
+		r->composite = xasprintf("%s.o", l.composite);
+		comp = r->composite;
+		lhs_clear(&l);
+		return resolve_obj(tree, dir, comp, r);
+	}
+	if (l.cond) {
+		r->sym = l.cond;
+		return 0;
+	}
+	ret = dir_symbol(tree, dir, r, 0);
+	if (ret < 0)
+		r->why = xasprintf("%s/%s is built unconditionally (obj-y) and no CONFIG_ symbol builds its directory",
+				   dir, obj);
+	return ret;
+}
+
+int find_obj_rule(const char *tree, const char *src, struct obj_rule *r)
+{
+	const char *slash = strrchr(src, '/');
+	char *dir, *obj;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (!slash || !ends_with(src, ".c")) {
+		r->why = xasprintf("%s is not a .c file in a subdirectory", src);
+		return -1;
+	}
+	dir = xasprintf("%.*s", (int)(slash - src), src);
+	obj = xasprintf("%.*s.o", (int)(strlen(slash + 1) - 2), slash + 1);
+	ret = resolve_obj(tree, dir, obj, r);
+	free(dir);
+	free(obj);
+	return ret;
+}
+
+void obj_rule_clear(struct obj_rule *r)
+{
+	free(r->sym);
+	free(r->member);
+	free(r->composite);
+	free(r->why);
+	memset(r, 0, sizeof(*r));
+}
+
+static int text_defines(const char *text, const char *sym)
+{
+	static const char *const kw[] = { "config", "menuconfig" };
+	const char *line, *p;
+	size_t i, n = strlen(sym);
+
+	for (line = text; line && *line; line = strchr(line, '\n')) {
+		while (*line == '\n' || *line == ' ' || *line == '\t')
+			line++;
+		for (i = 0; i < ARRAY_SIZE(kw); i++) {
+			if (!starts_with(line, kw[i]))
+				continue;
+			p = line + strlen(kw[i]);
+			if (*p != ' ' && *p != '\t')
+				continue;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (!strncmp(p, sym, n) && (!p[n] || isspace((unsigned char)p[n])))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int kconfig_defines(const char *tree, const char *src, const char *sym)
+{
+	char *dir = xstrdup(src), *slash, *path, *text;
+	int found = 0;
+
+	while (!found && (slash = strrchr(dir, '/'))) {
+		*slash = '\0';
+		path = xasprintf("%s/%s/Kconfig", tree, dir);
+		text = read_file(path, NULL);
+		found = text && text_defines(text, sym);
+		free(text);
+		free(path);
+	}
+	free(dir);
+	return found;
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Small helpers for kbuild-check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int verbose;
+
+_Noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("kbuild-check: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_BAD_INPUT);
+}
+
+void warn_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("kbuild-check: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* One line per step, on stderr so that --json keeps stdout clean. */
+void progress(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* a single write keeps lines of concurrent children whole */
+	if (write(STDERR_FILENO, buf, n) < 0)
+		return;
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+	va_list cp;
+	char *buf;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		die("bad format string");
+	buf = xmalloc(n + 1);
+	vsnprintf(buf, n + 1, fmt, ap);
+	return buf;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	size_t n = 0, alloc = 8192;
+	char *buf;
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	buf = xmalloc(alloc);
+	for (;;) {
+		if (n + 1 >= alloc) {
+			alloc *= 2;
+			buf = xrealloc(buf, alloc);
+		}
+		r = read(fd, buf + n, alloc - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t r;
+
+	while (len) {
+		r = write(fd, buf, len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		buf += r;
+		len -= r;
+	}
+	return 0;
+}
+
+/*
+ * Write a new file: unlink first so that a hard link (cp -al shadow trees)
+ * is replaced, never written through.
+ */
+int write_file(const char *path, const char *buf, size_t len)
+{
+	int fd, ret;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		return -1;
+	ret = write_all(fd, buf, len);
+	if (close(fd) < 0)
+		ret = -1;
+	return ret;
+}
+
+int copy_file(const char *src, const char *dst)
+{
+	size_t len;
+	char *buf;
+	int ret;
+
+	buf = read_file(src, &len);
+	if (!buf)
+		return -1;
+	ret = write_file(dst, buf, len);
+	free(buf);
+	return ret;
+}
+
+int mkdir_p(const char *path)
+{
+	char *p, *s;
+	int ret = 0;
+
+	s = xstrdup(path);
+	for (p = s + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(s, 0755) < 0 && errno != EEXIST)
+			ret = -1;
+		*p = '/';
+	}
+	if (mkdir(s, 0755) < 0 && errno != EEXIST)
+		ret = -1;
+	free(s);
+	return ret ? ret : (is_dir(path) ? 0 : -1);
+}
+
+int is_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+int is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+int starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+unsigned long long fnv1a(unsigned long long h, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+void strvec_push(struct strvec *sv, const char *s)
+{
+	if (sv->nr + 2 > sv->alloc) {
+		sv->alloc = sv->alloc ? 2 * sv->alloc : 8;
+		sv->v = xrealloc(sv->v, sv->alloc * sizeof(*sv->v));
+	}
+	sv->v[sv->nr++] = xstrdup(s);
+	sv->v[sv->nr] = NULL;
+}
+
+void strvec_pushf(struct strvec *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	strvec_push(sv, s);
+	free(s);
+}
+
+int strvec_find(const struct strvec *sv, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nr; i++)
+		if (!strcmp(sv->v[i], s))
+			return (int)i;
+	return -1;
+}
+
+void strvec_push_unique(struct strvec *sv, const char *s)
+{
+	if (strvec_find(sv, s) < 0)
+		strvec_push(sv, s);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strvec_sort(struct strvec *sv)
+{
+	if (sv->nr > 1)
+		qsort(sv->v, sv->nr, sizeof(*sv->v), cmp_str);
+}
+
+void strvec_clear(struct strvec *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nr; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->nr = 0;
+	sv->alloc = 0;
+}
