@@ -60,7 +60,7 @@ static int compile_one(struct checker *c, const struct target *t,
 static void judge(struct checker *c, struct target *t, int ret,
 		  const char *log)
 {
-	const char *roots[] = { c->tree, NULL };
+	const char *const roots[] = { c->tree, NULL };
 	struct diag_list dl = { 0 };
 	struct cell *cell = &t->cell[0];
 	char *text;

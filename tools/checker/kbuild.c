@@ -140,9 +140,9 @@ static char *inode_stamp(const char *tree)
 
 static void make_shadow(struct checker *c)
 {
-	const char *rm[] = { "rm", "-rf", c->shadow, NULL };
-	const char *cpl[] = { "cp", "-al", c->tree, c->shadow, NULL };
-	const char *cpa[] = { "cp", "-a", c->tree, c->shadow, NULL };
+	const char *const rm[] = { "rm", "-rf", c->shadow, NULL };
+	const char *const cpl[] = { "cp", "-al", c->tree, c->shadow, NULL };
+	const char *const cpa[] = { "cp", "-a", c->tree, c->shadow, NULL };
 	double t0 = now_sec();
 
 	run_argv(rm, 0);
@@ -324,9 +324,12 @@ static int prepare_steps(const struct checker *c, size_t col,
 			return PREPARE_FAILED;
 	}
 	strvec_pushf(&cmd.args, "%s/scripts/config", c->shadow);
-	strvec_pushf(&cmd.args, "--file=%s/.config", c->col_out[col]);
-	for (i = 0; i < syms->nr; i++)
-		strvec_pushf(&cmd.args, "--enable=%s", syms->v[i]);
+	strvec_push(&cmd.args, "--file");
+	strvec_pushf(&cmd.args, "%s/.config", c->col_out[col]);
+	for (i = 0; i < syms->nr; i++) {
+		strvec_push(&cmd.args, "--enable");
+		strvec_push(&cmd.args, syms->v[i]);
+	}
 	if (step(c, col, fd, &cmd, "scripts/config"))
 		return PREPARE_FAILED;
 	make_cmd(c, col, &cmd);
@@ -601,7 +604,7 @@ static void load_baseline(const char *cache, struct diag_list *base)
 static void save_baseline(struct checker *c, const char *log,
 			  const char *cache, struct diag_list *base)
 {
-	const char *roots[] = { c->shadow, c->tree, NULL };
+	const char *const roots[] = { c->shadow, c->tree, NULL };
 	char *text;
 
 	diag_parse_file(log, roots, base);
@@ -713,7 +716,7 @@ static void finish_build(struct checker *c, size_t col,
 			 struct child_process *cmd,
 			 const struct diag_list *base, int compare)
 {
-	const char *roots[] = { c->shadow, c->tree, NULL };
+	const char *const roots[] = { c->shadow, c->tree, NULL };
 	struct diag_list now = { 0 }, fresh = { 0 };
 	size_t i, ok = 0, n = 0;
 	char *text;
@@ -747,7 +750,7 @@ static void build_all(struct checker *c, const struct diag_list *base,
 	struct child_process cmd[MAX_ARCHES];
 	int started[MAX_ARCHES] = { 0 };
 	double t0 = now_sec();
-	size_t col;
+	size_t col, n = 0;
 
 	for (col = 0; col < c->nr_cols; col++) {
 		child_process_init(&cmd[col]);
@@ -757,7 +760,10 @@ static void build_all(struct checker *c, const struct diag_list *base,
 			 c->col_name[col], c->jobs);
 		start_build(c, col, c->col_log[col], &cmd[col]);
 		started[col] = 1;
+		n++;
 	}
+	if (!n)
+		return;
 	for (col = 0; col < c->nr_cols; col++)
 		if (started[col])
 			finish_build(c, col, &cmd[col], &base[col], compare);

@@ -65,7 +65,7 @@ static _Noreturn void child_exec(const struct child_process *cmd)
 int start_command(struct child_process *cmd)
 {
 	if (!cmd->args.nr) {
-		warn_msg("start_command: empty command");
+		warn_msg("%s: empty command", __func__);
 		return -1;
 	}
 	fflush(stdout);
