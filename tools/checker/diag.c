@@ -53,13 +53,31 @@ static void diag_push(struct diag_list *l, const struct diag *d)
 	l->d[l->nr++] = *d;
 }
 
+/* gcc quotes with U+2018/U+2019 in UTF-8 locales: make them ASCII. */
+static void plain_quotes(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if ((unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
+		    ((unsigned char)s[2] == 0x98 || (unsigned char)s[2] == 0x99)) {
+			*w++ = '\'';
+			s += 3;
+			continue;
+		}
+		*w++ = *s++;
+	}
+	*w = '\0';
+}
+
 /* Parse one line; returns 0 and fills @d when it is a diagnostic. */
-static int parse_line(const char *line, const char *const *roots,
+static int parse_line(char *line, const char *const *roots,
 		      struct diag *d)
 {
 	const char *colon, *p, *q, *sp, *msg = NULL;
 	size_t i;
 
+	plain_quotes(line);
 	for (colon = strchr(line, ':'); colon; colon = strchr(colon + 1, ':')) {
 		p = skip_num(colon + 1);
 		if (p)

@@ -232,7 +232,11 @@ static void make_cmd(const struct checker *c, size_t col,
 {
 	const struct arch_desc *a = &c->table.arch[col];
 
+	/* kbuild unexports LC_ALL: set the others for plain quotes */
 	strvec_push(&cmd->env, "LC_ALL=C");
+	strvec_push(&cmd->env, "LANG=C");
+	strvec_push(&cmd->env, "LC_CTYPE=C");
+	strvec_push(&cmd->env, "LC_MESSAGES=C");
 	strvec_push(&cmd->args, "make");
 	strvec_pushf(&cmd->args, "-C%s", c->shadow);
 	strvec_pushf(&cmd->args, "O=%s", c->col_out[col]);
@@ -263,6 +267,14 @@ static int config_enabled(const char *config, const char *sym)
 	free(y);
 	free(m);
 	return ret;
+}
+
+/* "FOO" must be =y/=m, "!FOO" must not be. */
+static int sym_ok(const char *config, const char *sym)
+{
+	if (*sym == '!')
+		return !config_enabled(config, sym + 1);
+	return config_enabled(config, sym);
 }
 
 static char *read_config(const struct checker *c, size_t col)
@@ -327,8 +339,8 @@ static int prepare_steps(const struct checker *c, size_t col,
 	strvec_push(&cmd.args, "--file");
 	strvec_pushf(&cmd.args, "%s/.config", c->col_out[col]);
 	for (i = 0; i < syms->nr; i++) {
-		strvec_push(&cmd.args, "--enable");
-		strvec_push(&cmd.args, syms->v[i]);
+		strvec_push(&cmd.args, *syms->v[i] == '!' ? "--disable" : "--enable");
+		strvec_push(&cmd.args, syms->v[i] + (*syms->v[i] == '!'));
 	}
 	if (step(c, col, fd, &cmd, "scripts/config"))
 		return PREPARE_FAILED;
@@ -381,7 +393,7 @@ static int prepare_mode(const struct checker *c, size_t col,
 	config = read_config(c, col);
 	mode = 0;
 	for (i = 0; i < syms->nr; i++)
-		if (!config_enabled(config, syms->v[i]))
+		if (!sym_ok(config, syms->v[i]))
 			mode = 1;
 out:
 	free(config);
@@ -445,9 +457,10 @@ static void verify_config(struct checker *c, size_t col,
 	size_t i;
 
 	for (i = 0; i < syms->nr; i++)
-		if (!config_enabled(config, syms->v[i]))
-			progress("[%s] CONFIG_%s is not enabled after olddefconfig",
-				 c->col_name[col], syms->v[i]);
+		if (!sym_ok(config, syms->v[i]))
+			progress("[%s] CONFIG_%s is %s after olddefconfig",
+				 c->col_name[col], syms->v[i] + (*syms->v[i] == '!'),
+				 *syms->v[i] == '!' ? "still set" : "not enabled");
 	for (i = 0; i < c->nr; i++)
 		if (cell_active(c, &c->t[i], col))
 			verify_target(c, col, &c->t[i], config);
@@ -666,8 +679,13 @@ static int obj_built(const struct checker *c, size_t col, const char *obj)
 	return ret;
 }
 
+/*
+ * An object is judged by its own presence (it was deleted before make);
+ * a make that failed with every object built fails them all.
+ */
 static void judge_cell(struct checker *c, size_t col, struct target *t,
-		       int ret, const struct diag_list *now, const char *text)
+		       int ret, int all_built, const struct diag_list *now,
+		       const char *text)
 {
 	struct cell *cell = &t->cell[col];
 	char *why;
@@ -678,7 +696,7 @@ static void judge_cell(struct checker *c, size_t col, struct target *t,
 		diag_error_lines(now, t, text, &cell->errors);
 		return;
 	}
-	if (ret) {
+	if (ret && all_built) {
 		why = xasprintf("make exited with status %d", ret);
 		cell_set(cell, CELL_FAIL, why);
 		free(why);
@@ -687,9 +705,21 @@ static void judge_cell(struct checker *c, size_t col, struct target *t,
 	cell_set(cell, CELL_OK, NULL);
 }
 
+static int col_failed(const struct checker *c, size_t col)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++)
+		if (c->t[i].cell[col].status == CELL_FAIL)
+			return 1;
+	return 0;
+}
+
+/* Give each new diagnostic to the touched file it is in. */
 static void add_new_warnings(struct checker *c, size_t col,
 			     const struct diag_list *fresh)
 {
+	int failed = col_failed(c, col);
 	size_t i, j;
 	int owner;
 
@@ -699,17 +729,33 @@ static void add_new_warnings(struct checker *c, size_t col,
 		owner = 0;
 		for (j = 0; j < c->nr; j++) {
 			struct target *t = &c->t[j];
+			struct cell *cell = &t->cell[col];
 
-			if (!cell_active(c, t, col) || strcmp(d->path, t->file))
+			if (t->skip || !(t->arches & (1U << col)) ||
+			    strcmp(d->path, t->file))
 				continue;
-			strvec_push(&t->cell[col].warnings, d->text);
-			if (t->cell[col].status == CELL_OK)
-				t->cell[col].status = CELL_WARN;
 			owner = 1;
+			if (cell->status == CELL_FAIL && d->is_error)
+				continue;
+			strvec_push(&cell->warnings, d->text);
+			if (cell->status == CELL_OK)
+				cell->status = CELL_WARN;
 		}
-		if (!owner)
+		/* errors elsewhere come from a failed compile: shown there */
+		if (!owner && !(failed && d->is_error))
 			strvec_push(&c->col_other[col], d->text);
 	}
+}
+
+static int all_built(const struct checker *c, size_t col)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++)
+		if (cell_active(c, &c->t[i], col) &&
+		    !obj_built(c, col, c->t[i].obj))
+			return 0;
+	return 1;
 }
 
 static void finish_build(struct checker *c, size_t col,
@@ -719,10 +765,11 @@ static void finish_build(struct checker *c, size_t col,
 	const char *const roots[] = { c->shadow, c->tree, NULL };
 	struct diag_list now = { 0 }, fresh = { 0 };
 	size_t i, ok = 0, n = 0;
+	int ret, built;
 	char *text;
-	int ret;
 
 	ret = finish_command(cmd);
+	built = all_built(c, col);
 	child_process_clear(cmd);
 	text = read_file(c->col_log[col], NULL);
 	if (text)
@@ -730,7 +777,7 @@ static void finish_build(struct checker *c, size_t col,
 	for (i = 0; i < c->nr; i++) {
 		if (!cell_active(c, &c->t[i], col))
 			continue;
-		judge_cell(c, col, &c->t[i], ret, &now, text);
+		judge_cell(c, col, &c->t[i], ret, built, &now, text);
 		n++;
 		ok += c->t[i].cell[col].status == CELL_OK;
 	}
