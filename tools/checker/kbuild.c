@@ -71,23 +71,43 @@ static const char *cross_prefix(const struct checker *c, size_t col)
 	return c->table.arch[col].cross;
 }
 
+/* A defconfig is a file in arch/$(SRCARCH)/configs/ or a make target. */
+static int have_defconfig(const struct checker *c, const struct arch_desc *a)
+{
+	char *p, *text, *target;
+	int found;
+
+	p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch, a->defconfig);
+	found = is_file(p);
+	free(p);
+	p = xasprintf("%s/arch/%s/configs/%s_%s", c->tree, a->srcarch,
+		      a->make_arch, a->defconfig);
+	found = found || is_file(p);
+	free(p);
+	if (found)
+		return 1;
+	p = xasprintf("%s/arch/%s/Makefile", c->tree, a->srcarch);
+	text = read_file(p, NULL);
+	target = xasprintf("\n%s:", a->defconfig);
+	found = text && strstr(text, target);
+	free(target);
+	free(text);
+	free(p);
+	return found;
+}
+
 static char *check_arch(const struct checker *c, size_t col)
 {
 	const struct arch_desc *a = &c->table.arch[col];
-	char *p, *q, *gcc, *why = NULL;
+	char *gcc, *why = NULL;
 
-	p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch, a->defconfig);
-	q = xasprintf("%s/arch/%s/configs/%s_%s", c->tree, a->srcarch,
-		      a->make_arch, a->defconfig);
 	gcc = xasprintf("%sgcc", cross_prefix(c, col));
-	if (!is_dir(p) && !is_file(p) && !is_file(q))
-		why = xasprintf("the tree has no %s for %s (arch/%s/configs/)",
+	if (!have_defconfig(c, a))
+		why = xasprintf("the tree has no %s for %s (arch/%s/)",
 				a->defconfig, a->name, a->srcarch);
 	else if (!program_exists(gcc))
 		why = xasprintf("compiler %s not found (install it or use --cross %s=PREFIX)",
 				gcc, a->name);
-	free(p);
-	free(q);
 	free(gcc);
 	return why;
 }
