@@ -9,8 +9,10 @@
  * A kernel tree is checked with kbuild in output directories under
  * -O DIR; a fixture tree (EXTRAVERSION = -fixtures) with the host compiler.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -455,6 +457,22 @@ static void report_skips(const struct checker *c)
 				 c->t[i].file, c->t[i].skip);
 }
 
+/* One run at a time per tree: they share the shadow and output dirs. */
+static void lock_work(const struct checker *c)
+{
+	char *path = xasprintf("%s/lock", c->work);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die("cannot open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		progress("kbuild-check: waiting for another run on %s", c->work);
+		if (flock(fd, LOCK_EX) < 0)
+			die("cannot lock %s", path);
+	}
+	free(path);	/* fd stays open: the lock lasts until exit */
+}
+
 int main(int argc, char **argv)
 {
 	struct checker c = {
@@ -476,6 +494,7 @@ int main(int argc, char **argv)
 	resolve_targets(&c);
 	if (mkdir_p(c.logdir) < 0)
 		die("cannot create %s", c.logdir);
+	lock_work(&c);
 	progress("kbuild-check: %s (%s, %s mode): %zu touched file(s), output in %s",
 		 c.tree, c.version, c.fixture ? "fixture" : "kbuild",
 		 c.nr, c.work);

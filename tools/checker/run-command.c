@@ -62,12 +62,29 @@ static _Noreturn void child_exec(const struct child_process *cmd)
 	_exit(127);
 }
 
+static void verbose_command(const struct child_process *cmd)
+{
+	size_t i, len = 2;
+	char *line, *p;
+
+	for (i = 0; i < cmd->args.nr; i++)
+		len += strlen(cmd->args.v[i]) + 1;
+	line = xmalloc(len + 1);
+	p = line + sprintf(line, "+");
+	for (i = 0; i < cmd->args.nr; i++)
+		p += sprintf(p, " %s", cmd->args.v[i]);
+	progress("%s", line);
+	free(line);
+}
+
 int start_command(struct child_process *cmd)
 {
 	if (!cmd->args.nr) {
 		warn_msg("%s: empty command", __func__);
 		return -1;
 	}
+	if (verbose)
+		verbose_command(cmd);
 	fflush(stdout);
 	fflush(stderr);
 	cmd->pid = fork();
