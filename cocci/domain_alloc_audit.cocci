@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/// Report domain_alloc gates the rewrite cannot handle.
+///
+/// Run on a tree after the other rules: every IOMMU_DOMAIN_DMA or
+/// IOMMU_DOMAIN_DMA_FQ still named inside a function used as .domain_alloc
+/// is a shape the rules do not know (for example a label with a body of
+/// its own). A domain_alloc that never tests its type with != or a switch
+/// accepts IOMMU_DOMAIN_DMA implicitly. A domain_alloc that passes its type
+/// to a helper which compares it with a domain type (directly or through
+/// further helpers in the file) would see UNMANAGED where it saw DMA.
+/// All of these need a human.
+//
+// Confidence: Moderate
+// Options: --no-includes
+
+virtual report
+virtual record
+
+@initialize:python@
+@@
+import json
+import re
+
+def emit(event, **fields):
+	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
+
+# Per file: helper calls passing a type parameter on, and functions that
+# compare a parameter with a domain type. Report mode changes nothing, so
+# positions name the real files and can key the state.
+calls = {}
+compares = {}
+filtered = set()
+allocs = set()
+
+def note_call(file, caller, callee):
+	calls.setdefault(file, set()).add((caller, callee))
+
+def note_compare(file, fn, line):
+	compares.setdefault(file, {}).setdefault(fn, int(line))
+
+def comparing_helpers(file, fn):
+	"""Helpers reached from fn by passing the type on that compare it."""
+	seen, todo, found = set(), [fn], []
+	while todo:
+		caller = todo.pop()
+		for c, callee in sorted(calls.get(file, ())):
+			if c != caller or callee in seen:
+				continue
+			seen.add(callee)
+			todo.append(callee)
+			if callee in compares.get(file, {}):
+				found.append((callee, compares[file][callee]))
+	return found
+
+@ops@
+identifier I, fn;
+position pos;
+@@
+struct iommu_ops I@pos = { .domain_alloc = fn, };
+
+@leftover depends on report@
+identifier ops.fn;
+constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
+position p;
+@@
+fn(...) {
+<+...
+  C@p
+...+>
+}
+
+@script:python depends on record@
+fn << ops.fn;
+pos << ops.pos;
+c << leftover.C;
+p << leftover.p;
+@@
+emit('finding', kind='not-rewritten', file=pos[0].file, function=fn,
+     line=int(p[0].line),
+     message='%s still compared at line %s: a shape the rules do not know'
+	     % (c, p[0].line))
+
+@type_filter_chain depends on report@
+identifier ops.fn, t;
+type T;
+expression E;
+position p;
+@@
+fn(T t) {
+<+...
+  t@p != E
+...+>
+}
+
+@script:python depends on record@
+fn << ops.fn;
+p << type_filter_chain.p;
+@@
+filtered.add((p[0].file, fn))
+
+@type_filter_switch depends on report@
+identifier ops.fn, t;
+type T;
+constant C;
+position p;
+@@
+fn(T t) {
+<+...
+  switch (t@p) { case C: ... }
+...+>
+}
+
+@script:python depends on record@
+fn << ops.fn;
+p << type_filter_switch.p;
+@@
+filtered.add((p[0].file, fn))
+
+@domain_alloc_fn depends on report@
+identifier ops.fn;
+position p;
+@@
+fn@p(...) { ... }
+
+@script:python depends on record@
+fn << ops.fn;
+p << domain_alloc_fn.p;
+@@
+allocs.add((p[0].file, fn))
+
+// The type passed on to helpers, two calls deep (intel: alloc_domain()
+// then first_level_by_default()).
+@passes_type depends on report@
+identifier ops.fn, t, helper;
+type T;
+position p;
+@@
+fn(T t) {
+<+...
+  helper@p(..., t, ...)
+...+>
+}
+
+@script:python depends on record@
+fn << ops.fn;
+helper << passes_type.helper;
+p << passes_type.p;
+@@
+note_call(p[0].file, fn, helper)
+
+@passes_type_on depends on report@
+identifier passes_type.helper, u, helper2;
+type T;
+position p;
+@@
+helper(..., T u, ...) {
+<+...
+  helper2@p(..., u, ...)
+...+>
+}
+
+@script:python depends on record@
+helper << passes_type.helper;
+helper2 << passes_type_on.helper2;
+p << passes_type_on.p;
+@@
+note_call(p[0].file, helper, helper2)
+
+@helper_compares depends on report@
+identifier passes_type.helper, u;
+type T;
+constant C =~ "^IOMMU_DOMAIN_";
+position p;
+@@
+helper(..., T u, ...) {
+<+...
+(
+  u@p == C
+|
+  u@p != C
+)
+...+>
+}
+
+@script:python depends on record@
+helper << passes_type.helper;
+p << helper_compares.p;
+@@
+note_compare(p[0].file, helper, p[0].line)
+
+@helper2_compares depends on report@
+identifier passes_type_on.helper2, u;
+type T;
+constant C =~ "^IOMMU_DOMAIN_";
+position p;
+@@
+helper2(..., T u, ...) {
+<+...
+(
+  u@p == C
+|
+  u@p != C
+)
+...+>
+}
+
+@script:python depends on record@
+helper << passes_type_on.helper2;
+p << helper2_compares.p;
+@@
+note_compare(p[0].file, helper, p[0].line)
+
+@finalize:python depends on record@
+@@
+for file, fn in sorted(allocs):
+	if (file, fn) not in filtered:
+		emit('finding', kind='implicit-dma', file=file, function=fn,
+		     message='no type filter: accepts IOMMU_DOMAIN_DMA implicitly')
+	for helper, line in comparing_helpers(file, fn):
+		emit('finding', kind='type-helper', file=file, function=fn,
+		     helper=helper, line=line,
+		     message='passes the type to %s(), which compares it with a domain type at line %d'
+			     % (helper, line))
