@@ -103,8 +103,8 @@ alloc_default@p(struct bus_type *bus, struct iommu_group *group,
 	...
 }
 
-@script:python depends on record@
-p << dma_via_unmanaged.p;
+@script:python depends on record && dma_via_unmanaged@
+p << default_domain_fallback.p;
 fn << default_domain_fallback.alloc_default;
 @@
 emit('core', file=p[0].file, function=fn, shape='default-domain-fallback')

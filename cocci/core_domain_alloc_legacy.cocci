@@ -68,8 +68,8 @@ alloc_fn@p(...)
 	...
 }
 
-@script:python depends on record@
-p << dma_via_unmanaged.p;
+@script:python depends on record && dma_via_unmanaged@
+p << legacy_branch.p;
 fn << legacy_branch.alloc_fn;
 @@
 emit('core', file=p[0].file, function=fn, shape='domain-alloc-legacy')

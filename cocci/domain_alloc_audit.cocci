@@ -76,7 +76,7 @@ c << leftover.C;
 p << leftover.p;
 @@
 emit('finding', kind='not-rewritten', file=pos[0].file, function=fn,
-     line=int(p[0].line),
+     constant=c, line=int(p[0].line),
      message='%s still compared at line %s: a shape the rules do not know'
 	     % (c, p[0].line))
 

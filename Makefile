@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# iommu-dma: regenerate "iommu: Remove IOMMU_DOMAIN_DMA from drivers" on a
+# kernel tree with Coccinelle. `make help` lists the targets.
+#
+# Variables, as in kbuild:
+#   KERNEL=path   kernel tree (default: a scratch copy of linux-fixtures)
+#   O=dir         output root (default: build/)
+#   J=n           parallel jobs (default: 2)
+#   V=1           echo every command
+#   PARTS=all|drivers|core   what apply/diff rewrite (default: all)
+#   KVER=6.1|6.12 Debian linux-source version for `make linux`
+#   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
+
+O ?= $(CURDIR)/build
+J ?= 2
+PARTS ?= all
+KVER ?= 6.1
+KCACHE ?= $(CURDIR)/.cache
+FIXTURE_COPY := $(O)/linux-fixtures
+KERNEL ?= $(FIXTURE_COPY)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PYTHON := /usr/bin/python3
+TOOL := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma
+PYTEST := $(PYTHON) -m pytest -q
+DEBIAN_PACKAGES := coccinelle python3-pytest git gcc make diffutils \
+	gcc-aarch64-linux-gnu gcc-powerpc-linux-gnu bc flex bison \
+	libssl-dev libelf-dev sparse
+
+# The Debian trees the tests run on; `make linux` unpacks them once.
+LINUX_6_1 := $(KCACHE)/linux-source-6.1
+LINUX_6_12 := $(KCACHE)/linux-source-6.12
+export IOMMU_DMA_LINUX_6_1 := $(LINUX_6_1)
+export IOMMU_DMA_LINUX_6_12 := $(LINUX_6_12)
+export IOMMU_DMA_OUT := $(O)
+
+CHECKER := $(O)/checker/kbuild-check
+CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
+
+.PHONY: help deps apply diff manifest drift linux fixtures kernel-tree checker check \
+	bench-check test test-rules test-tool test-checker clean
+
+help:
+	@echo 'Main job:'
+	@echo '  apply       rewrite KERNEL in place and print a summary'
+	@echo '  diff        print the -p1 diff for KERNEL, change nothing'
+	@echo '  manifest    print the change manifest for KERNEL'
+	@echo '  drift       compare the manifest with expected/<version>.manifest'
+	@echo '  check       compile the files the rewrite touched (kbuild-check)'
+	@echo 'Setup:'
+	@echo '  deps        install missing Debian packages (apt-get, as root)'
+	@echo '  linux       unpack Debian linux-source-$$(KVER), print its path'
+	@echo '  fixtures    (re)create the scratch copy of linux-fixtures'
+	@echo 'Tests and benchmarks:'
+	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
+	@echo '  bench-check checker cold/warm against a full drivers/iommu build'
+	@echo '  clean       remove build/ (the kernel cache stays)'
+	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE='
+
+# Installs only what is missing; quiet when everything is there.
+deps:
+	$(Q)missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$(echo $$missing | sed 's/^/ /')" >&2; \
+		apt-get update -q >&2 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			$$missing >&2; \
+	fi
+
+# The default KERNEL: a copy, so the committed fixtures are never touched.
+$(FIXTURE_COPY):
+	$(Q)mkdir -p $(dir $@)
+	$(Q)cp -r linux-fixtures $@
+
+fixtures:
+	$(Q)rm -rf $(FIXTURE_COPY)
+	$(Q)mkdir -p $(dir $(FIXTURE_COPY))
+	$(Q)cp -r linux-fixtures $(FIXTURE_COPY)
+	@echo $(FIXTURE_COPY)
+
+# Only the default KERNEL is created on demand.
+kernel-tree: deps $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
+
+apply: kernel-tree
+	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(KERNEL)
+
+diff: kernel-tree
+	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) $(KERNEL)
+
+manifest: kernel-tree
+	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) $(KERNEL)
+
+drift: kernel-tree
+	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(KERNEL)
+
+# Debian's linux-source-$(KVER) unpacked once into $(KCACHE).
+linux: deps
+	$(Q)tools/linux-tree.sh $(KVER) $(KCACHE)
+
+checker: deps
+	$(Q)$(MAKE) -s -C tools/checker O=$(O)
+
+# FILES= checks these instead of the files in $(KERNEL)/.iommu-dma/manifest
+check: checker kernel-tree
+	$(Q)$(CHECKER) $(CHECK_OPTS) $(KERNEL) $(FILES)
+
+bench-check: checker
+	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
+	$(Q)tools/checker/bench.sh -O $(O) -j $(J) $(LINUX_6_1)
+
+test: test-rules test-tool test-checker
+
+test-rules: deps
+	$(Q)$(PYTEST) expected/rules
+
+test-tool: deps checker
+	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
+	$(Q)tools/linux-tree.sh 6.12 $(KCACHE) >/dev/null
+	$(Q)$(PYTEST) tools/tests
+
+test-checker: checker
+	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
+	$(Q)tools/linux-tree.sh 6.12 $(KCACHE) >/dev/null
+	$(Q)KCHECK_OUT=$(O) $(PYTEST) tools/checker/tests
+
+clean:
+	$(Q)rm -rf $(O)

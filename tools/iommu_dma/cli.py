@@ -1,0 +1,105 @@
+"""Command line: iommu-dma {apply,diff,manifest,drift} KERNEL."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from . import PROG
+from .errors import ToolError
+from .rewrite import PARTS, compute, discard, write
+from .summary import summary
+from .tree import KernelTree
+
+EXPECTED_DIR = Path(__file__).resolve().parents[2] / 'expected'
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    tree = KernelTree.open(args.kernel)
+    rewrite = compute(tree, args.parts, args.jobs)
+    try:
+        if rewrite.record.files:
+            write(rewrite)
+        print(summary(rewrite.record, 'rewritten'))
+    finally:
+        discard(rewrite)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    tree = KernelTree.open(args.kernel)
+    rewrite = compute(tree, args.parts, args.jobs)
+    try:
+        sys.stdout.write(rewrite.diff())
+        print(summary(rewrite.record, 'would change'), file=sys.stderr)
+    finally:
+        discard(rewrite)
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    tree = KernelTree.open(args.kernel)
+    rewrite = compute(tree, args.parts, args.jobs)
+    discard(rewrite)
+    sys.stdout.write(rewrite.record.manifest())
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    tree = KernelTree.open(args.kernel)
+    expected = Path(args.expected) if args.expected else \
+        EXPECTED_DIR / f'{tree.series_name()}.manifest'
+    if not expected.exists():
+        raise ToolError(
+            f'{expected}: no expected manifest for {tree.series_name()}; '
+            f'record one with `make manifest KERNEL={args.kernel} '
+            f'> {expected}` and review it')
+    rewrite = compute(tree, args.parts, args.jobs)
+    discard(rewrite)
+    got = rewrite.record.manifest().splitlines(keepends=True)
+    want = expected.read_text().splitlines(keepends=True)
+    if got == want:
+        print(f'{PROG}: no drift against {expected.name} '
+              f'({len(want)} lines)')
+        return 0
+    sys.stdout.writelines(difflib.unified_diff(
+        want, got, f'expected/{expected.name}', 'regenerated'))
+    print(f'{PROG}: drift: the rules no longer produce {expected.name}',
+          file=sys.stderr)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG, description='Regenerate "iommu: Remove IOMMU_DOMAIN_DMA '
+        'from drivers" on a kernel tree.')
+    sub = p.add_subparsers(dest='command', required=True)
+
+    def add(name: str, func, help: str) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=help)
+        s.add_argument('kernel', metavar='KERNEL', help='kernel tree')
+        s.add_argument('--parts', choices=PARTS, default='all',
+                       help='what to rewrite (default: all)')
+        s.add_argument('-j', '--jobs', type=int, default=1,
+                       help='spatch jobs')
+        s.set_defaults(func=func)
+        return s
+
+    add('apply', cmd_apply, 'rewrite the tree in place, print a summary')
+    add('diff', cmd_diff, 'print the -p1 diff, change nothing')
+    add('manifest', cmd_manifest, 'print the change manifest')
+    drift = add('drift', cmd_drift,
+                'compare the manifest with the expected one')
+    drift.add_argument('--expected', help='expected manifest file')
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ToolError as e:
+        print(f'{PROG}: error: {e}', file=sys.stderr)
+        return 2

@@ -1,0 +1,210 @@
+"""Compute the whole rewrite of a tree in a scratch copy, then write it.
+
+spatch only ever runs on the scratch copy. The tree itself is written only
+once every rule has run cleanly, file by file through a temporary file and
+a rename, and the originals are kept in .iommu-dma/orig/ beside the record.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ToolError
+from .record import Record
+from .spatch import SemanticPatch, check_spatch, run
+from .tree import IOMMU_C, IOMMU_H, KernelTree, copy_files
+
+COCCI_DIR = Path(__file__).resolve().parents[2] / 'cocci'
+PARTS = ('all', 'drivers', 'core')
+
+# Core shapes, newest last: the semantic patch that recognises and rewrites
+# each, and whether that core still hands flush-queue domains to drivers.
+CORE_SHAPES = {
+    'default-domain-fallback': ('core_default_domain', True),
+    'domain-alloc-legacy': ('core_domain_alloc_legacy', False),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One semantic patch, in the order a bisectable series needs."""
+    cocci: str
+    part: str      # drivers or core: what PARTS= selects
+    phase: str     # fields, declare, core, drop
+    scope: str     # header, drivers or core: the files it runs on
+
+
+STEPS = (
+    Step('iommu_ops_fields', 'core', 'fields', 'header'),
+    Step('iommu_ops_dma_flags', 'drivers', 'declare', 'drivers'),
+    Step('legacy_binding_no_dma', 'drivers', 'declare', 'drivers'),
+    Step('core', 'core', 'core', 'core'),
+    Step('domain_alloc_drop_dma', 'drivers', 'drop', 'drivers'),
+)
+AUDIT = 'domain_alloc_audit'
+
+
+def semantic_patch(name: str) -> SemanticPatch:
+    return SemanticPatch(COCCI_DIR / f'{name}.cocci')
+
+
+@dataclass
+class Rewrite:
+    tree: KernelTree
+    record: Record
+    scratch: Path
+    before: dict[str, bytes] = field(default_factory=dict)
+
+    def after(self, rel: str) -> bytes:
+        return (self.scratch / rel).read_bytes()
+
+    def diff(self) -> str:
+        """The unified -p1 diff of the whole rewrite, from diff(1)."""
+        out = []
+        for rel in self.record.files:
+            res = subprocess.run(
+                ['diff', '-up', '--label', f'a/{rel}', '--label', f'b/{rel}',
+                 str(self.tree.path / rel), str(self.scratch / rel)],
+                capture_output=True, text=True, errors='surrogateescape')
+            if res.returncode > 1:
+                raise ToolError(f'diff failed on {rel}: {res.stderr.strip()}')
+            out.append(res.stdout)
+        return ''.join(out)
+
+
+def core_state(tree: KernelTree) -> str | None:
+    """'done' when iommu.h already has the fields, else None."""
+    return 'done' if 'use_dma_iommu' in tree.read(IOMMU_H) else None
+
+
+def detect_core_shape(scratch: Path) -> str | None:
+    for shape, (cocci, _) in CORE_SHAPES.items():
+        events = run(semantic_patch(cocci), scratch, [IOMMU_C],
+                     ['report', 'record'])
+        if any(e['event'] == 'core-shape' for e in events):
+            return shape
+    return None
+
+
+def compute(tree: KernelTree, parts: str = 'all',
+            jobs: int = 1) -> Rewrite:
+    """Run every step on a scratch copy; the tree is not touched."""
+    if parts not in PARTS:
+        raise ToolError(f'PARTS={parts}: expected one of {", ".join(PARTS)}')
+    check_spatch()
+    drivers = tree.candidates()
+    core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
+    scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
+    copy_files(tree.path, scratch, sorted(set(drivers + core_files)))
+    record = Record(tree=str(tree.path), version=tree.version(),
+                    series_name=tree.series_name(), parts=parts)
+    rewrite = Rewrite(tree, record, scratch)
+
+    done = core_state(tree) == 'done'
+    shape = None if done else detect_core_shape(scratch)
+    if done:
+        record.core_shape = 'rewritten'
+        record.dma_fq = 'allow_dma_fq' in tree.read(IOMMU_H)
+    elif shape:
+        record.core_shape = shape
+        record.dma_fq = CORE_SHAPES[shape][1]
+    elif parts != 'drivers':
+        raise ToolError(
+            f'{IOMMU_C}: no known core shape (neither '
+            f'iommu_group_alloc_default_domain() with a DMA fallback nor '
+            f'__iommu_domain_alloc() with a legacy domain_alloc branch); '
+            f'use PARTS=drivers to rewrite only the drivers')
+
+    modes = ['patch', 'record'] + (['dma_fq'] if record.dma_fq else [])
+    scopes = {'header': [IOMMU_H], 'core': [IOMMU_C], 'drivers': drivers}
+    for step in STEPS:
+        if parts not in ('all', step.part):
+            continue
+        if step.part == 'core' and done:
+            continue
+        cocci = CORE_SHAPES[shape][0] if step.cocci == 'core' else step.cocci
+        before = snapshot(scratch, scopes[step.scope])
+        events = run(semantic_patch(cocci), scratch, scopes[step.scope],
+                     modes, jobs)
+        record.add_events(events)
+        record.steps.append({'cocci': cocci, 'phase': step.phase,
+                             'files': changed(scratch, before)})
+    if parts in ('all', 'drivers'):
+        # One process: the audit's finalize step needs every file's facts.
+        record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
+                              ['report', 'record']))
+    check_consistency(record)
+    record.files = changed(scratch, snapshot(tree.path, drivers + core_files))
+    rewrite.before = {f: (tree.path / f).read_bytes() for f in record.files}
+    return rewrite
+
+
+def snapshot(root: Path, files: list[str]) -> dict[str, bytes]:
+    return {f: (root / f).read_bytes() for f in files}
+
+
+def changed(scratch: Path, before: dict[str, bytes]) -> list[str]:
+    return sorted(f for f, data in before.items()
+                  if (scratch / f).read_bytes() != data)
+
+
+def check_consistency(record: Record) -> None:
+    """Flags and dropped comparisons must tell the same story.
+
+    The flags rule reads acceptance from the gates before the drop rule
+    removes them; if the two ever disagree, the rewrite is refused.
+    """
+    dropped = {(e['file'], e['function'], e['removed'])
+               for e in record.changes if e['event'] == 'gate'}
+    flagged = {(e['file'], e['function'], e['flag'])
+               for e in record.changes if e['event'] == 'flag'}
+    if record.parts != 'all':
+        return
+    want = {(f, fn, 'use_dma_iommu') for f, fn, c in dropped
+            if c == 'IOMMU_DOMAIN_DMA'}
+    fq = {(f, fn) for f, fn, c in dropped if c == 'IOMMU_DOMAIN_DMA_FQ'}
+    if record.dma_fq:
+        want |= {(f, fn, 'allow_dma_fq') for f, fn in fq}
+    else:
+        for f, fn in sorted(fq):
+            record.findings.append({
+                'event': 'finding', 'kind': 'fq-ignored', 'file': f,
+                'function': fn, 'rule': 'consistency',
+                'message': 'accepted IOMMU_DOMAIN_DMA_FQ, but this core no '
+                           'longer hands flush-queue domains to drivers'})
+    if want != flagged:
+        odd = sorted(want ^ flagged)[0]
+        raise ToolError(f'{odd[0]}: {odd[1]}: the flags rule and the drop '
+                        f'rule disagree about {odd[2]}; nothing written')
+
+
+def write(rewrite: Rewrite) -> None:
+    """Write the rewritten files into the tree, then the record."""
+    tree = rewrite.tree
+    state = tree.state_dir()
+    orig = state / 'orig'
+    for rel in rewrite.record.files:
+        keep = orig / rel
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.write_bytes(rewrite.before[rel])
+    for rel in rewrite.record.files:
+        replace(tree.path / rel, rewrite.after(rel))
+    rewrite.record.save(state / 'record.json')
+    (state / 'manifest').write_text(rewrite.record.manifest())
+
+
+def replace(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename, keeping the mode."""
+    tmp = path.with_name(f'.{path.name}.iommu-dma-tmp')
+    tmp.write_bytes(data)
+    shutil.copymode(path, tmp)
+    os.replace(tmp, path)
+
+
+def discard(rewrite: Rewrite) -> None:
+    shutil.rmtree(rewrite.scratch, ignore_errors=True)

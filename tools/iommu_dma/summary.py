@@ -1,0 +1,40 @@
+"""The human summary printed after apply and diff."""
+
+from __future__ import annotations
+
+from .record import Record
+
+
+def summary(record: Record, verb: str) -> str:
+    lines = [f'iommu-dma: linux {record.version}, parts={record.parts}, '
+             f'core: {record.core_shape or "no known shape"}'
+             f'{", flush queues in drivers" if record.dma_fq else ""}']
+    by_file: dict[str, list[str]] = {}
+    for e in record.changes:
+        by_file.setdefault(e['file'], []).append(describe(e))
+    for f in sorted(by_file):
+        lines.append(f'  {f}: ' + '; '.join(sorted(set(by_file[f]))))
+    if record.findings:
+        lines.append('needs a human (not rewritten):')
+        for e in sorted(record.findings,
+                        key=lambda e: (e['file'], e['function'])):
+            lines.append(f"  {e['file']}: {e['function']}(): "
+                         f"{e['message']}")
+    if record.files:
+        lines.append(f'{len(record.files)} files {verb}')
+    else:
+        lines.append('nothing to change: the tree is already rewritten')
+    return '\n'.join(lines)
+
+
+def describe(e: dict) -> str:
+    kind = e['event']
+    if kind == 'gate':
+        return f"{e['function']}() -{e['removed']} ({e['shape']})"
+    if kind == 'flag':
+        return f"{e['ops']} +.{e['flag']}"
+    if kind == 'legacy-binding':
+        return f"{e['function']}() +{e['ops']}.use_dma_iommu = false"
+    if kind == 'field':
+        return f"struct {e['struct']} +{e['field']}"
+    return f"{e['function']}() rewritten ({e['shape']})"

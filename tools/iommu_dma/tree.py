@@ -1,0 +1,90 @@
+"""A kernel tree: what it is, which version, where the candidate files are."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ToolError
+
+IOMMU_H = 'include/linux/iommu.h'
+IOMMU_C = 'drivers/iommu/iommu.c'
+STATE_DIR = '.iommu-dma'
+
+# A driver file can only matter if it initializes a struct iommu_ops.
+CANDIDATE_PATTERN = r'struct iommu_ops [A-Za-z_0-9]+ *='
+
+
+@dataclass(frozen=True)
+class KernelTree:
+    path: Path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> 'KernelTree':
+        root = Path(path)
+        if not root.is_dir():
+            raise ToolError(f'{path}: no such directory')
+        for need in ('Makefile', IOMMU_H, 'drivers/iommu'):
+            if not (root / need).exists():
+                raise ToolError(f'{path}: not a kernel tree (no {need})')
+        tree = cls(root.resolve())
+        tree.version()
+        return tree
+
+    def _makefile_vars(self) -> dict[str, str]:
+        text = (self.path / 'Makefile').read_text(errors='replace')
+        found = {}
+        for key in ('VERSION', 'PATCHLEVEL', 'SUBLEVEL', 'EXTRAVERSION'):
+            m = re.search(rf'^{key}\s*=[ \t]*(\S*)', text, re.M)
+            found[key] = m.group(1) if m else ''
+        return found
+
+    def version(self) -> str:
+        """Full version, as `make kernelversion` would print it."""
+        v = self._makefile_vars()
+        if not v['VERSION'] or not v['PATCHLEVEL']:
+            raise ToolError(f'{self.path}/Makefile: no VERSION/PATCHLEVEL')
+        return f"{v['VERSION']}.{v['PATCHLEVEL']}.{v['SUBLEVEL'] or 0}" \
+            f"{v['EXTRAVERSION']}"
+
+    def series_name(self) -> str:
+        """The name expected results are kept under: linux-6.1, ..."""
+        v = self._makefile_vars()
+        return f"linux-{v['VERSION']}.{v['PATCHLEVEL']}{v['EXTRAVERSION']}"
+
+    def is_git(self) -> bool:
+        return (self.path / '.git').exists()
+
+    def read(self, rel: str) -> str:
+        return (self.path / rel).read_text(errors='surrogateescape')
+
+    def candidates(self) -> list[str]:
+        """Files that initialize a struct iommu_ops, relative to the tree."""
+        if self.is_git():
+            cmd = ['git', '-C', str(self.path), 'grep', '-lE',
+                   CANDIDATE_PATTERN, '--', '*.c']
+        else:
+            cmd = ['grep', '-rlE', '--include=*.c', CANDIDATE_PATTERN, '.']
+        res = subprocess.run(cmd, cwd=self.path, capture_output=True,
+                             text=True)
+        if res.returncode not in (0, 1):
+            raise ToolError(f'{cmd[0]} failed on {self.path}: '
+                            f'{res.stderr.strip()}')
+        files = {os.path.normpath(f) for f in res.stdout.split()}
+        return sorted(f for f in files
+                      if not f.startswith(STATE_DIR + '/'))
+
+    def state_dir(self) -> Path:
+        return self.path / STATE_DIR
+
+
+def copy_files(src: Path, dst: Path, files: list[str]) -> None:
+    """Copy the named files of src into dst, keeping their relative paths."""
+    for rel in files:
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, target)
