@@ -59,6 +59,8 @@ class Rewrite:
     record: Record
     scratch: Path
     before: dict[str, bytes] = field(default_factory=dict)
+    # Per record.steps entry: the files that step changed, as it left them.
+    step_after: list[dict[str, bytes]] = field(default_factory=list)
 
     def after(self, rel: str) -> bytes:
         return (self.scratch / rel).read_bytes()
@@ -132,8 +134,10 @@ def compute(tree: KernelTree, parts: str = 'all',
         events = run(semantic_patch(cocci), scratch, scopes[step.scope],
                      modes, jobs)
         record.add_events(events)
+        files = changed(scratch, before)
         record.steps.append({'cocci': cocci, 'phase': step.phase,
-                             'files': changed(scratch, before)})
+                             'files': files})
+        rewrite.step_after.append(snapshot(scratch, files))
     if parts in ('all', 'drivers'):
         # One process: the audit's finalize step needs every file's facts.
         record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
