@@ -49,8 +49,13 @@ STEPS = (
 AUDIT = 'domain_alloc_audit'
 
 
+def cocci_dir() -> Path:
+    """The semantic patches: cocci/, or $IOMMU_DMA_COCCI (tests)."""
+    return Path(os.environ.get('IOMMU_DMA_COCCI') or COCCI_DIR)
+
+
 def semantic_patch(name: str) -> SemanticPatch:
-    return SemanticPatch(COCCI_DIR / f'{name}.cocci')
+    return SemanticPatch(cocci_dir() / f'{name}.cocci')
 
 
 @dataclass
