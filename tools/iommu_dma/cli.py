@@ -7,8 +7,9 @@ import difflib
 import sys
 from pathlib import Path
 
-from . import PROG
+from . import PROG, refusals
 from .errors import ToolError
+from .journal import Journal
 from .rewrite import PARTS, compute, discard, write
 from .summary import summary
 from .tree import KernelTree
@@ -18,8 +19,19 @@ EXPECTED_DIR = Path(__file__).resolve().parents[2] / 'expected'
 
 def cmd_apply(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
+    refusals.check_root(tree)
+    with refusals.locked(tree):
+        return apply_locked(tree, args)
+
+
+def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
+    recovered = Journal(tree.path, tree.state_dir()).recover()
+    if recovered:
+        print(f'{PROG}: {recovered}', file=sys.stderr)
     rewrite = compute(tree, args.parts, args.jobs)
     try:
+        refusals.before_write(tree, rewrite.record.files,
+                              rewrite.record.changes, args.force)
         if rewrite.record.files:
             write(rewrite)
         print(summary(rewrite.record, 'rewritten'))
@@ -30,6 +42,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
+    refusals.no_pending_journal(tree)
     rewrite = compute(tree, args.parts, args.jobs)
     try:
         sys.stdout.write(rewrite.diff())
@@ -41,6 +54,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_manifest(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
+    refusals.no_pending_journal(tree)
     rewrite = compute(tree, args.parts, args.jobs)
     discard(rewrite)
     sys.stdout.write(rewrite.record.manifest())
@@ -87,7 +101,10 @@ def parser() -> argparse.ArgumentParser:
         s.set_defaults(func=func)
         return s
 
-    add('apply', cmd_apply, 'rewrite the tree in place, print a summary')
+    apply = add('apply', cmd_apply,
+                'rewrite the tree in place, print a summary')
+    apply.add_argument('--force', action='store_true',
+                       help='rewrite files with uncommitted git changes')
     add('diff', cmd_diff, 'print the -p1 diff, change nothing')
     add('manifest', cmd_manifest, 'print the change manifest')
     drift = add('drift', cmd_drift,

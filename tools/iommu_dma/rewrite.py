@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolError
+from .journal import Journal
 from .record import Record
 from .spatch import SemanticPatch, check_spatch, run
 from .tree import IOMMU_C, IOMMU_H, KernelTree, copy_files
@@ -193,18 +194,20 @@ def check_consistency(record: Record) -> None:
 
 
 def write(rewrite: Rewrite) -> None:
-    """Write the rewritten files into the tree, then the record."""
+    """Write the rewritten files into the tree, then the record.
+
+    All or nothing, through the tree's journal (journal.py): an apply
+    killed at any point is completed or rolled back by the next run.
+    """
     tree = rewrite.tree
-    state = tree.state_dir()
-    orig = state / 'orig'
-    for rel in rewrite.record.files:
-        keep = orig / rel
-        keep.parent.mkdir(parents=True, exist_ok=True)
-        keep.write_bytes(rewrite.before[rel])
-    for rel in rewrite.record.files:
-        replace(tree.path / rel, rewrite.after(rel))
-    rewrite.record.save(state / 'record.json')
-    (state / 'manifest').write_text(rewrite.record.manifest())
+    files = rewrite.record.files
+    saved = rewrite.scratch / '.record.json'
+    rewrite.record.save(saved)
+    state_files = {'record.json': saved.read_bytes(),
+                   'manifest': rewrite.record.manifest().encode()}
+    Journal(tree.path, tree.state_dir()).apply(
+        {rel: rewrite.after(rel) for rel in files},
+        {rel: rewrite.before[rel] for rel in files}, state_files)
 
 
 def replace(path: Path, data: bytes) -> None:
