@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
+from .parsecheck import check_parsed
 from .record import Record
 from .spatch import SemanticPatch, check_spatch, run
 from .tree import IOMMU_C, IOMMU_H, KernelTree, copy_files
@@ -109,6 +110,7 @@ def compute(tree: KernelTree, parts: str = 'all',
     core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
     scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
     copy_files(tree.path, scratch, sorted(set(drivers + core_files)))
+    check_parsed(scratch, drivers, jobs)  # no driver silently skipped
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
     rewrite = Rewrite(tree, record, scratch)

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/// Name every struct iommu_ops initializer and .domain_alloc function that
+/// spatch parsed.
+///
+/// spatch silently skips a function it cannot parse, and then every rule
+/// silently skips that driver. The tool compares what this rule names with
+/// a plain-text scan of the same files (tools/iommu_dma/parsecheck.py) and
+/// refuses the rewrite if an initializer or a .domain_alloc function
+/// defined in the file was not parsed. Changes nothing.
+//
+// Confidence: High
+// Options: --no-includes
+
+virtual report
+@initialize:python@
+@@
+import json
+def emit(event, **fields):
+	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
+
+@ops@
+identifier I;
+position pos;
+@@
+struct iommu_ops I@pos = { ... };
+
+@script:python@
+I << ops.I;
+pos << ops.pos;
+@@
+emit('ops-parsed', file=pos[0].file, ops=I)
+
+@alloc@
+identifier I, fn;
+@@
+struct iommu_ops I = { .domain_alloc = fn, };
+
+@def@
+identifier alloc.fn;
+position pos;
+@@
+fn@pos(...) { ... }
+
+@script:python@
+fn << alloc.fn;
+pos << def.pos;
+@@
+emit('alloc-parsed', file=pos[0].file, function=fn)
