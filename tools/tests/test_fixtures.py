@@ -1,0 +1,195 @@
+"""The tool end to end on linux-fixtures (a scratch copy of it)."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toolrun import EXPECTED, FIXTURES, CHECKER, fixture_copy, tool, \
+    tree_digest
+
+EXPECTED_DIFF = EXPECTED / 'linux-fixtures.diff'
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return fixture_copy(tmp_path / 'linux')
+
+
+@pytest.fixture(scope='module')
+def rewritten(tmp_path_factory) -> tuple[Path, str]:
+    tree = fixture_copy(tmp_path_factory.mktemp('rewritten') / 'linux')
+    return tree, tool('apply', str(tree)).stdout
+
+
+def test_diff_matches_expected(tree: Path) -> None:
+    got = tool('diff', str(tree)).stdout
+    assert got == EXPECTED_DIFF.read_text(), \
+        'fixture diff drifted: compare with `make diff` and update ' \
+        'expected/linux-fixtures.diff if the change is intended'
+
+
+def test_diff_changes_nothing(tree: Path) -> None:
+    before = tree_digest(tree)
+    tool('diff', str(tree))
+    tool('manifest', str(tree))
+    assert tree_digest(tree) == before
+    assert not (tree / '.iommu-dma').exists()
+
+
+def test_apply_equals_diff(tree: Path) -> None:
+    """apply writes exactly what diff shows: patch(1) of the diff agrees."""
+    diff = tool('diff', str(tree)).stdout
+    patched = fixture_copy(tree.parent / 'patched')
+    subprocess.run(['patch', '-s', '-p1', '-d', str(patched)], input=diff,
+                   text=True, check=True)
+    tool('apply', str(tree))
+    shutil.rmtree(tree / '.iommu-dma')
+    assert tree_digest(tree) == tree_digest(patched)
+
+
+def test_second_apply_is_a_no_op(tree: Path) -> None:
+    tool('apply', str(tree))
+    state = tree / '.iommu-dma'
+    record = (state / 'record.json').read_text()
+    digest = tree_digest(tree)
+    res = tool('apply', str(tree))
+    assert 'nothing to change' in res.stdout
+    assert tree_digest(tree) == digest
+    assert (state / 'record.json').read_text() == record
+
+
+def test_originals_kept(rewritten: tuple[Path, str]) -> None:
+    tree, _ = rewritten
+    orig = tree / '.iommu-dma' / 'orig'
+    for rel in ('drivers/iommu/chain-first.c', 'include/linux/iommu.h'):
+        assert (orig / rel).read_bytes() == (FIXTURES / rel).read_bytes()
+
+
+@pytest.mark.parametrize('rel', [
+    'drivers/iommu/label-body.c',      # DMA label with a body of its own
+    'drivers/iommu/unmanaged-only.c',  # accepts only UNMANAGED
+    'drivers/iommu/implicit-dma.c',    # no type filter: reported only
+])
+def test_must_not_touch_files(rewritten: tuple[Path, str], rel: str) -> None:
+    tree, _ = rewritten
+    assert (tree / rel).read_bytes() == (FIXTURES / rel).read_bytes()
+
+
+def test_dma_outside_domain_alloc_stays(rewritten: tuple[Path, str]) -> None:
+    tree, _ = rewritten
+    text = (tree / 'drivers/iommu/chain-first.c').read_text()
+    attach = text[text.index('chain_first_attach_dev(struct'):]
+    assert 'case IOMMU_DOMAIN_DMA:' in attach
+    assert 'return IOMMU_DOMAIN_DMA;' in text
+    assert 'type != IOMMU_DOMAIN_DMA' not in text
+
+
+def test_two_ops_only_one_flagged(rewritten: tuple[Path, str]) -> None:
+    tree, _ = rewritten
+    text = (tree / 'drivers/iommu/two-ops.c').read_text()
+    dma = text[text.index('two_ops_dma_ops = {'):]
+    plain = text[text.index('two_ops_plain_ops = {'):]
+    assert dma.split('};')[0].count('.use_dma_iommu = true') == 1
+    assert '.use_dma_iommu' not in plain.split('};')[0]
+
+
+def test_legacy_binding_clears_flag(rewritten: tuple[Path, str]) -> None:
+    tree, _ = rewritten
+    text = (tree / 'drivers/iommu/legacy-binding.c').read_text()
+    assert 'using_legacy_binding = true;\n\t\tlegacy_ops.use_dma_iommu = ' \
+        'false;' in text
+    assert 'using_legacy_binding ||' not in text
+
+
+def test_summary_reports_what_it_cannot_rewrite(
+        rewritten: tuple[Path, str]) -> None:
+    _, out = rewritten
+    human = out[out.index('needs a human'):]
+    assert 'implicit_domain_alloc(): no type filter' in human
+    assert 'implicit_use_v2_table()' in human
+    assert 'label_body_domain_alloc(): IOMMU_DOMAIN_DMA still compared' \
+        in human
+
+
+def test_committed_fixtures_untouched() -> None:
+    res = subprocess.run(['git', 'status', '--porcelain', '--',
+                          str(FIXTURES)], capture_output=True, text=True,
+                         cwd=FIXTURES)
+    assert res.stdout == ''
+
+
+def test_parts_drivers_and_core(tmp_path: Path) -> None:
+    drivers = fixture_copy(tmp_path / 'drivers')
+    core = fixture_copy(tmp_path / 'core')
+    tool('apply', '--parts', 'drivers', str(drivers))
+    tool('apply', '--parts', 'core', str(core))
+    assert (drivers / 'include/linux/iommu.h').read_bytes() == \
+        (FIXTURES / 'include/linux/iommu.h').read_bytes()
+    assert '.use_dma_iommu = true' in \
+        (drivers / 'drivers/iommu/chain-first.c').read_text()
+    assert 'use_dma_iommu' in (core / 'include/linux/iommu.h').read_text()
+    assert (core / 'drivers/iommu/chain-first.c').read_bytes() == \
+        (FIXTURES / 'drivers/iommu/chain-first.c').read_bytes()
+
+
+def test_unknown_core_shape_refused(tree: Path) -> None:
+    core = tree / 'drivers/iommu/iommu.c'
+    text = core.read_text().replace('if (!dom && type != IOMMU_DOMAIN_DMA)',
+                                    'if (!dom)')
+    core.unlink()
+    core.write_text(text)
+    digest = tree_digest(tree)
+    res = tool('apply', str(tree), check=False)
+    assert res.returncode == 2
+    assert res.stderr.count('\n') == 1
+    assert 'drivers/iommu/iommu.c: no known core shape' in res.stderr
+    assert '__iommu_domain_alloc()' in res.stderr
+    assert tree_digest(tree) == digest
+    tool('apply', '--parts', 'drivers', str(tree))
+    assert '.use_dma_iommu = true' in \
+        (tree / 'drivers/iommu/chain-first.c').read_text()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['apply', '/nonexistent/linux'], 'no such directory'),
+    (['apply', str(FIXTURES / 'drivers')], 'not a kernel tree'),
+])
+def test_bad_input_one_line(args: list[str], message: str) -> None:
+    res = tool(*args, check=False)
+    assert res.returncode == 2
+    assert res.stderr.count('\n') == 1 and message in res.stderr
+
+
+def test_drift_on_fixtures(tree: Path, tmp_path: Path) -> None:
+    assert 'no drift' in tool('drift', str(tree)).stdout
+    edited = tmp_path / 'edited.manifest'
+    lines = (EXPECTED / 'linux-6.1-fixtures.manifest').read_text() \
+        .replace('chain_first_ops + .use_dma_iommu',
+                 'chain_first_ops + .allow_dma_fq')
+    edited.write_text(lines)
+    res = tool('drift', '--expected', str(edited), str(tree), check=False)
+    assert res.returncode == 1
+    assert '-drivers/iommu/chain-first.c chain_first_ops + .allow_dma_fq' \
+        in res.stdout
+
+
+def test_drift_without_expected_manifest(tree: Path) -> None:
+    mk = tree / 'Makefile'
+    text = mk.read_text().replace('-fixtures', '-other')
+    mk.unlink()
+    mk.write_text(text)
+    res = tool('drift', str(tree), check=False)
+    assert res.returncode == 2
+    assert 'no expected manifest for linux-6.1-other' in res.stderr
+    assert 'make manifest' in res.stderr
+
+
+def test_rewritten_fixtures_compile(rewritten: tuple[Path, str]) -> None:
+    tree, _ = rewritten
+    assert CHECKER.exists(), f'{CHECKER}: run `make checker`'
+    res = subprocess.run([str(CHECKER), '-O', str(tree.parent / 'out'),
+                          str(tree)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert ' 0 FAIL' in res.stdout and ' 10 ok' in res.stdout

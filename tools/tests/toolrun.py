@@ -1,0 +1,56 @@
+"""Helpers shared by the tool's tests: run the command line, copy trees."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+FIXTURES = TOP / 'linux-fixtures'
+EXPECTED = TOP / 'expected'
+SEED = TOP.parent / 'shared' / 'seed' / 'remove-iommu-domain-dma.eml.txt'
+CHECKER = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build')) / \
+    'checker' / 'kbuild-check'
+
+
+def tool(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'))
+    res = subprocess.run([sys.executable, '-m', 'iommu_dma', *args],
+                         capture_output=True, text=True, env=env)
+    if check and res.returncode != 0:
+        raise AssertionError(f'iommu-dma {" ".join(args)} failed '
+                             f'({res.returncode}): {res.stderr}')
+    return res
+
+
+def fixture_copy(dst: Path) -> Path:
+    shutil.copytree(FIXTURES, dst)
+    return dst
+
+
+def linux_tree(version: str) -> Path:
+    """An unpacked Debian tree, as `make linux KVER=...` leaves it."""
+    var = 'IOMMU_DMA_LINUX_' + version.replace('.', '_')
+    path = Path(os.environ.get(var, TOP / '.cache' / f'linux-source-{version}'))
+    assert (path / 'Makefile').exists(), \
+        f'{path}: no kernel tree; run `make linux KVER={version}` or set {var}'
+    return path
+
+
+def linked_copy(src: Path, dst: Path) -> Path:
+    """A cp -al copy: cheap, and safe because the tool replaces files."""
+    subprocess.run(['cp', '-al', str(src), str(dst)], check=True)
+    return dst
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(root.rglob('*')):
+        if path.is_file():
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
