@@ -7,7 +7,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from . import PROG, refusals
+from . import PROG, refusals, report
 from .errors import ToolError
 from .journal import Journal
 from .rewrite import PARTS, compute, discard, write
@@ -32,6 +32,7 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     try:
         refusals.before_write(tree, rewrite.record.files,
                               rewrite.record.changes, args.force)
+        report.refuse_unproved(report.build(rewrite, args.jobs))
         if rewrite.record.files:
             write(rewrite)
         print(summary(rewrite.record, 'rewritten'))
@@ -85,6 +86,18 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    tree = KernelTree.open(args.kernel)
+    refusals.no_pending_journal(tree)
+    rewrite = compute(tree, args.parts, args.jobs)
+    try:
+        rep = report.build(rewrite, args.jobs)
+    finally:
+        discard(rewrite)
+    sys.stdout.write(rep.to_json() if args.json else report.render(rep))
+    return 1 if rep.failures else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG, description='Regenerate "iommu: Remove IOMMU_DOMAIN_DMA '
@@ -110,6 +123,9 @@ def parser() -> argparse.ArgumentParser:
     drift = add('drift', cmd_drift,
                 'compare the manifest with the expected one')
     drift.add_argument('--expected', help='expected manifest file')
+    rep = add('report', cmd_report,
+              'type-acceptance report and gate proofs, change nothing')
+    rep.add_argument('--json', action='store_true', help='print JSON')
     return p
 
 

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/// List every struct iommu_ops initializer and its domain allocator.
+///
+/// For the type-acceptance report: one event per initializer (with or
+/// without .domain_alloc), naming the .domain_alloc or .domain_alloc_paging
+/// function it uses, and one event per definition of such a function in
+/// the same file, with its line and the name of its type parameter. The
+/// report reads the gate of that function from the file text before and
+/// after the rewrite. Changes nothing.
+//
+// Confidence: High
+// Options: --no-includes
+
+virtual report
+virtual record
+
+@initialize:python@
+@@
+import json
+
+def emit(event, **fields):
+	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
+
+@ops depends on report@
+identifier I;
+position pos;
+@@
+struct iommu_ops I@pos = { ... };
+
+@script:python depends on record@
+I << ops.I;
+pos << ops.pos;
+@@
+emit('ops', file=pos[0].file, ops=I, line=int(pos[0].line))
+
+@alloc depends on report@
+identifier I, fn;
+position pos;
+@@
+struct iommu_ops I@pos = { .domain_alloc = fn, };
+
+@script:python depends on record@
+I << alloc.I;
+fn << alloc.fn;
+pos << alloc.pos;
+@@
+emit('ops-alloc', file=pos[0].file, ops=I, field='domain_alloc', function=fn)
+
+@alloc_paging depends on report@
+identifier I, fn;
+position pos;
+@@
+struct iommu_ops I@pos = { .domain_alloc_paging = fn, };
+
+@script:python depends on record@
+I << alloc_paging.I;
+fn << alloc_paging.fn;
+pos << alloc_paging.pos;
+@@
+emit('ops-alloc', file=pos[0].file, ops=I, field='domain_alloc_paging',
+     function=fn)
+
+@alloc_def depends on report@
+identifier alloc.fn, t;
+type T;
+position p;
+@@
+fn@p(T t) { ... }
+
+@script:python depends on record@
+fn << alloc.fn;
+t << alloc_def.t;
+p << alloc_def.p;
+@@
+emit('alloc-def', file=p[0].file, function=fn, param=t, line=int(p[0].line))
+
+@paging_def depends on report@
+identifier alloc_paging.fn;
+position p;
+@@
+fn@p(...) { ... }
+
+@script:python depends on record@
+fn << alloc_paging.fn;
+p << paging_def.p;
+@@
+emit('alloc-def', file=p[0].file, function=fn, param=None,
+     line=int(p[0].line))

@@ -1,0 +1,532 @@
+"""Prove, by running C, that a rewritten domain_alloc gate keeps its meaning.
+
+The gate of a domain_alloc function is its type filter: the top-level
+`if (COND) return NULL;` statements whose condition reads the type (also
+nested, as arm-smmu's legacy-binding gate), a top-level `switch (type)`
+whose labels either fall through to a body of their own (accepted) or
+return NULL (rejected), and the first top-level return. "Accepts type T"
+means the gate does not reject T. Everything else in the function
+(allocation failures, helpers) is not part of the gate.
+
+The gates before and after the rewrite are copied, as C, into a program
+built from proof_template.c together with the domain-type #defines of the
+tree's own include/linux/iommu.h. The host compiler builds it and the
+program evaluates both gates for every domain type and every 0/1 value of
+the other variables the gate reads, and checks what the rewrite must keep.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ToolError
+
+TEMPLATE = Path(__file__).with_name('proof_template.c')
+CFLAGS = ['-std=gnu11', '-O0', '-Wall', '-Wextra', '-Werror']
+TYPE_PREFIX = 'IOMMU_DOMAIN_'
+MAX_VARS = 6
+# Template #defines whose value is set per program; the rest are @KEY@.
+SETTINGS = ('NR_VARS', 'CHECK', 'USE_DMA_IOMMU', 'ALLOW_DMA_FQ',
+            'CORE_DMA_FQ', 'LEGACY_VAR')
+
+# Identifiers a gate condition may use without them being free variables.
+KEYWORDS = {'true', 'false', 'NULL', 'sizeof', 'unsigned', 'int', 'bool'}
+
+
+class Unmodelled(Exception):
+    """The gate has a shape this model does not evaluate."""
+
+
+@dataclass
+class DomainTypes:
+    defines: list[str]      # the #define lines, continuation lines joined
+    names: list[str]        # IOMMU_DOMAIN_* types, in header order
+
+    def short(self, name: str) -> str:
+        return name[len(TYPE_PREFIX):]
+
+
+def domain_types(header: str) -> DomainTypes:
+    """The __IOMMU_DOMAIN_* bits and IOMMU_DOMAIN_* types of iommu.h.
+
+    A type is an IOMMU_DOMAIN_* macro built only of __IOMMU_DOMAIN_* bits,
+    integer literals, `|`, `<<` and parentheses (IOMMU_DOMAIN_ALLOC_FLAGS,
+    a mask, is not a type).
+    """
+    text = blank(header).replace('\\\n', ' ')
+    defines, names = [], []
+    for m in re.finditer(r'^[ \t]*#[ \t]*define[ \t]+((?:__)?IOMMU_DOMAIN_'
+                         r'\w+)[ \t]+(.*)$', text, re.M):
+        name, value = m.group(1), ' '.join(m.group(2).split())
+        if not re.fullmatch(r'(?:__IOMMU_DOMAIN_\w+|0[xX][0-9a-fA-F]+[uUlL]*'
+                            r'|\d+[uUlL]*|[|()<>\s])+', value):
+            continue
+        defines.append(f'#define {name}\t{value}')
+        if not name.startswith('__'):
+            names.append(name)
+    for need in ('IOMMU_DOMAIN_DMA', 'IOMMU_DOMAIN_DMA_FQ',
+                 'IOMMU_DOMAIN_UNMANAGED'):
+        if need not in names:
+            raise ToolError(f'include/linux/iommu.h: no #define {need}')
+    return DomainTypes(defines, names)
+
+
+def blank(text: str) -> str:
+    """Comments and string/char literals as spaces, newlines kept."""
+    def space(m: re.Match) -> str:
+        s = m.group(0)
+        if s[0] in '"\'':
+            return s[0] + re.sub(r'[^\n]', ' ', s[1:-1]) + s[-1]
+        return re.sub(r'[^\n]', ' ', s)
+    return re.sub(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"'
+                  r"|'(?:\\.|[^'\\\n])*'", space, text, flags=re.S)
+
+
+TOKEN = re.compile(r'[A-Za-z_]\w*|0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*'
+                   r'|->|&&|\|\||<<|>>|[=!<>]=|\+\+|--|\S')
+
+
+@dataclass
+class Tok:
+    text: str
+    line: int
+
+
+@dataclass
+class Stmt:
+    kind: str           # if switch block label return break other
+    head: list[Tok] = field(default_factory=list)
+    body: list['Stmt'] = field(default_factory=list)
+    orelse: list['Stmt'] = field(default_factory=list)
+    line: int = 0
+
+    def words(self) -> list[str]:
+        return [t.text for t in self.head]
+
+
+def tokens(text: str, start: int, end: int) -> list[Tok]:
+    line = text.count('\n', 0, start) + 1
+    out, pos = [], start
+    for m in TOKEN.finditer(text, start, end):
+        line += text.count('\n', pos, m.start())
+        pos = m.start()
+        out.append(Tok(m.group(0), line))
+    return out
+
+
+def function_body(text: str, function: str) -> tuple[int, int, int]:
+    """(start, end, line) of the body of function's definition in text."""
+    for m in re.finditer(rf'\b{re.escape(function)}\s*\(', text):
+        close = matching(text, m.end() - 1, '(', ')')
+        brace = re.match(r'\s*\{', text[close + 1:])
+        if close > 0 and brace:
+            start = close + 1 + brace.end() - 1
+            end = matching(text, start, '{', '}')
+            if end > 0:
+                return start, end, text.count('\n', 0, m.start()) + 1
+    raise Unmodelled(f'no definition of {function}() found')
+
+
+def matching(text: str, at: int, open_: str, close: str) -> int:
+    depth = 0
+    for i in range(at, len(text)):
+        if text[i] == open_:
+            depth += 1
+        elif text[i] == close:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+class Parser:
+    """Just enough of C statements to find a function's type gate."""
+
+    def __init__(self, toks: list[Tok]):
+        self.toks = toks
+        self.i = 0
+
+    def peek(self, k: int = 0) -> str:
+        j = self.i + k
+        return self.toks[j].text if j < len(self.toks) else ''
+
+    def take(self) -> Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def balanced(self, open_: str, close: str) -> list[Tok]:
+        """The tokens inside the group that starts here, consumed."""
+        if self.peek() != open_:
+            raise Unmodelled(f'expected {open_!r} near line {self.line()}')
+        self.take()
+        out, depth = [], 1
+        while self.i < len(self.toks):
+            tok = self.take()
+            depth += (tok.text == open_) - (tok.text == close)
+            if depth == 0:
+                return out
+            out.append(tok)
+        raise Unmodelled('unbalanced statement')
+
+    def line(self) -> int:
+        return self.toks[min(self.i, len(self.toks) - 1)].line
+
+    def statements(self) -> list[Stmt]:
+        out = []
+        while self.i < len(self.toks) and self.peek() != '}':
+            out.append(self.statement())
+        return out
+
+    def statement(self) -> Stmt:
+        line, word = self.line(), self.peek()
+        if word == '{':
+            self.take()
+            body = self.statements()
+            self.take()
+            return Stmt('block', body=body, line=line)
+        if word in ('if', 'switch', 'while', 'for'):
+            self.take()
+            head = self.balanced('(', ')')
+            body = [self.statement()]
+            orelse = []
+            if word == 'if' and self.peek() == 'else':
+                self.take()
+                orelse = [self.statement()]
+            kind = word if word in ('if', 'switch') else 'other'
+            return Stmt(kind, head, body, orelse, line)
+        if word == 'do':
+            self.take()
+            body = [self.statement()]
+            self.until(';')
+            return Stmt('other', body=body, line=line)
+        if word == 'case' or (word == 'default' and self.peek(1) == ':'):
+            self.take()
+            head = self.until(':')
+            return Stmt('label', head or [Tok('default', line)], line=line)
+        if re.fullmatch(r'[A-Za-z_]\w*', word) and self.peek(1) == ':':
+            self.take()
+            self.take()
+            return Stmt('label', [Tok('goto:' + word, line)], line=line)
+        if word == 'return':
+            self.take()
+            return Stmt('return', self.until(';'), line=line)
+        if word == 'break' and self.peek(1) == ';':
+            self.i += 2
+            return Stmt('break', line=line)
+        return Stmt('other', self.until(';'), line=line)
+
+    def until(self, end: str) -> list[Tok]:
+        """Tokens up to `end` at depth 0, consumed with it.
+
+        A `{` right after `)` is a loop macro's body (list_for_each...).
+        """
+        out, depth = [], 0
+        while self.i < len(self.toks):
+            tok = self.take()
+            if depth == 0 and tok.text == end:
+                return out
+            if depth == 0 and tok.text == '{' and out and \
+                    out[-1].text == ')':
+                self.i -= 1
+                self.statement()
+                return out
+            depth += (tok.text in '([{') - (tok.text in ')]}')
+            out.append(tok)
+        raise Unmodelled(f'no {end!r} after line {out[0].line if out else 0}')
+
+
+def rejects(s: Stmt) -> bool:
+    """`return NULL;` or `return ERR_PTR(...);`."""
+    w = s.words()
+    return s.kind == 'return' and (w == ['NULL'] or w[:2] == ['ERR_PTR', '('])
+
+
+def reject_tree(s: Stmt) -> bool:
+    """An if/block tree whose only statements are rejecting returns."""
+    if rejects(s):
+        return True
+    if s.kind == 'block':
+        return bool(s.body) and all(reject_tree(b) for b in s.body)
+    if s.kind == 'if':
+        return reject_tree(s.body[0]) and all(reject_tree(b)
+                                              for b in s.orelse)
+    return False
+
+
+def heads(s: Stmt) -> list[Tok]:
+    out = list(s.head) if s.kind == 'if' else []
+    for b in s.body + s.orelse:
+        out += heads(b)
+    return out
+
+
+@dataclass
+class Gate:
+    function: str
+    param: str
+    line: int           # of the definition
+    shape: str          # filter, switch, none
+    c: list[str]        # C statements: return true = rejected
+    variables: list[str]
+
+
+def extract_gate(text: str, function: str, param: str) -> Gate:
+    """The type gate of function, as C statements."""
+    clean = blank(text)
+    start, end, line = function_body(clean, function)
+    parser = Parser(tokens(clean, start + 1, end))
+    body = parser.statements()
+    c: list[str] = []
+    cond_toks: list[Tok] = []
+    shapes = []
+    for s in body:
+        if s.kind == 'if' and reject_tree(s) and \
+                param in [t.text for t in heads(s)]:
+            c += c_if(s, '\t')
+            cond_toks += heads(s)
+            shapes.append('filter')
+        elif s.kind == 'switch' and param in s.words():
+            if s.words() not in ([param], ['(', param, ')']):
+                raise Unmodelled(f'line {s.line}: switch on '
+                                 f'{" ".join(s.words())}')
+            body_c, labels = c_switch(s)
+            c += body_c
+            cond_toks += labels
+            shapes.append('switch')
+        elif s.kind == 'return':
+            c.append('\treturn true;' if rejects(s) else '\treturn false;')
+            break
+    variables = free_variables(cond_toks, param)
+    return Gate(function, param, line, '+'.join(shapes) or 'none', c,
+                variables)
+
+
+def c_if(s: Stmt, indent: str) -> list[str]:
+    if rejects(s):
+        return [indent + 'return true;']
+    if s.kind == 'block':
+        return sum((c_if(b, indent) for b in s.body), [])
+    then = c_if(s.body[0], indent + '\t')
+    other = c_if(s.orelse[0], indent + '\t') if s.orelse else []
+    if len(then) == 1 and len(other) <= 1:
+        out = [f'{indent}if ({c_text(s.head)})'] + then
+        return out + ([indent + 'else'] + other if other else [])
+    out = [f'{indent}if ({c_text(s.head)}) {{'] + then
+    if other:
+        out += [f'{indent}}} else {{'] + other
+    return out + [indent + '}']
+
+
+def c_text(toks: list[Tok]) -> str:
+    """Tokens as C text, spaced in kernel style."""
+    out = ''
+    for k, tok in enumerate(toks):
+        prev = toks[k - 1].text if k else ''
+        unary = prev in ('', '(', '!', '~', '&&', '||', '==', '!=')
+        if k and tok.text not in (')', ',') and prev != '(' and \
+                not (prev in ('!', '~') and unary) and \
+                not (tok.text == '(' and re.fullmatch(r'\w+', prev)
+                     and prev not in ('if', 'return')):
+            out += ' '
+        out += tok.text
+    return out
+
+
+def c_switch(s: Stmt) -> tuple[list[str], list[Tok]]:
+    """The switch with each label group's body reduced to its verdict."""
+    stmts = s.body[0].body if s.body[0].kind == 'block' else s.body
+    out = ['\tswitch (' + c_text(s.head) + ') {']
+    labels: list[Tok] = []
+    i = 0
+    while i < len(stmts):
+        if stmts[i].kind != 'label':
+            i += 1          # unreachable code before the first label
+            continue
+        while i < len(stmts) and stmts[i].kind == 'label':
+            w = stmts[i].words()
+            if w[0].startswith('goto:'):
+                raise Unmodelled(f'line {stmts[i].line}: label in switch')
+            out.append('\tdefault:' if w == ['default']
+                       else f'\tcase {c_text(stmts[i].head)}:')
+            labels += stmts[i].head if w != ['default'] else []
+            i += 1
+        if i == len(stmts):
+            out.append('\t\tbreak;')
+        elif rejects(stmts[i]):
+            out.append('\t\treturn true;')
+        elif stmts[i].kind == 'break':
+            out.append('\t\tbreak;')
+        else:
+            out.append('\t\treturn false;')   # a body of its own
+        while i < len(stmts) and stmts[i].kind != 'label':
+            i += 1
+    return out + ['\t}'], labels
+
+
+def free_variables(toks: list[Tok], param: str) -> list[str]:
+    names: list[str] = []
+    for k, tok in enumerate(toks):
+        w = tok.text
+        if not re.fullmatch(r'[A-Za-z_]\w*', w) or w == param or \
+                w in KEYWORDS or re.fullmatch(r'(__)?IOMMU_DOMAIN_\w+', w):
+            if w in ('->', '.'):
+                raise Unmodelled(f'line {tok.line}: reads a structure '
+                                 f'member')
+            continue
+        if k + 1 < len(toks) and toks[k + 1].text == '(':
+            raise Unmodelled(f'line {tok.line}: calls {w}()')
+        if w not in names:
+            names.append(w)
+    return names
+
+
+@dataclass
+class Check:
+    """What the rewrite declared for the ops, checked against the gate."""
+    use_dma_iommu: bool
+    allow_dma_fq: bool
+    core_dma_fq: bool
+    legacy_var: str | None = None
+
+
+@dataclass
+class Evaluation:
+    variables: list[str]
+    # type name -> the variable assignments under which it is accepted
+    before: dict[str, list[tuple[int, ...]]]
+    after: dict[str, list[tuple[int, ...]]]
+    verdict: str | None         # proved / counterexample: ..., or None
+    program: str = ''
+
+    @property
+    def proved(self) -> bool:
+        return self.verdict == 'proved'
+
+
+def compiler() -> str:
+    for cc in ('cc', 'gcc'):
+        if shutil.which(cc):
+            return cc
+    raise ToolError('no host C compiler (cc or gcc): run `make deps`')
+
+
+def program(types: DomainTypes, before: Gate, after: Gate,
+            check: Check | None, where: str) -> tuple[str, list[str]]:
+    variables = list(before.variables)
+    for v in after.variables + ([check.legacy_var] if check and
+                                check.legacy_var else []):
+        if v not in variables:
+            variables.append(v)
+    if len(variables) > MAX_VARS:
+        raise Unmodelled(f'gate reads {len(variables)} variables')
+
+    def decls(gate: Gate) -> str:
+        return '\n'.join(f'\tconst int {v} = v[{variables.index(v)}];\n'
+                         f'\t(void){v};' for v in gate.variables)
+    legacy = variables.index(check.legacy_var) \
+        if check and check.legacy_var else -1
+    fill = {
+        'WHERE': where,
+        'DEFINES': '\n'.join(types.defines),
+        'NR_VARS': str(len(variables)),
+        'CHECK': '1' if check else '0',
+        'USE_DMA_IOMMU': str(int(bool(check and check.use_dma_iommu))),
+        'ALLOW_DMA_FQ': str(int(bool(check and check.allow_dma_fq))),
+        'CORE_DMA_FQ': str(int(bool(check and check.core_dma_fq))),
+        'LEGACY_VAR': f'({legacy})',
+        'TYPES': '\n'.join(f'\t{{ "{types.short(n)}", {n} }},'
+                           for n in types.names),
+        'VAR_NAMES': '\n'.join(f'\t"{v}",' for v in variables),
+        'PARAM': before.param,
+        'BEFORE_VARS': decls(before),
+        'AFTER_VARS': decls(after),
+        'BEFORE': '\n'.join(before.c),
+        'AFTER': '\n'.join(rename(after.c, after.param, before.param)),
+    }
+    text = TEMPLATE.read_text()
+    for key, value in fill.items():
+        if key in SETTINGS:
+            text, n = re.subn(rf'^(#define {key}\s+)\S+$',
+                              lambda m: m.group(1) + value, text, flags=re.M)
+        else:
+            n = text.count(f'@{key}@')
+            text = text.replace(f'@{key}@', value)
+        if not n:
+            raise ToolError(f'{TEMPLATE.name}: no {key} in the template')
+    return text, variables
+
+
+def rename(lines: list[str], old: str, new: str) -> list[str]:
+    if old == new:
+        return lines
+    return [re.sub(rf'\b{re.escape(old)}\b', new, x) for x in lines]
+
+
+def evaluate(types: DomainTypes, before: Gate, after: Gate,
+             check: Check | None, where: str) -> Evaluation:
+    """Build and run the program; its output is the evaluation."""
+    text, variables = program(types, before, after, check, where)
+    with tempfile.TemporaryDirectory(prefix='iommu-dma-proof-') as tmp:
+        src, exe = Path(tmp) / 'proof.c', Path(tmp) / 'proof'
+        src.write_text(text)
+        res = subprocess.run([compiler(), *CFLAGS, '-o', str(exe),
+                              str(src)], capture_output=True, text=True)
+        if res.returncode != 0:
+            first = next((x for x in res.stderr.splitlines()
+                          if 'error' in x), res.stderr.strip())
+            raise Unmodelled(f'the gate does not compile as C: '
+                             f'{first.split("error: ")[-1]}')
+        run = subprocess.run([str(exe)], capture_output=True, text=True,
+                             timeout=60)
+    if run.returncode not in (0, 1):
+        raise ToolError(f'{where}: proof program failed '
+                        f'(status {run.returncode})')
+    ev = Evaluation(variables, {}, {}, None, text)
+    for line in run.stdout.splitlines():
+        m = re.fullmatch(r'eval (\w+)((?: \w+=[01])*) before=([01]) '
+                         r'after=([01])', line)
+        if m:
+            values = tuple(int(x.split('=')[1]) for x in m.group(2).split())
+            if m.group(3) == '1':
+                ev.before.setdefault(m.group(1), []).append(values)
+            if m.group(4) == '1':
+                ev.after.setdefault(m.group(1), []).append(values)
+        elif line == 'proved' or line.startswith('counterexample: '):
+            ev.verdict = line
+    if check and ev.verdict is None:
+        raise ToolError(f'{where}: proof program gave no verdict')
+    if check and (run.returncode == 0) != ev.proved:
+        raise ToolError(f'{where}: proof program status and verdict '
+                        f'disagree')
+    return ev
+
+
+def accepted(ev_side: dict[str, list[tuple[int, ...]]],
+             variables: list[str], types: DomainTypes) -> list[str]:
+    """Accepted types, short names; `T[v=0]` when only for some values."""
+    out = []
+    everything = 1 << len(variables)
+    for name in types.names:
+        when = ev_side.get(types.short(name), [])
+        if not when:
+            continue
+        short = types.short(name)
+        if len(when) == everything:
+            out.append(short)
+            continue
+        conds = []
+        for k, var in enumerate(variables):
+            values = {w[k] for w in when}
+            if len(values) == 1 and len(when) == everything // 2:
+                conds.append(f'{var}={values.pop()}')
+        if len(conds) == 1:
+            out.append(f'{short}[{conds[0]}]')
+        else:
+            out.append(f'{short}[{len(when)}/{everything}]')
+    return out
