@@ -43,7 +43,7 @@ export IOMMU_DMA_OUT := $(O)
 CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 
-.PHONY: help deps apply diff manifest drift linux fixtures kernel-tree checker check \
+.PHONY: help deps apply diff manifest drift report linux fixtures kernel-tree checker check \
 	bench-check test test-rules test-tool test-checker clean
 
 help:
@@ -52,6 +52,7 @@ help:
 	@echo '  diff        print the -p1 diff for KERNEL, change nothing'
 	@echo '  manifest    print the change manifest for KERNEL'
 	@echo '  drift       compare the manifest with expected/<version>.manifest'
+	@echo '  report      accepted domain types per iommu_ops, findings, gate proofs (JSON=1)'
 	@echo '  check       compile the files the rewrite touched (kbuild-check)'
 	@echo 'Setup:'
 	@echo '  deps        install missing Debian packages (apt-get, as root)'
@@ -61,7 +62,7 @@ help:
 	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
 	@echo '  bench-check checker cold/warm against a full drivers/iommu build'
 	@echo '  clean       remove build/ (the kernel cache stays)'
-	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE='
+	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1'
 
 # Installs only what is missing; quiet when everything is there.
 deps:
@@ -100,6 +101,9 @@ manifest: kernel-tree
 
 drift: kernel-tree
 	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(KERNEL)
+
+report: kernel-tree
+	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) $(KERNEL)
 
 # Debian's linux-source-$(KVER) unpacked once into $(KCACHE).
 linux: deps
