@@ -1,4 +1,4 @@
-"""Command line: iommu-dma {apply,diff,manifest,drift} KERNEL."""
+"""Command line: iommu-dma {apply,diff,manifest,drift,report,series} KERNEL."""
 
 from __future__ import annotations
 
@@ -126,7 +126,46 @@ def parser() -> argparse.ArgumentParser:
     rep = add('report', cmd_report,
               'type-acceptance report and gate proofs, change nothing')
     rep.add_argument('--json', action='store_true', help='print JSON')
+    add_series(sub)
     return p
+
+
+def cmd_series(args: argparse.Namespace) -> int:
+    from .series import Options, generate
+    res = generate(args.kernel, Options(
+        out=Path(args.out), split=args.split == 1, signoff=args.signoff,
+        prefixes=Path(args.prefixes) if args.prefixes else None,
+        checkpatch=Path(args.checkpatch) if args.checkpatch else None,
+        checker=Path(args.checker) if args.checker else None,
+        work_root=Path(args.work_root) if args.work_root else None,
+        jobs=args.jobs))
+    print(f'{PROG}: {len(res.subjects)} patches and a cover letter in '
+          f'{res.out} ({res.where})')
+    for subject in res.subjects:
+        print(f'  {subject}')
+    for line in res.checks:
+        print(f'{PROG}: bisect check {line}', file=sys.stderr)
+    return 0
+
+
+def add_series(sub) -> None:
+    s = sub.add_parser('series', help='write a git format-patch series '
+                       'with a cover letter, bisect-checked')
+    s.add_argument('kernel', metavar='KERNEL', help='pristine kernel tree')
+    s.add_argument('-o', '--out', required=True, help='output directory')
+    s.add_argument('--split', type=int, choices=(0, 1), default=1,
+                   help='1: bisectable series (default), 0: one patch')
+    s.add_argument('--signoff', help="'Name <email>' (default: git config)")
+    s.add_argument('--prefixes', help='subject prefix table')
+    s.add_argument('--checkpatch', help='checkpatch.pl for a tree '
+                   'without scripts/checkpatch.pl (run with --no-tree)')
+    s.add_argument('--checker', help='kbuild-check (default: '
+                   '$IOMMU_DMA_OUT/checker/kbuild-check)')
+    s.add_argument('--work-root', help='work trees and kbuild output '
+                   '(default: $IOMMU_DMA_OUT or build/)')
+    s.add_argument('-j', '--jobs', type=int, default=2,
+                   help='spatch and build jobs')
+    s.set_defaults(func=cmd_series)
 
 
 def main(argv: list[str] | None = None) -> int:
