@@ -11,6 +11,12 @@
 #   PARTS=all|drivers|core   what apply/diff rewrite (default: all)
 #   KVER=6.1|6.12 Debian linux-source version for `make linux`
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
+#   OUT=dir       where `make series` writes the patches (required there)
+#   SPLIT=1|0     series: bisectable series (default) or one patch
+#   SIGNOFF='Name <email>'  series: Signed-off-by (default: git config)
+#   PREFIXES=file series: subject prefix table (default:
+#                 tools/iommu_dma/prefixes.txt; git history comes first)
+#   CHECKPATCH=f  series: checkpatch.pl for a tree without scripts/
 
 O ?= $(CURDIR)/build
 J ?= 2
@@ -43,7 +49,7 @@ export IOMMU_DMA_OUT := $(O)
 CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 
-.PHONY: help deps apply diff manifest drift report linux fixtures kernel-tree checker check \
+.PHONY: help deps apply diff manifest drift report series linux fixtures kernel-tree checker check \
 	bench-check test test-rules test-tool test-checker clean
 
 help:
@@ -54,6 +60,7 @@ help:
 	@echo '  drift       compare the manifest with expected/<version>.manifest'
 	@echo '  report      accepted domain types per iommu_ops, findings, gate proofs (JSON=1)'
 	@echo '  check       compile the files the rewrite touched (kbuild-check)'
+	@echo '  series      git format-patch series + cover letter in OUT= (SPLIT=1|0 SIGNOFF= PREFIXES=)'
 	@echo 'Setup:'
 	@echo '  deps        install missing Debian packages (apt-get, as root)'
 	@echo '  linux       unpack Debian linux-source-$$(KVER), print its path'
@@ -104,6 +111,17 @@ drift: kernel-tree
 
 report: kernel-tree
 	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) $(KERNEL)
+
+# A mailable series from the pristine KERNEL (never changed): every patch
+# bisect-checked with kbuild-check and checkpatch --strict clean.
+SPLIT ?= 1
+export SIGNOFF
+series: checker kernel-tree
+	$(Q)test -n "$(OUT)" || { echo 'make series: set OUT=dir' >&2; exit 2; }
+	$(Q)$(TOOL) series -j $(J) --split $(SPLIT) --checker $(CHECKER) \
+		--work-root $(O) -o $(OUT) $(if $(SIGNOFF),--signoff "$$SIGNOFF") \
+		$(if $(PREFIXES),--prefixes $(PREFIXES)) \
+		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(KERNEL)
 
 # Debian's linux-source-$(KVER) unpacked once into $(KCACHE).
 linux: deps
