@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
+from .holdback import hold_back_partial
 from .parsecheck import check_parsed
 from .record import Record
 from .spatch import SemanticPatch, check_spatch, run
@@ -150,6 +151,7 @@ def compute(tree: KernelTree, parts: str = 'all',
         # One process: the audit's finalize step needs every file's facts.
         record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
                               ['report', 'record']))
+    hold_back_partial(rewrite)  # no driver rewritten in part
     check_consistency(record)
     record.files = changed(scratch, snapshot(tree.path, drivers + core_files))
     rewrite.before = {f: (tree.path / f).read_bytes() for f in record.files}

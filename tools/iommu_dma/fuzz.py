@@ -1,0 +1,561 @@
+"""Mutation testing: rewrite generated variants of the fixture drivers.
+
+Each variant is one driver file in a shape of linux-fixtures (a `!=`
+chain, fall-through case labels, the nested legacy-binding gate, a DMA
+label with a body of its own, no type filter), mutated: reformatted and
+reordered conditions and labels, comments inside them, other parameter,
+function and ops names, other qualifiers, reordered and realigned ops
+fields, extra unrelated code. The generator knows each variant's meaning:
+the types its domain_alloc accepts, hence the flags its ops must get and
+the types it must still accept once rewritten, or that it must be
+reported rather than rewritten.
+
+Variants are rewritten in batches (one fixture tree each, the fixture
+core and headers beside them) with the tool's own compute() and write(),
+compiled with the fixture checker, and run: a small program calls every
+domain_alloc with every domain type and prints the flags, before and after.
+
+Outcomes: correct (rewritten with the right meaning and flags, or rightly
+left alone), reported (a finding or a refusal names the file), wrong
+(changed with another meaning, or fails to compile), silent skip (should
+have been rewritten or reported, was neither).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ToolError
+from .rewrite import compute, discard, write
+from .tree import KernelTree
+
+TOP = Path(__file__).resolve().parents[2]
+FIXTURES = TOP / 'linux-fixtures'
+DRIVERS = 'drivers/iommu'
+# Order of the verdict string the probe program prints.
+TYPES = ('BLOCKED', 'IDENTITY', 'UNMANAGED', 'DMA', 'DMA_FQ')
+KINDS = ('chain', 'chain', 'chain', 'switch', 'switch', 'legacy',
+         'label-body', 'implicit', 'unmanaged-only')
+PARAMS = ('type', 'domain_type', 't', 'iommu_domain_type', 'dtype', 'typ')
+COMMENTS = ('/* keep in sync with the core */', '/* DMA API */',
+            '/* paging */', '/* see iommu.h */', '/**/')
+
+
+@dataclass
+class Variant:
+    n: int
+    kind: str
+    file: str
+    fn: str
+    ops: str
+    accepted: frozenset[str]
+    expect: str               # rewrite, untouched, report
+    probe: str | None = None  # legacy binding setter, clears the flag
+    text: str = ''
+    mutations: list[str] = field(default_factory=list)
+
+    def after(self) -> str:
+        """The probe line the rewritten driver must print."""
+        if self.expect != 'rewrite':
+            return self.before() + ' 0 0' + (' 0' if self.probe else '')
+        keep = self.accepted - {'DMA', 'DMA_FQ'}
+        line = ''.join('1' if t in keep else '0' for t in TYPES)
+        line += f" {int('DMA' in self.accepted)}"
+        line += f" {int('DMA_FQ' in self.accepted)}"
+        return line + (' 0' if self.probe else '')
+
+    def before(self) -> str:
+        return ''.join('1' if t in self.accepted else '0' for t in TYPES)
+
+
+# -- generation -----------------------------------------------------------
+
+def accepted_set(rng: random.Random, dma: bool) -> set[str]:
+    acc = {'UNMANAGED'}
+    if dma:
+        acc.add('DMA')
+        if rng.random() < 0.5:
+            acc.add('DMA_FQ')
+    if rng.random() < 0.4:
+        acc.add('IDENTITY')
+    return acc
+
+
+def join_chain(rng: random.Random, terms: list[str], indent: str,
+               muts: list[str]) -> str:
+    """terms joined with &&, in one of several layouts, maybe commented."""
+    out = terms[0]
+    style = rng.choice(('line', 'split', 'random'))
+    muts.append(f'layout-{style}')
+    for term in terms[1:]:
+        comment = ''
+        if rng.random() < 0.2:
+            comment = ' ' + rng.choice(COMMENTS)
+            muts.append('comment-in-condition')
+        brk = style == 'split' or (style == 'random' and rng.random() < 0.5)
+        if brk:
+            out += f' &&{comment}\n{indent}{term}'
+        else:
+            out += f'{comment} && {term}'
+    return out
+
+
+def gen_chain(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    acc = accepted_set(rng, rng.random() < 0.8)
+    if rng.random() < 0.15:
+        acc.add('BLOCKED')
+    terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
+    rng.shuffle(terms)
+    muts.append('order-' + '-'.join(t.split('_DOMAIN_')[1] for t in terms))
+    if rng.random() < 0.1:
+        i = rng.randrange(len(terms))
+        terms[i] = f'({terms[i]})'
+        muts.append('parenthesized-term')
+    cond = join_chain(rng, terms, '\t    ', muts)
+    body = f'\tif ({cond})\n\t\treturn NULL;\n'
+    return body, acc
+
+
+def gen_switch(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    acc = accepted_set(rng, rng.random() < 0.85)
+    group = [t for t in ('DMA', 'DMA_FQ') if t in acc]
+    rng.shuffle(group)
+    if rng.random() < 0.15:
+        group.append('UNMANAGED')
+        rng.shuffle(group)
+        muts.append('labels-shuffled')
+    else:
+        group.append('UNMANAGED')
+    others = []
+    if 'IDENTITY' in acc:
+        others.append(f'\tcase IOMMU_DOMAIN_IDENTITY:\n'
+                      f'\t\treturn &{p}_identity;\n')
+    if rng.random() < 0.3:
+        acc.add('BLOCKED')
+        others.append(f'\tcase IOMMU_DOMAIN_BLOCKED:\n'
+                      f'\t\treturn &{p}_identity;\n')
+    labels = ''
+    for t in group:
+        if rng.random() < 0.15:
+            labels += f'\t{rng.choice(COMMENTS)}\n'
+            muts.append('comment-between-labels')
+        labels += f'\tcase IOMMU_DOMAIN_{t}:\n'
+    paging = labels + f'\t\t{dom}.type = {param};\n\t\treturn &{dom};\n'
+    arms = others + [paging]
+    rng.shuffle(arms)
+    muts.append(f'{len(arms)}-arms')
+    body = (f'\tswitch ({param}) {{\n' + ''.join(arms) +
+            '\tdefault:\n\t\treturn NULL;\n\t}\n')
+    return body, acc
+
+
+def gen_legacy(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    outer = [f'{param} != IOMMU_DOMAIN_UNMANAGED',
+             f'{param} != IOMMU_DOMAIN_IDENTITY']
+    rng.shuffle(outer)
+    inner = [f'{param} != IOMMU_DOMAIN_DMA', f'{param} != IOMMU_DOMAIN_DMA_FQ']
+    rng.shuffle(inner)
+    muts.append('legacy-order-' + str(int(inner[0].endswith('FQ'))))
+    cond = join_chain(rng, outer, '\t    ', muts)
+    body = (f'\tif ({cond}) {{\n'
+            f'\t\tif ({p}_using_legacy_binding ||\n'
+            f'\t\t    ({inner[0]} && {inner[1]}))\n'
+            f'\t\t\treturn NULL;\n\t}}\n')
+    return body, {'UNMANAGED', 'IDENTITY', 'DMA', 'DMA_FQ'}
+
+
+def gen_label_body(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    body = (f'\tswitch ({param}) {{\n'
+            f'\tcase IOMMU_DOMAIN_DMA:\n'
+            f'\t\t{p}_dma_domains++;\n'
+            f'\t\treturn &{dom};\n'
+            f'\tcase IOMMU_DOMAIN_UNMANAGED:\n'
+            f'\t\treturn &{dom};\n'
+            f'\tdefault:\n\t\treturn NULL;\n\t}}\n')
+    return body, {'DMA', 'UNMANAGED'}
+
+
+def gen_implicit(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    if rng.random() < 0.5:
+        muts.append('type-helper')
+        body = (f'\tif ({p}_snp && {param} == IOMMU_DOMAIN_IDENTITY)\n'
+                f'\t\treturn NULL;\n'
+                f'\t{dom}.type = {p}_v2_table({param}) ? 2 : 1;\n')
+    else:
+        muts.append('no-filter')
+        body = f'\t{dom}.type = {param};\n'
+    return body, set(TYPES)
+
+
+def gen_unmanaged_only(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    body, acc = gen_chain(rng, p, param, fn, dom, muts)
+    if 'DMA' in acc:
+        acc -= {'DMA', 'DMA_FQ'}
+        terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
+        rng.shuffle(terms)
+        body = f'\tif ({join_chain(rng, terms, chr(9) + "    ", muts)})' \
+            f'\n\t\treturn NULL;\n'
+    return body, acc
+
+
+GENERATORS = {'chain': gen_chain, 'switch': gen_switch,
+              'legacy': gen_legacy, 'label-body': gen_label_body,
+              'implicit': gen_implicit, 'unmanaged-only': gen_unmanaged_only}
+
+
+def ops_initializer(rng: random.Random, p: str, ops: str, fn: str,
+                    legacy: bool, muts: list[str]) -> str:
+    fields = [('domain_alloc', fn), ('pgsize_bitmap', '0x1000')]
+    if rng.random() < 0.4:
+        fields.append(('capable', f'{p}_capable'))
+    if rng.random() < 0.3:
+        fields.append(('def_domain_type', f'{p}_def_domain_type'))
+    if rng.random() < 0.3:
+        fields.append(('owner', 'NULL'))
+    if rng.random() < 0.3:
+        fields.append(('default_domain_ops',
+                       '&(const struct iommu_domain_ops) {\n'
+                       f'\t\t.free = {p}_domain_free,\n\t}}'))
+    rng.shuffle(fields)
+    muts.append('fields-' + '-'.join(f[0] for f in fields))
+    tabs = rng.random() < 0.5
+    quals = 'static ' if legacy else rng.choice(('static const ', 'const ',
+                                                 'static ', ''))
+    muts.append(f'qualifiers-{quals.strip() or "none"}')
+    lines = []
+    for name, value in fields:
+        pad = '\t' * (3 - (len(name) + 2) // 8) if tabs else ' '
+        lines.append(f'\t.{name}{pad}= {value},')
+        if rng.random() < 0.1:
+            lines.append(f'\t{rng.choice(COMMENTS)}')
+            muts.append('comment-in-ops')
+    return f'{quals}struct iommu_ops {ops} = {{\n' + '\n'.join(lines) + \
+        '\n};\n'
+
+
+def generate(n: int, seed: int) -> Variant:
+    rng = random.Random(f'{seed}:{n}')
+    kind = rng.choice(KINDS)
+    muts: list[str] = []
+    p = f'fz{n}'
+    param = rng.choice(PARAMS)
+    fn = rng.choice((f'{p}_domain_alloc', f'{p}_alloc_domain',
+                     f'{p}_iommu_domain_alloc'))
+    ops = rng.choice((f'{p}_ops', f'{p}_iommu_ops', f'ops_{p}'))
+    dom = f'{p}_domain'
+    if param != 'type':
+        muts.append(f'param-{param}')
+    body, acc = GENERATORS[kind](rng, p, param, fn, dom, muts)
+    legacy = kind == 'legacy'
+    pre = ''
+    if rng.random() < 0.3:
+        pre = f'\t{p}_calls++;\n'
+        muts.append('statement-before-gate')
+    tail = f'\treturn &{dom};\n' if kind not in ('switch', 'label-body') \
+        else ''
+    out = [f'// SPDX-License-Identifier: GPL-2.0\n'
+           f'/* fuzz variant {n} of a {kind} driver: {", ".join(muts)} */\n'
+           f'#include <linux/iommu.h>\n\n'
+           f'static struct iommu_domain {dom}, {p}_identity;\n'
+           f'static int {p}_calls, {p}_dma_domains;\n'
+           f'static bool {p}_snp, {p}_using_legacy_binding;\n\n']
+    extra = rng.random() < 0.4
+    if extra:
+        muts.append('extra-code')
+        out.append(f'static int {p}_attach_dev(struct iommu_domain *d)\n'
+                   f'{{\n\tif (d->type == IOMMU_DOMAIN_DMA)\n'
+                   f'\t\treturn 1;\n\treturn d->type == '
+                   f'IOMMU_DOMAIN_UNMANAGED;\n}}\n\n')
+    out.append(f'static bool {p}_v2_table(unsigned int {param})\n{{\n'
+               f'\treturn {param} != IOMMU_DOMAIN_UNMANAGED;\n}}\n\n'
+               f'static bool {p}_capable(struct device *dev, int cap)\n'
+               f'{{\n\treturn dev && cap;\n}}\n\n'
+               f'static int {p}_def_domain_type(struct device *dev)\n'
+               f'{{\n\treturn dev ? IOMMU_DOMAIN_DMA : 0;\n}}\n\n'
+               f'static void {p}_domain_free(struct iommu_domain *d)\n'
+               f'{{\n\td->type = 0;\n}}\n\n')
+    utype = rng.choice(('unsigned', 'unsigned int'))
+    out.append(f'static struct iommu_domain *{fn}({utype} {param})\n{{\n'
+               f'{pre}{body}{tail}}}\n\n')
+    out.append(ops_initializer(rng, p, ops, fn, legacy, muts))
+    probe = None
+    if legacy:
+        probe = f'{p}_dt_probe'
+        out.append(f'\nint {probe}(bool legacy)\n{{\n'
+                   f'\tif (legacy) {{\n'
+                   f'\t\t{p}_using_legacy_binding = true;\n'
+                   f'\t\treturn 1;\n\t}}\n\treturn 0;\n}}\n')
+    uses = [f'{p}_calls', f'{p}_dma_domains', f'{p}_snp',
+            f'{p}_using_legacy_binding', f'{p}_identity.type',
+            f'{p}_v2_table(0)', f'{p}_capable(NULL, 0)',
+            f'{p}_def_domain_type(NULL)',
+            f'({p}_domain_free(&{dom}), 0)']
+    if extra:
+        uses.append(f'{p}_attach_dev(&{dom})')
+    out.append(f'\nconst struct iommu_ops *{p}_get_ops(void)\n{{\n'
+               f'\treturn ({" + ".join(uses)}) ? &{ops} : NULL;\n}}\n')
+    acc_set = frozenset(acc)
+    if kind in ('label-body', 'implicit'):
+        expect = 'report'
+    else:
+        expect = 'rewrite' if 'DMA' in acc_set else 'untouched'
+    return Variant(n, kind, f'{DRIVERS}/fz{n:05d}-{kind}.c', fn, ops,
+                   acc_set, expect, probe, ''.join(out), muts)
+
+
+# -- checking -------------------------------------------------------------
+
+PROBE_MAIN = r'''
+int printf(const char *fmt, ...);
+int main(void)
+{
+	static const unsigned int types[] = {
+		IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY,
+		IOMMU_DOMAIN_UNMANAGED, IOMMU_DOMAIN_DMA, IOMMU_DOMAIN_DMA_FQ,
+	};
+	unsigned int i;
+
+	for (i = 0; i < 5; i++)
+		printf("%d", FN(types[i]) != NULL);
+#ifdef FLAGS
+	printf(" %d %d", (int)OPS.use_dma_iommu, (int)OPS.allow_dma_fq);
+#ifdef PROBE
+	PROBE(true);
+	printf(" %d", (int)OPS.use_dma_iommu);
+#endif
+#endif
+	printf("\n");
+	return 0;
+}
+'''
+
+
+def probe(v: Variant, source: Path, include: Path, work: Path,
+          flags: bool) -> str:
+    """Compile source with a main() that calls v's domain_alloc."""
+    work.mkdir(parents=True, exist_ok=True)
+    main = work / f'probe{v.n}.c'
+    main.write_text(f'#include "{source}"\n{PROBE_MAIN}')
+    exe = work / f'probe{v.n}'
+    cmd = ['gcc', '-w', '-O0', '-I', str(include), f'-DFN={v.fn}',
+           f'-DOPS={v.ops}', '-o', str(exe), str(main)]
+    if flags:
+        cmd.append('-DFLAGS')
+        if v.probe:
+            cmd.append(f'-DPROBE={v.probe}')
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        return 'no-compile: ' + res.stderr.strip().splitlines()[0]
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    exe.unlink()
+    main.unlink()
+    return out.stdout.strip()
+
+
+def make_tree(root: Path, variants: list[Variant]) -> Path:
+    if root.exists():
+        shutil.rmtree(root)
+    (root / DRIVERS).mkdir(parents=True)
+    shutil.copy(FIXTURES / 'Makefile', root / 'Makefile')
+    shutil.copytree(FIXTURES / 'include', root / 'include')
+    shutil.copy(FIXTURES / DRIVERS / 'iommu.c', root / DRIVERS / 'iommu.c')
+    for v in variants:
+        (root / v.file).write_text(v.text)
+    return root
+
+
+def apply_tree(root: Path, jobs: int) -> tuple[list[dict], str | None]:
+    """Rewrite root like `iommu-dma apply`; findings, or the refusal."""
+    rewrite = None
+    try:
+        tree = KernelTree.open(root)
+        rewrite = compute(tree, 'all', jobs)
+        if rewrite.record.files:
+            write(rewrite)
+        return rewrite.record.findings, None
+    except ToolError as e:
+        return [], str(e)
+    finally:
+        if rewrite is not None:
+            discard(rewrite)
+
+
+def compile_check(checker: Path, out: Path, root: Path) -> dict[str, str]:
+    """File -> status from the fixture build checker."""
+    if not (root / '.iommu-dma' / 'manifest').exists():
+        return {}
+    res = subprocess.run([str(checker), '-O', str(out), '--json',
+                          str(root)], capture_output=True, text=True)
+    try:
+        report = json.loads(res.stdout)
+    except json.JSONDecodeError:
+        raise ToolError(f'{checker}: no report for {root}: '
+                        f'{res.stderr.strip()[-200:]}') from None
+    status = {r['file']: r['status'] for r in report['results']}
+    for r in report.get('not_checked', []):
+        status[r if isinstance(r, str) else r.get('file', '?')] = 'unchecked'
+    return status
+
+
+@dataclass
+class Outcome:
+    variant: Variant
+    result: str        # correct, reported, wrong, silent-skip
+    why: str
+
+
+def judge(v: Variant, root: Path, findings: list[dict], refusal: str | None,
+          built: dict[str, str], work: Path) -> Outcome:
+    original = v.text.encode()
+    changed = (root / v.file).read_bytes() != original
+    mine = [f for f in findings if f['file'] == v.file]
+    named = refusal is not None and v.file in refusal
+    if changed:
+        if v.expect != 'rewrite':
+            return Outcome(v, 'wrong', f'{v.expect} variant was changed')
+        if built.get(v.file) != 'ok':
+            return Outcome(v, 'wrong', f'compile check: {built.get(v.file)}')
+        got = probe(v, root / v.file, root / 'include', work, True)
+        if got != v.after():
+            return Outcome(v, 'wrong', f'probe {got!r}, want {v.after()!r}')
+        return Outcome(v, 'correct', 'rewritten, same meaning')
+    if v.expect == 'untouched' and not named:
+        if mine:
+            return Outcome(v, 'reported', mine[0]['message'])
+        return Outcome(v, 'correct', 'left alone')
+    if mine:
+        return Outcome(v, 'reported', mine[0]['message'])
+    if named:
+        return Outcome(v, 'reported', refusal or '')
+    return Outcome(v, 'silent-skip', 'unchanged and not reported')
+
+
+def check_generator(v: Variant, work: Path) -> None:
+    """The generator's claim about a variant, against the variant itself."""
+    src = work / Path(v.file).name
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.write_text(v.text)
+    got = probe(v, src, FIXTURES / 'include', work, False)
+    src.unlink()
+    if got != v.before():
+        raise ToolError(f'fuzz generator: variant {v.n} ({v.kind}) accepts '
+                        f'{got!r}, the generator says {v.before()!r}')
+
+
+def run_batch(variants: list[Variant], root: Path, checker: Path,
+              out: Path, jobs: int) -> list[Outcome]:
+    """Rewrite variants in one tree; a refusal is attributed and the
+    rest of the batch run again without the variants it names."""
+    refused: list[Outcome] = []
+    while True:
+        make_tree(root, variants)
+        findings, refusal = apply_tree(root, jobs)
+        if refusal is None or len(variants) == 1:
+            break
+        named = [v for v in variants if v.file in refusal]
+        if not named:
+            # Not attributable to one file: each variant on its own.
+            results = []
+            for v in variants:
+                results += run_batch([v], root.with_name(
+                    f'{root.name}-{v.n}'), checker, out, jobs)
+            return refused + results
+        refused += [judge(v, root, [], refusal, {}, root) for v in named]
+        variants = [v for v in variants if v not in named]
+        if not variants:
+            return refused
+    built = compile_check(checker, out, root)
+    return refused + [judge(v, root, findings, refusal, built,
+                            root / '.probe') for v in variants]
+
+
+def fuzz(count: int, seed: int, batch: int, work: Path, checker: Path,
+         jobs: int, log=print) -> list[Outcome]:
+    start = time.time()
+    variants = [generate(n, seed) for n in range(count)]
+    gen_work = work / 'generator'
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        list(pool.map(lambda v: check_generator(v, gen_work), variants))
+    outcomes: list[Outcome] = []
+    for i in range(0, count, batch):
+        chunk = variants[i:i + batch]
+        outcomes += run_batch(chunk, work / f'batch{i // batch:03d}',
+                              checker, work / 'out', jobs)
+        log(f'fuzz: {len(outcomes)}/{count} variants '
+            f'({time.time() - start:.0f} s)', file=sys.stderr)
+    return outcomes
+
+
+def summarize(outcomes: list[Outcome], seed: int, seconds: float) -> str:
+    counts = {k: 0 for k in ('correct', 'reported', 'wrong', 'silent-skip')}
+    for o in outcomes:
+        counts[o.result] += 1
+    by_kind: dict[str, dict[str, int]] = {}
+    for o in outcomes:
+        k = by_kind.setdefault(o.variant.kind, {})
+        k[o.result] = k.get(o.result, 0) + 1
+    lines = [f'fuzz: seed {seed}: {len(outcomes)} variants tried, '
+             f'{counts["correct"]} correct, {counts["reported"]} reported, '
+             f'{counts["wrong"]} wrong, {counts["silent-skip"]} silent '
+             f'skips ({seconds:.0f} s)']
+    for kind in sorted(by_kind):
+        lines.append(f'  {kind}: ' + ', '.join(
+            f'{n} {r}' for r, n in sorted(by_kind[kind].items())))
+    for o in outcomes:
+        if o.result in ('wrong', 'silent-skip'):
+            lines.append(f'  {o.result.upper()}: variant {o.variant.n} '
+                         f'({o.variant.kind}, {", ".join(o.variant.mutations)}'
+                         f'): {o.why}')
+    return '\n'.join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog='iommu-dma-fuzz',
+                                description=__doc__.splitlines()[0])
+    p.add_argument('-n', type=int, default=50, help='variants (default 50)')
+    p.add_argument('--seed', type=int, default=1, help='seed (default 1)')
+    p.add_argument('--batch', type=int, default=50,
+                   help='variants per tree (default 50)')
+    p.add_argument('-O', '--output', default=str(TOP / 'build'),
+                   help='output root (default build/)')
+    p.add_argument('-j', '--jobs', type=int, default=2)
+    p.add_argument('--keep', action='store_true',
+                   help='keep the variant trees in <output>/fuzz')
+    args = p.parse_args(argv)
+    out = Path(args.output)
+    checker = out / 'checker' / 'kbuild-check'
+    if not checker.exists():
+        print(f'iommu-dma-fuzz: error: {checker}: run `make checker`',
+              file=sys.stderr)
+        return 2
+    work = out / 'fuzz' if args.keep else \
+        Path(tempfile.mkdtemp(prefix='iommu-dma-fuzz-'))
+    if args.keep and work.exists():
+        shutil.rmtree(work)
+    start = time.time()
+    try:
+        outcomes = fuzz(args.n, args.seed, args.batch, work, checker,
+                        args.jobs)
+    except ToolError as e:
+        print(f'iommu-dma-fuzz: error: {e}', file=sys.stderr)
+        return 2
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(summarize(outcomes, args.seed, time.time() - start))
+    bad = sum(o.result in ('wrong', 'silent-skip') for o in outcomes)
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
