@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,13 +93,69 @@ def core_state(tree: KernelTree) -> str | None:
     return 'done' if 'use_dma_iommu' in tree.read(IOMMU_H) else None
 
 
-def detect_core_shape(scratch: Path) -> str | None:
-    for shape, (cocci, _) in CORE_SHAPES.items():
-        events = run(semantic_patch(cocci), scratch, [IOMMU_C],
-                     ['report', 'record'])
-        if any(e['event'] == 'core-shape' for e in events):
+class Lanes:
+    """Run independent work side by side when jobs > 1, else in order.
+
+    Work is only ever handed to a lane when its files are disjoint from
+    every other lane's: the candidate grep (reads the tree) beside the core
+    shape detection (iommu.c), the header and core steps (iommu.h, iommu.c)
+    beside the driver steps, and driver files split into chunks for the
+    audit. Threads only wait on spatch and grep processes.
+    """
+
+    def __init__(self, jobs: int):
+        self.pool = ThreadPoolExecutor(max_workers=4) if jobs > 1 else None
+
+    def submit(self, fn, *args) -> Future:
+        if self.pool:
+            return self.pool.submit(fn, *args)
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as e:   # raised again by .result(), in order
+            done.set_exception(e)
+        return done
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown(wait=True)
+
+
+def detect_core_shape(scratch: Path, lanes: Lanes | None = None) -> str | None:
+    """The first shape in CORE_SHAPES whose rule recognises iommu.c."""
+    lanes = lanes or Lanes(1)
+    found = [lanes.submit(run, semantic_patch(cocci), scratch, [IOMMU_C],
+                          ['report', 'record'])
+             for cocci, _ in CORE_SHAPES.values()]
+    for shape, events in zip(CORE_SHAPES, found):
+        if any(e['event'] == 'core-shape' for e in events.result()):
             return shape
     return None
+
+
+def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
+              modes: list[str], jobs: int
+              ) -> list[tuple[list[dict], list[str], dict[str, bytes]]]:
+    """(cocci, files) in order; per step: events, files changed, after."""
+    done = []
+    for cocci, files in steps:
+        before = snapshot(scratch, files)
+        events = run(semantic_patch(cocci), scratch, files, modes, jobs)
+        files = changed(scratch, before)
+        done.append((events, files, snapshot(scratch, files)))
+    return done
+
+
+def chunks(files: list[str], n: int) -> list[list[str]]:
+    """files in at most n contiguous runs of near-equal length."""
+    n = max(1, min(n, len(files)))
+    size, extra = divmod(len(files), n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + size + (1 if i < extra else 0)
+        out.append(files[start:end])
+        start = end
+    return [c for c in out if c]
 
 
 def compute(tree: KernelTree, parts: str = 'all',
@@ -107,17 +164,32 @@ def compute(tree: KernelTree, parts: str = 'all',
     if parts not in PARTS:
         raise ToolError(f'PARTS={parts}: expected one of {", ".join(PARTS)}')
     check_spatch()
-    drivers = tree.candidates()
     core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
     scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
-    copy_files(tree.path, scratch, sorted(set(drivers + core_files)))
-    check_parsed(scratch, drivers, jobs)  # no driver silently skipped
+    copy_files(tree.path, scratch, core_files)
+    done = core_state(tree) == 'done'
+    lanes = Lanes(jobs)
+    try:
+        found = lanes.submit(tree.candidates)
+        shape = None if done else detect_core_shape(scratch, lanes)
+        drivers = found.result()
+        copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
+        if set(drivers) & set(core_files):
+            lanes.close()       # shared files: everything in order
+            lanes = Lanes(1)
+        return compute_steps(tree, parts, jobs, scratch, drivers,
+                             core_files, done, shape, lanes)
+    finally:
+        lanes.close()
+
+
+def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
+                  drivers: list[str], core_files: list[str], done: bool,
+                  shape: str | None, lanes: Lanes) -> Rewrite:
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
     rewrite = Rewrite(tree, record, scratch)
 
-    done = core_state(tree) == 'done'
-    shape = None if done else detect_core_shape(scratch)
     if done:
         record.core_shape = 'rewritten'
         record.dma_fq = 'allow_dma_fq' in tree.read(IOMMU_H)
@@ -133,24 +205,40 @@ def compute(tree: KernelTree, parts: str = 'all',
 
     modes = ['patch', 'record'] + (['dma_fq'] if record.dma_fq else [])
     scopes = {'header': [IOMMU_H], 'core': [IOMMU_C], 'drivers': drivers}
+    planned = []
     for step in STEPS:
         if parts not in ('all', step.part):
             continue
         if step.part == 'core' and done:
             continue
         cocci = CORE_SHAPES[shape][0] if step.cocci == 'core' else step.cocci
-        before = snapshot(scratch, scopes[step.scope])
-        events = run(semantic_patch(cocci), scratch, scopes[step.scope],
-                     modes, jobs)
+        planned.append((step, cocci))
+    # Each scope's steps run in series order; the scopes' files are
+    # disjoint, so the header and core steps run beside the driver steps.
+    by_scope = {scope: lanes.submit(
+        run_steps, scratch, [(cocci, scopes[scope]) for step, cocci
+                             in planned if step.scope == scope], modes, jobs)
+        for scope in ('header', 'core')}
+    check_parsed(scratch, drivers, jobs)  # no driver silently skipped
+    by_scope['drivers'] = lanes.submit(
+        run_steps, scratch, [(cocci, drivers) for step, cocci in planned
+                             if step.scope == 'drivers'], modes, jobs)
+    results = {scope: iter(f.result()) for scope, f in by_scope.items()}
+    for step, cocci in planned:
+        events, files, after = next(results[step.scope])
         record.add_events(events)
-        files = changed(scratch, before)
         record.steps.append({'cocci': cocci, 'phase': step.phase,
                              'files': files})
-        rewrite.step_after.append(snapshot(scratch, files))
+        rewrite.step_after.append(after)
     if parts in ('all', 'drivers'):
-        # One process: the audit's finalize step needs every file's facts.
-        record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
-                              ['report', 'record']))
+        # The audit's facts are keyed by file and all come from that file
+        # (one group per file), so contiguous chunks of the sorted drivers
+        # give the findings one process would, in the same order.
+        audits = [lanes.submit(run, semantic_patch(AUDIT), scratch, chunk,
+                               ['report', 'record'])
+                  for chunk in chunks(drivers, jobs)]
+        for audit in audits:
+            record.add_events(audit.result())
     hold_back_partial(rewrite)  # no driver rewritten in part
     check_consistency(record)
     record.files = changed(scratch, snapshot(tree.path, drivers + core_files))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +18,9 @@ from .errors import ToolError
 EVENT_PREFIX = 'IOMMU-DMA '
 MIN_VERSION = (1, 1, 1)
 TIMEOUT = 200  # seconds per file, as the kernel's .cocciconfig
+# A directory for per-file results (see ResultCache); unset: no cache.
+CACHE_ENV = 'IOMMU_DMA_CACHE'
+CACHE_FORMAT = b'iommu-dma spatch result 1'
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,73 @@ def check_spatch() -> str:
     return spatch
 
 
+@functools.lru_cache(maxsize=None)
+def spatch_version() -> str:
+    """`spatch --version`, first line: part of every cache key."""
+    out = subprocess.run(['spatch', '--version'], capture_output=True,
+                         text=True).stdout
+    return out.splitlines()[0] if out else ''
+
+
+class ResultCache:
+    """What one semantic patch did to one file, keyed by everything it read.
+
+    Every run gives spatch one group per file, so a file's result (its new
+    text and the events naming it) depends only on the spatch version, the
+    semantic patch, the command line, the file's path and its content. A
+    rerun on a tree whose candidate files did not change (the next rc, the
+    next CI job) then costs no spatch at all; any change to any of those
+    inputs is a different key. Only clean runs are stored.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    @classmethod
+    def from_env(cls) -> 'ResultCache | None':
+        root = os.environ.get(CACHE_ENV)
+        return cls(Path(root)) if root else None
+
+    @staticmethod
+    def key(sp: SemanticPatch, cmd: list[str], rel: str,
+            data: bytes) -> str:
+        h = hashlib.sha256(CACHE_FORMAT)
+        for part in (spatch_version().encode(), sp.name.encode(),
+                     sp.path.read_bytes(), '\0'.join(cmd).encode(),
+                     rel.encode(), data):
+            h.update(len(part).to_bytes(8, 'little'))
+            h.update(part)
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f'{key}.json'
+
+    def get(self, key: str) -> tuple[list[dict], bytes | None] | None:
+        try:
+            entry = json.loads(self._path(key).read_text())
+        except (OSError, ValueError):
+            return None
+        after = entry['after']
+        return entry['events'], (None if after is None else
+                                 bytes.fromhex(after))
+
+    def put(self, key: str, events: list[dict], after: bytes | None) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
+        with os.fdopen(fd, 'w') as f:
+            json.dump({'events': events,
+                       'after': None if after is None else after.hex()}, f)
+        os.replace(tmp, path)
+
+
 def run(sp: SemanticPatch, cwd: Path, files: list[str],
         modes: list[str], jobs: int = 1) -> list[dict]:
     """Run sp in place on files (relative to cwd); return its events.
 
     cwd is always a scratch copy: spatch never writes into a user's tree.
-    Any exception spatch reports for any file fails the whole run.
+    Any exception spatch reports for any file fails the whole run. With
+    $IOMMU_DMA_CACHE set, files whose result is cached are not run again.
     """
     if not files:
         return []
@@ -64,16 +132,73 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
            '--in-place', '--timeout', str(TIMEOUT)] + sp.options()
     for mode in wanted:
         cmd += ['-D', mode]
+    cache = ResultCache.from_env()
+    if cache is None:
+        return _run(sp, cwd, files, cmd, jobs)
+    before = {rel: (cwd / rel).read_bytes() for rel in files}
+    keys = {rel: cache.key(sp, cmd, rel, data)
+            for rel, data in before.items()}
+    events: dict[str, list[dict]] = {}
+    missing = []
+    for rel in files:
+        hit = cache.get(keys[rel])
+        if hit is None:
+            missing.append(rel)
+            continue
+        events[rel], after = hit
+        if after is not None:
+            replace_file(cwd / rel, after)
+    new = _run(sp, cwd, missing, cmd, jobs)
+    by_file = split_by_file(new, missing)
+    if by_file is None:     # an event naming no file of the run: no caching
+        return [e for rel in files if rel not in missing
+                for e in events[rel]] + new
+    for rel in missing:
+        after = (cwd / rel).read_bytes()
+        events[rel] = by_file[rel]
+        cache.put(keys[rel], by_file[rel],
+                  None if after == before[rel] else after)
+    return [e for rel in files for e in events[rel]]
+
+
+def split_by_file(events: list[dict],
+                  files: list[str]) -> dict[str, list[dict]] | None:
+    """Events per file of the run, in order; None if one names no such file."""
+    by_file: dict[str, list[dict]] = {rel: [] for rel in files}
+    for e in events:
+        rel = os.path.normpath(str(e.get('file', '')))
+        if rel not in by_file:
+            return None
+        by_file[rel].append(e)
+    return by_file
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace, never write through: scratch files may be hard links."""
+    tmp = path.with_name(f'.{path.name}.cache-tmp')
+    tmp.write_bytes(data)
+    shutil.copymode(path, tmp)
+    os.replace(tmp, path)
+
+
+def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
+         jobs: int) -> list[dict]:
+    if not files:
+        return []
+    cmd = list(cmd)
     if jobs > 1 and len(files) > 1:
         cmd += ['-j', str(jobs)]
-    # One group per file: matches never cross files.
-    groups = cwd / f'.{sp.name}.groups'
-    groups.write_text('\n\n'.join(files) + '\n')
+    # One group per file: matches never cross files. A file of our own, so
+    # several runs can share cwd.
+    fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{sp.name}.',
+                                  suffix='.groups')
+    with os.fdopen(fd, 'w') as f:
+        f.write('\n\n'.join(files) + '\n')
     try:
-        res = subprocess.run(cmd + ['--file-groups', str(groups)], cwd=cwd,
+        res = subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
                              capture_output=True, text=True)
     finally:
-        groups.unlink()
+        os.unlink(groups)
     errors = [line for line in res.stderr.splitlines()
               if line.startswith('EXN') or 'error' in line.lower()]
     if res.returncode != 0 or errors:
