@@ -378,6 +378,16 @@ def core_message(record: Record, core_file: str) -> tuple[str, str]:
             f'{"does" if len(left) == 1 else "do"} not set use_dma_iommu, '
             f'so {"it gets" if len(left) == 1 else "they get"} no DMA API '
             f'domain after this patch. See the cover letter.')
+    helpers = sorted({(e['file'], e['helper']) for e in record.findings
+                      if e['kind'] == 'type-helper'})
+    if helpers:
+        paras.append(
+            'Needs a human: ' + joined([f'{h}() in {f}' for f, h in helpers])
+            + (' compares the domain type and now sees'
+               if len(helpers) == 1 else
+               ' compare the domain type and now see')
+            + ' IOMMU_DOMAIN_UNMANAGED for DMA API domains. See the cover '
+            'letter.')
     return 'Allocate DMA API domains as IOMMU_DOMAIN_UNMANAGED', wrap(*paras)
 
 
@@ -544,6 +554,18 @@ def itemize(lines: list[str]) -> str:
     return '\n'.join(out)
 
 
+# What a finding means once the series is applied.
+CONSEQUENCE = {
+    'implicit-dma': 'It does not set use_dma_iommu: the new core gives it '
+                    'no DMA API domain.',
+    'not-rewritten': 'It does not set use_dma_iommu: the new core gives it '
+                     'no DMA API domain.',
+    'type-helper': 'The helper now sees IOMMU_DOMAIN_UNMANAGED for DMA API '
+                   'domains: its choice may change.',
+    'fq-ignored': 'This core never hands IOMMU_DOMAIN_DMA_FQ to drivers.',
+}
+
+
 def cover_blurb(record: Record, patches: list[Patch], split: bool,
                 base: str, tools: list[str], exists) -> str:
     paras = [
@@ -575,14 +597,13 @@ def cover_blurb(record: Record, patches: list[Patch], split: bool,
             e['ops'] == ops for e in legacy_of(record, f)) else ''
         drivers.append(f'{f} ({ops}): {", ".join(fl)}{legacy}')
     paras.append('Drivers:\n' + itemize(drivers))
-    human = sorted((e['file'], e['function'], e['message'])
+    human = sorted((e['file'], e['function'], e['message'], e['kind'])
                    for e in record.findings)
     if human:
         paras.append(
-            fill('Needs a human (not rewritten; such a driver gets no DMA '
-                 'API domain from the new core until it sets '
-                 'use_dma_iommu):') + '\n' +
-            itemize([f'{f}: {fn}(): {msg}' for f, fn, msg in human]))
+            'Needs a human (not rewritten by this series):\n' +
+            itemize([f'{f}: {fn}(): {msg}. {CONSEQUENCE[kind]}'
+                     for f, fn, msg, kind in human]))
     else:
         paras.append('Needs a human: nothing; every driver that accepted '
                      'IOMMU_DOMAIN_DMA was rewritten.')
@@ -666,7 +687,7 @@ def author_env(ident: tuple[str, str]) -> dict[str, str]:
 def commit(work: Work, patch: Patch, ident: tuple[str, str]) -> None:
     for rel, data in patch.contents.items():
         replace(work.path / rel, data)
-    work.git('add', '--', *patch.files)
+    work.git('add', '-f', '--', *patch.files)
     msg = f'{patch.subject}\n\n{patch.body}\n\nSigned-off-by: ' \
           f'{ident[0]} <{ident[1]}>\n'
     msgfile = work.path / STATE_DIR / 'series-msg'
