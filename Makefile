@@ -9,6 +9,8 @@
 #   J=n           parallel jobs (default: 2)
 #   V=1           echo every command
 #   PARTS=all|drivers|core   what apply/diff rewrite (default: all)
+#   FORCE=1       apply even to files with uncommitted git changes
+#   N=n SEED=s    fuzz: variants (default 50) and seed (default 1)
 #   KVER=6.1|6.12 Debian linux-source version for `make linux`
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
 #   OUT=dir       where `make series` writes the patches (required there)
@@ -50,7 +52,7 @@ CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 
 .PHONY: help deps apply diff manifest drift report series linux fixtures kernel-tree checker check \
-	bench-check test test-rules test-tool test-checker clean
+	bench-check fuzz test test-rules test-tool test-checker clean
 
 help:
 	@echo 'Main job:'
@@ -68,8 +70,9 @@ help:
 	@echo 'Tests and benchmarks:'
 	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
 	@echo '  bench-check checker cold/warm against a full drivers/iommu build'
+	@echo '  fuzz        rewrite N= mutated fixture drivers (SEED=), 0 wrong expected'
 	@echo '  clean       remove build/ (the kernel cache stays)'
-	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1'
+	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1 FORCE=1 N= SEED='
 
 # Installs only what is missing; quiet when everything is there.
 deps:
@@ -98,7 +101,7 @@ fixtures:
 kernel-tree: deps $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
 
 apply: kernel-tree
-	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(KERNEL)
+	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(if $(filter 1,$(FORCE)),--force) $(KERNEL)
 
 diff: kernel-tree
 	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) $(KERNEL)
@@ -137,6 +140,12 @@ check: checker kernel-tree
 bench-check: checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)tools/checker/bench.sh -O $(O) -j $(J) $(LINUX_6_1)
+
+# Mutation testing; `make test` runs a small N through tools/tests/test_fuzz.py.
+N ?= 50
+SEED ?= 1
+fuzz: checker
+	$(Q)PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma.fuzz -n $(N) --seed $(SEED) -O $(O) -j $(J)
 
 test: test-rules test-tool test-checker
 
