@@ -47,6 +47,8 @@ LINUX_6_12 := $(KCACHE)/linux-source-6.12
 export IOMMU_DMA_LINUX_6_1 := $(LINUX_6_1)
 export IOMMU_DMA_LINUX_6_12 := $(LINUX_6_12)
 export IOMMU_DMA_OUT := $(O)
+# Per-file spatch results (tools/iommu_dma/spatch.py); IOMMU_DMA_CACHE= : none
+export IOMMU_DMA_CACHE ?= $(O)/cache
 
 CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
@@ -70,15 +72,18 @@ help:
 	@echo 'Tests and benchmarks:'
 	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
 	@echo '  bench-check checker cold/warm against a full drivers/iommu build'
+	@echo '  bench       make diff vs plain spatch --dir, grep, checker (KERNEL= REPS=)'
 	@echo '  fuzz        rewrite N= mutated fixture drivers (SEED=), 0 wrong expected'
 	@echo '  clean       remove build/ (the kernel cache stays)'
 	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1 FORCE=1 N= SEED='
 
 # Installs only what is missing; quiet when everything is there.
+# One dpkg-query for all packages: every make target runs this.
 deps:
-	$(Q)missing=$$(for p in $(DEBIAN_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		grep -q 'install ok installed' || echo $$p; done); \
+	$(Q)have=" $$(dpkg-query -W -f='$${Package}:$${Status} ' \
+		$(DEBIAN_PACKAGES) 2>/dev/null) "; \
+	missing=$$(for p in $(DEBIAN_PACKAGES); do case "$$have" in \
+		*" $$p:install ok installed "*) ;; *) echo $$p ;; esac; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$(echo $$missing | sed 's/^/ /')" >&2; \
 		apt-get update -q >&2 && \
@@ -140,6 +145,21 @@ check: checker kernel-tree
 bench-check: checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)tools/checker/bench.sh -O $(O) -j $(J) $(LINUX_6_1)
+
+# `make diff` beside plain `spatch --dir`, grep -rl and the checker, on
+# KERNEL (default: the 6.1 tree): median of REPS= runs (PLAIN_REPS= for the
+# slow plain spatch; BENCH_CHECKER=0 skips the checker); writes bench.json.
+.PHONY: bench
+REPS ?= 5
+PLAIN_REPS ?= 1
+BENCH_CHECKER ?= 1
+bench: checker
+	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
+	$(Q)PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma.bench \
+		--reps $(REPS) --plain-reps $(PLAIN_REPS) -j $(J) \
+		$(if $(filter 1,$(BENCH_CHECKER)),--checker $(CHECKER)) \
+		--json $(O)/bench.json --work $(O)/bench \
+		$(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
 
 # Mutation testing; `make test` runs a small N through tools/tests/test_fuzz.py.
 N ?= 50
