@@ -1,0 +1,372 @@
+"""`iommu-dma series`: mailable, bisectable, checkpatch-clean series.
+
+Fixture tests (seconds) cover both work-tree kinds (a plain tree with a
+throw-away git baseline, a git tree with a worktree and a new branch),
+SPLIT=0/1, and the refusals; the real-tree tests make the 6.1 and 6.12
+series with the per-patch bisect check, then `git am` them onto a pristine
+copy and compare with `iommu-dma apply`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toolrun import CHECKER, TOP, fixture_copy, linked_copy, linux_tree, \
+    tool, tree_digest
+
+SIGNOFF = 'Test Person <test@example.org>'
+OUT_ROOT = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build'))
+# Checkpatch for fixture trees (no scripts/): the real 6.1 tree's.
+CHECKPATCH = linux_tree('6.1') / 'scripts' / 'checkpatch.pl'
+GIT_ENV = {'GIT_AUTHOR_NAME': 'T', 'GIT_AUTHOR_EMAIL': 't@example.org',
+           'GIT_COMMITTER_NAME': 'T', 'GIT_COMMITTER_EMAIL': 't@example.org'}
+
+
+def git(cwd: Path, *args: str) -> str:
+    res = subprocess.run(['git', *args], cwd=cwd, capture_output=True,
+                         text=True, env=dict(os.environ, **GIT_ENV))
+    assert res.returncode == 0, f'git {args}: {res.stderr}'
+    return res.stdout
+
+
+def series(kernel: Path, out: Path, *extra: str, work: Path | None = None,
+           check: bool = True) -> subprocess.CompletedProcess:
+    args = ['series', str(kernel), '-o', str(out), '--signoff', SIGNOFF,
+            '--checker', str(CHECKER), *extra]
+    if work:
+        args += ['--work-root', str(work)]
+    return tool(*args, check=check)
+
+
+def patches(out: Path) -> list[Path]:
+    return sorted(out.glob('[0-9][0-9][0-9][0-9]-*.patch'))
+
+
+def subject(patch: Path) -> str:
+    text = patch.read_text()
+    m = re.search(r'^Subject: (.*(?:\n .*)*)', text, re.M)
+    assert m, patch
+    return re.sub(r'^\[PATCH[^]]*\] ', '', m.group(1).replace('\n', ''))
+
+
+def touched(patch: Path) -> list[str]:
+    return re.findall(r'^diff --git a/(\S+) ', patch.read_text(), re.M)
+
+
+def am_onto_pristine(pristine: Path, dst: Path, files: list[str],
+                     series_files: list[Path]) -> Path:
+    """A cp -al copy of pristine with a git baseline, the series applied."""
+    linked_copy(pristine, dst)
+    git(dst, 'init', '-q')
+    git(dst, 'add', '-f', '--', *files)
+    git(dst, 'commit', '-qm', 'pristine')
+    for p in series_files:
+        git(dst, 'am', '-q', str(p))
+    return dst
+
+
+def applied_copy(pristine: Path, dst: Path) -> Path:
+    """The tool's own one-shot rewrite, for comparison."""
+    if pristine.name == 'linux-fixtures' or 'fixtures' in pristine.name:
+        fixture_copy(dst)
+    else:
+        linked_copy(pristine, dst)
+    tool('apply', str(dst))
+    return dst
+
+
+def checkpatch_clean(script: Path, cwd: Path, files: list[Path],
+                     no_tree: bool) -> None:
+    cmd = ['perl', str(script), '--strict'] + \
+        (['--no-tree'] if no_tree else []) + [str(f) for f in files]
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    totals = re.findall(r'total: (\d+) errors, (\d+) warnings, (\d+) checks',
+                        res.stdout)
+    assert len(totals) == len(files), res.stdout[-2000:]
+    assert all(t == ('0', '0', '0') for t in totals), res.stdout[-3000:]
+
+
+def phases(subjects: list[str]) -> list[str]:
+    out = []
+    for s in subjects:
+        if ' to struct iommu_ops' in s:
+            out.append('fields')
+        elif 'Declare DMA API support' in s:
+            out.append('declare')
+        elif 'Allocate DMA API domains' in s:
+            out.append('core')
+        elif s.split(': ', 1)[1].startswith('Remove IOMMU_DOMAIN_DMA from'):
+            out.append('drop')
+        else:
+            out.append('?')
+    return out
+
+
+# ---- fixtures -----------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def fixture_series(tmp_path_factory) -> dict:
+    base = tmp_path_factory.mktemp('series-fx')
+    kernel = fixture_copy(base / 'linux-fixtures')
+    before = tree_digest(kernel)
+    out = base / 'out'
+    res = series(kernel, out, '--checkpatch', str(CHECKPATCH),
+                 work=base / 'work')
+    return {'base': base, 'kernel': kernel, 'before': before, 'out': out,
+            'res': res}
+
+
+def test_fixture_series_order_and_one_file_per_driver(fixture_series):
+    files = patches(fixture_series['out'])
+    assert files[0].name == '0000-cover-letter.patch'
+    subjects = [subject(p) for p in files[1:]]
+    kinds = phases(subjects)
+    assert kinds == sorted(kinds, key=['fields', 'declare', 'core',
+                                       'drop'].index), subjects
+    assert kinds.count('fields') == kinds.count('core') == 1
+    drivers = {'chain-first', 'chain-last', 'chain-middle', 'chain-split',
+               'legacy-binding', 'switch-first', 'switch-labels', 'two-ops'}
+    assert kinds.count('declare') == kinds.count('drop') == len(drivers)
+    for p, kind in zip(files[1:], kinds):
+        t = touched(p)
+        if kind == 'fields':
+            assert t == ['include/linux/iommu.h']
+        elif kind == 'core':
+            assert t == ['drivers/iommu/iommu.c']
+        else:
+            assert len(t) == 1 and Path(t[0]).stem in drivers, (p, t)
+    # the legacy-binding line rides with that driver's declare patch
+    legacy = next(p for p, k in zip(files[1:], kinds)
+                  if k == 'declare' and 'legacy-binding' in subject(p))
+    assert '+\t\tlegacy_ops.use_dma_iommu = false;' in legacy.read_text()
+    # prefixes from the table ({name}) for a tree without history
+    assert 'iommu/chain-first: Declare DMA API support in chain_first_ops' \
+        in subjects
+    assert subjects[0] == \
+        'iommu: Add use_dma_iommu and allow_dma_fq to struct iommu_ops'
+    # Signed-off-by and From: from SIGNOFF
+    for p in files[1:]:
+        text = p.read_text()
+        assert f'\nSigned-off-by: {SIGNOFF}\n' in text
+        assert text.splitlines()[1] == f'From: {SIGNOFF}'
+
+
+def test_fixture_series_leaves_the_tree_alone(fixture_series):
+    assert tree_digest(fixture_series['kernel']) == fixture_series['before']
+
+
+def test_fixture_series_am_equals_apply_and_every_step_builds(
+        fixture_series, tmp_path):
+    out, kernel = fixture_series['out'], fixture_series['kernel']
+    numbered = patches(out)[1:]
+    files = sorted({f for p in numbered for f in touched(p)})
+    am = am_onto_pristine(kernel, tmp_path / 'am', files, [])
+    ref = applied_copy(kernel, tmp_path / 'ref')
+    for n, p in enumerate(numbered, 1):
+        git(am, 'am', '-q', str(p))
+        # independent bisect check: the files this patch touched build
+        res = subprocess.run([str(CHECKER), '-O', str(tmp_path / 'kb'),
+                              str(am), *touched(p)],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, (n, p.name, res.stdout, res.stderr)
+    for f in files:
+        assert (am / f).read_bytes() == (ref / f).read_bytes(), f
+    assert len(git(am, 'log', '--format=%H').split()) == len(numbered) + 1
+
+
+def test_fixture_series_checkpatch_clean_and_cover_letter(fixture_series):
+    out = fixture_series['out']
+    checkpatch_clean(CHECKPATCH, out, patches(out)[1:], no_tree=True)
+    cover = (out / '0000-cover-letter.patch').read_text()
+    assert 'Subject: [PATCH 00/18] iommu: Remove IOMMU_DOMAIN_DMA from ' \
+        'drivers' in cover
+    assert '*** ' not in cover
+    for needle in ('drivers/iommu/chain-first.c (chain_first_ops): '
+                   'use_dma_iommu',
+                   'Needs a human', 'drivers/iommu/implicit-dma.c',
+                   'drivers/iommu/label-body.c',
+                   'Differences from the original patch',
+                   'no scripts/get_maintainer.pl',
+                   '--no-tree (the tree has no', 'Base: Linux 6.1.0-fixtures'):
+        assert needle in ' '.join(cover.split()) or needle in cover, needle
+    assert max(len(line) for line in cover.split('\n\n', 1)[1].split(
+        ' 0 files changed')[0].splitlines()) <= 80
+
+
+def test_fixture_split0_is_one_patch(tmp_path):
+    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+    out = tmp_path / 'out'
+    series(kernel, out, '--split', '0', '--checkpatch', str(CHECKPATCH),
+           work=tmp_path / 'work')
+    files = patches(out)
+    assert [p.name[:4] for p in files] == ['0000', '0001']
+    assert subject(files[1]) == 'iommu: Remove IOMMU_DOMAIN_DMA from drivers'
+    text = files[1].read_text()
+    assert 'exactly the same driver functionality' in text
+    ref = applied_copy(kernel, tmp_path / 'ref')
+    am = am_onto_pristine(kernel, tmp_path / 'am', touched(files[1]),
+                          files[1:])
+    for f in touched(files[1]):
+        assert (am / f).read_bytes() == (ref / f).read_bytes(), f
+    checkpatch_clean(CHECKPATCH, out, files[1:], no_tree=True)
+
+
+def test_git_tree_gets_a_branch_not_a_checkout(tmp_path):
+    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+    git(kernel, 'init', '-q', '-b', 'main')
+    git(kernel, 'add', '.')
+    git(kernel, 'commit', '-qm', 'Import fixtures')
+    # history teaches a prefix the table does not have
+    f = kernel / 'drivers/iommu/chain-first.c'
+    f.write_text(f.read_text() + '/* touch */\n')
+    git(kernel, 'commit', '-qam', 'iommu/cfirst: Add a comment')
+    head = git(kernel, 'rev-parse', 'HEAD').strip()
+    # an uncommitted change stays where it is and is not in the series
+    dirty = kernel / 'drivers/iommu/chain-last.c'
+    dirty.write_text(dirty.read_text() + '/* dirty */\n')
+    out = tmp_path / 'out'
+    res = series(kernel, out, '--checkpatch', str(CHECKPATCH),
+                 work=tmp_path / 'work')
+    assert git(kernel, 'rev-parse', 'HEAD').strip() == head
+    assert git(kernel, 'symbolic-ref', 'HEAD').strip() == 'refs/heads/main'
+    assert dirty.read_text().endswith('/* dirty */\n')
+    assert len(git(kernel, 'worktree', 'list').splitlines()) == 1
+    branches = git(kernel, 'branch', '--list', 'iommu-dma/*').split()
+    assert len(branches) == 1, branches
+    numbered = patches(out)[1:]
+    log = git(kernel, 'log', '--format=%s', f'{head}..{branches[0]}')
+    assert len(log.splitlines()) == len(numbered)
+    subjects = [subject(p) for p in numbered]
+    assert 'iommu/cfirst: Declare DMA API support in chain_first_ops' \
+        in subjects
+    assert all('dirty' not in p.read_text() for p in numbered)
+    cover = (out / '0000-cover-letter.patch').read_text()
+    assert f'base-commit: {head}' in cover
+    assert 'branch iommu-dma/' in res.stdout
+
+
+def test_refused_when_a_step_does_not_build(tmp_path):
+    """Without the fields patch the drivers' declarations cannot build."""
+    cocci = tmp_path / 'cocci'
+    shutil.copytree(TOP / 'cocci', cocci)
+    (cocci / 'iommu_ops_fields.cocci').write_text(
+        '// no fields: the declare patches must fail the bisect check\n'
+        'virtual patch\n\n@nothing depends on patch@\n@@\n'
+        '- this_identifier_is_nowhere_xyz();\n')
+    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+    out = tmp_path / 'out'
+    env_cocci = os.environ.get('IOMMU_DMA_COCCI')
+    os.environ['IOMMU_DMA_COCCI'] = str(cocci)
+    try:
+        res = series(kernel, out, '--checkpatch', str(CHECKPATCH),
+                     work=tmp_path / 'work', check=False)
+    finally:
+        if env_cocci is None:
+            del os.environ['IOMMU_DMA_COCCI']
+        else:
+            os.environ['IOMMU_DMA_COCCI'] = env_cocci
+    assert res.returncode == 2, res.stderr
+    assert re.search(r'error: bisect check failed after patch 1/\d+ '
+                     r'\(iommu/\S+: Declare', res.stderr), res.stderr
+    assert not patches(out) if out.exists() else True
+
+
+def test_refused_when_checkpatch_complains(tmp_path):
+    fake = tmp_path / 'checkpatch.pl'
+    fake.write_text('print "WARNING: fake complaint\\n#12: FILE: x.c:1:\\n'
+                    '\\ntotal: 0 errors, 1 warnings, 0 checks, '
+                    '9 lines checked\\n"; exit 1;\n')
+    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+    out = tmp_path / 'out'
+    res = series(kernel, out, '--checkpatch', str(fake),
+                 work=tmp_path / 'work', check=False)
+    assert res.returncode == 2
+    assert 'checkpatch --strict: 0001-' in res.stderr
+    assert 'WARNING: fake complaint' in res.stderr
+    assert not out.exists() or not patches(out)
+
+
+def test_bad_input(tmp_path):
+    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+    res = tool('series', str(kernel), '-o', str(tmp_path / 'o'),
+               '--signoff', 'no email here', check=False)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1
+    assert "expected 'Full Name <user@example.org>'" in res.stderr
+    res = series(kernel, kernel / 'out', check=False)
+    assert res.returncode == 2 and 'inside the kernel tree' in res.stderr
+    res = series(kernel, tmp_path / 'o', '--prefixes',
+                 str(tmp_path / 'none.txt'), check=False)
+    assert res.returncode == 2 and 'no such prefix table' in res.stderr
+
+
+def test_prefix_table_override(tmp_path):
+    table = tmp_path / 'prefixes.txt'
+    table.write_text('drivers/iommu/chain-*  iommu/chains\n*  iommu\n')
+    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+    out = tmp_path / 'out'
+    series(kernel, out, '--prefixes', str(table), '--checkpatch',
+           str(CHECKPATCH), work=tmp_path / 'work')
+    subjects = [subject(p) for p in patches(out)[1:]]
+    assert 'iommu/chains: Declare DMA API support in chain_first_ops' \
+        in subjects
+    assert 'iommu: Declare DMA API support in legacy_ops' in subjects
+
+
+# ---- real trees ---------------------------------------------------------
+
+EXPECT = {
+    '6.1': {'patches': 26, 'fields': 'iommu: Add use_dma_iommu and '
+            'allow_dma_fq to struct iommu_ops',
+            'some': ['iommu/vt-d: Declare DMA API support in intel_iommu_ops',
+                     'iommu/arm-smmu: Declare DMA API support in '
+                     'arm_smmu_ops']},
+    '6.12': {'patches': 6, 'fields': 'iommu: Add use_dma_iommu to struct '
+             'iommu_ops',
+             'some': ['iommu/virtio: Remove IOMMU_DOMAIN_DMA from '
+                      'viommu_domain_alloc()']},
+}
+
+
+@pytest.mark.parametrize('version', ['6.1', '6.12'])
+def test_real_tree_series(version: str, tmp_path) -> None:
+    pristine = linux_tree(version)
+    out = tmp_path / 'out'
+    # The work tree goes under the shared output root: its kbuild output
+    # directories are then reused from one run to the next.
+    res = series(pristine, out, '-j', '2', work=OUT_ROOT)
+    files = patches(out)
+    numbered = files[1:]
+    want = EXPECT[version]
+    assert len(numbered) == want['patches'], res.stdout
+    subjects = [subject(p) for p in numbered]
+    assert subjects[0] == want['fields']
+    for s in want['some']:
+        assert s in subjects
+    kinds = phases(subjects)
+    assert kinds == sorted(kinds, key=['fields', 'declare', 'core',
+                                       'drop'].index), subjects
+    # the bisect check ran after every patch (all of them touch C files)
+    assert len(re.findall(r'bisect check +\d+/\d+ .* ok', res.stderr)) == \
+        len(numbered), res.stderr
+    # To:/Cc: from get_maintainer.pl, the iommu list on every patch
+    for p in numbered:
+        head = p.read_text().split('\n\n', 1)[0]
+        assert re.search(r'^To: .*<.*@.*>', head, re.M), p.name
+        assert 'iommu@lists.linux.dev' in head, p.name
+    checkpatch_clean(pristine / 'scripts' / 'checkpatch.pl', pristine,
+                     numbered, no_tree=False)
+    touched_files = sorted({f for p in numbered for f in touched(p)})
+    am = am_onto_pristine(pristine, tmp_path / 'am', touched_files,
+                          numbered)
+    ref = applied_copy(pristine, tmp_path / 'ref')
+    for f in touched_files:
+        assert (am / f).read_bytes() == (ref / f).read_bytes(), f
+    cover = (out / '0000-cover-letter.patch').read_text()
+    assert f'Linux {version}.' in cover and 'no base-commit' in cover
+    assert 'drivers/iommu/amd/iommu.c' in cover     # needs a human
