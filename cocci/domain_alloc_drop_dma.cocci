@@ -54,7 +54,9 @@ position p;
 fn(T t) {
 <...
 - if@p (E) {
--	if (F || (t != IOMMU_DOMAIN_DMA && t != IOMMU_DOMAIN_DMA_FQ))
+-	if (F ||
+-	    (\(t != IOMMU_DOMAIN_DMA && t != IOMMU_DOMAIN_DMA_FQ\|
+-	      t != IOMMU_DOMAIN_DMA_FQ && t != IOMMU_DOMAIN_DMA\)))
 -		return NULL;
 - }
 + if (E)

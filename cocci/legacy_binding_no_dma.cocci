@@ -36,7 +36,9 @@ expression E;
 fn(T t) {
 <+...
   if (E) {
-	if (F || (t != IOMMU_DOMAIN_DMA && t != IOMMU_DOMAIN_DMA_FQ))
+	if (F ||
+	    (\(t != IOMMU_DOMAIN_DMA && t != IOMMU_DOMAIN_DMA_FQ\|
+	      t != IOMMU_DOMAIN_DMA_FQ && t != IOMMU_DOMAIN_DMA\)))
 		return NULL;
   }
 ...+>
