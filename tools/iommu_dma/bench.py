@@ -5,7 +5,9 @@ On one tree, in one run, each measured several times (median):
   diff-warm   `make diff` again with a warm result cache (the next rc, CI)
   plain       every rule of the series run the plain way, as coccicheck
               would: `spatch --dir TREE -j J`, output to /dev/null; the
-              rules' times are summed into one sample
+              rules' times are summed into one sample. A rule still running
+              after --plain-cap seconds is stopped: the sum is then a lower
+              bound (shown as >=), and so is the ratio to it
   grep        `grep -rl iommu_ops TREE`: the floor of any tool that reads
               every file
   checker     kbuild-check on a rewritten copy, cold (fresh O=) and warm
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,6 +49,7 @@ class Sample:
     cpu: float
     rss_mib: float
     status: int
+    capped: bool = False    # stopped at the cap: wall is a lower bound
 
 
 @dataclass
@@ -69,28 +73,50 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return all(s.status == 0 for s in self.samples)
+        return all(s.status == 0 for s in self.samples if not s.capped)
+
+    @property
+    def capped(self) -> bool:
+        return any(s.capped for s in self.samples)
 
 
 def measure(cmd: list[str], cwd: Path | None = None,
-            env: dict[str, str] | None = None) -> Sample:
-    """Run cmd, output discarded; its wall, CPU and peak RSS."""
+            env: dict[str, str] | None = None,
+            cap: float | None = None) -> Sample:
+    """Run cmd, output discarded; its wall, CPU and peak RSS.
+
+    After cap seconds the command and everything it started is killed and
+    the sample marked capped.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=cap is not None)
+    capped = False
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG if cap else 0)
+        if pid:
+            break
+        if time.perf_counter() - t0 > cap:
+            os.killpg(proc.pid, signal.SIGKILL)
+            capped = True
+            _, status, ru = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.02)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Sample(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024,
-                  proc.returncode)
+                  proc.returncode, capped)
 
 
 def add(samples: list[Sample]) -> Sample:
     """Several commands run one after the other, as one sample."""
     return Sample(sum(s.wall for s in samples), sum(s.cpu for s in samples),
                   max(s.rss_mib for s in samples),
-                  next((s.status for s in samples if s.status), 0))
+                  next((s.status for s in samples
+                        if s.status and not s.capped), 0),
+                  any(s.capped for s in samples))
 
 
 def series_rules(tree: KernelTree) -> list[tuple[str, list[str]]]:
@@ -146,8 +172,10 @@ def targets(rows: dict[str, Row]) -> list[dict]:
             continue
         if 'plain' in rows:
             r = ratio(rows['plain'].wall, diff.wall)
+            # a capped plain time is a lower bound: so is the ratio
             out.append({'row': name, 'target': f'plain / {name} >= '
                         f'{PLAIN_TARGET:g}', 'ratio': r,
+                        'lower_bound': rows['plain'].capped,
                         'met': r >= PLAIN_TARGET})
         if 'grep' in rows:
             r = ratio(diff.wall, rows['grep'].wall)
@@ -165,13 +193,16 @@ def table(rows: dict[str, Row], judged: list[dict], head: str) -> str:
     for row in rows.values():
         x = f'{ratio(row.wall, base.wall):7.2f}' if base else f'{"-":>7}'
         flag = '' if row.ok else '  (FAILED: non-zero exit)'
+        ge = '>=' if row.capped else ''
         lines.append(f'{row.name:<13} {len(row.samples):>4} '
-                     f'{row.wall:8.2f} {row.cpu:8.2f} {row.rss_mib:8.0f} '
+                     f'{ge + format(row.wall, ".2f"):>8} '
+                     f'{ge + format(row.cpu, ".2f"):>8} {row.rss_mib:8.0f} '
                      f'{x}  {row.command}{flag}')
         if row.note:
             lines.append(f'{"":<13} {"":>4} {row.note}')
     for t in judged:
-        lines.append(f'target {t["target"]}: {t["ratio"]:.2f} '
+        ge = '>=' if t.get('lower_bound') else ''
+        lines.append(f'target {t["target"]}: {ge}{t["ratio"]:.2f} '
                      f'{"met" if t["met"] else "NOT met"}')
     return '\n'.join(lines)
 
@@ -181,6 +212,7 @@ def report(rows: dict[str, Row], meta: dict) -> dict:
     return {'meta': meta, 'targets': judged,
             'rows': {name: {'command': r.command, 'wall': r.wall,
                             'cpu': r.cpu, 'rss_mib': r.rss_mib, 'ok': r.ok,
+                            'lower_bound': r.capped,
                             'note': r.note,
                             'samples': [asdict(s) for s in r.samples]}
                      for name, r in rows.items()}}
@@ -208,7 +240,7 @@ def checker_rows(checker: Path, kernel: Path, jobs: int,
 
 
 def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
-              checker: Path | None, work: Path,
+              checker: Path | None, work: Path, plain_cap: float = 120,
               log=print) -> tuple[dict[str, Row], dict]:
     tree = KernelTree.open(kernel)
     rows: dict[str, Row] = {}
@@ -242,15 +274,26 @@ def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
     rules = series_rules(tree)
     if plain_reps:
         log(f'bench: plain spatch --dir, {len(rules)} rules, {plain_reps} '
-            f'runs (slow)')
+            f'runs, at most {plain_cap:g} s per rule (slow)')
         cmds = [plain_command(c, m, kernel, jobs) for c, m in rules]
-        # Outside the tree: its .cocciconfig (--use-gitgrep) needs git.
+        per_rule: dict[str, list[Sample]] = {c: [] for c, _ in rules}
+        samples = []
+        for _ in range(plain_reps):
+            one = []
+            for (cocci, _), cmd in zip(rules, cmds):
+                # Outside the tree: its .cocciconfig wants git grep.
+                one.append(measure(cmd, cwd=work, cap=plain_cap))
+                per_rule[cocci].append(one[-1])
+                log(f'bench:   {cocci}: {one[-1].wall:.1f} s'
+                    f'{" (capped)" if one[-1].capped else ""}')
+            samples.append(add(one))
         rows['plain'] = Row(
             'plain', f'spatch --sp-file <rule> --dir {kernel} -j {jobs} '
-            f'... > /dev/null, summed over {len(rules)} rules',
-            [add([measure(c, cwd=work) for c in cmds])
-             for _ in range(plain_reps)],
-            note='rules: ' + ' '.join(c for c, _ in rules))
+            f'... > /dev/null, summed over {len(rules)} rules', samples,
+            note='per rule (median s): ' + ', '.join(
+                f'{c} {"" if not any(s.capped for s in v) else ">="}'
+                f'{statistics.median(s.wall for s in v):.1f}'
+                for c, v in per_rule.items()))
 
     if checker:
         log('bench: checker cold and warm (1 run each)')
@@ -259,6 +302,7 @@ def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
 
     meta = {'kernel': str(kernel), 'version': tree.version(),
             'jobs': jobs, 'reps': reps, 'plain_reps': plain_reps,
+            'plain_cap': plain_cap,
             'cores': os.cpu_count(),
             'loadavg_after': os.getloadavg()[0],
             'date': time.strftime('%Y-%m-%d %H:%M:%S')}
@@ -272,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--reps', type=int, default=5)
     p.add_argument('--plain-reps', type=int, default=1,
                    help='runs of the slow plain spatch (0: skip)')
+    p.add_argument('--plain-cap', type=float, default=120,
+                   help='seconds after which one plain rule is stopped '
+                        '(its time then counts as a lower bound)')
     p.add_argument('-j', '--jobs', type=int, default=2)
     p.add_argument('--checker', help='kbuild-check binary (default: skip)')
     p.add_argument('--json', default=str(TOP / 'build' / 'bench.json'))
@@ -285,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, meta = run_bench(kernel, max(1, args.reps), args.plain_reps,
                                args.jobs,
                                Path(args.checker) if args.checker else None,
-                               work, log=lambda m: print(m, file=sys.stderr))
+                               work, args.plain_cap,
+                               log=lambda m: print(m, file=sys.stderr))
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -91,6 +91,17 @@ def test_measure_reports_exit_status(tmp_path):
     assert busy.cpu > 0
 
 
+def test_measure_caps_a_slow_command_and_its_children():
+    s = bench.measure(['sh', '-c', 'sleep 30 & sleep 30; wait'], cap=0.3)
+    assert s.capped and s.wall < 10
+    r = bench.Row('plain', 'c', [bench.add([bench.Sample(1, 1, 1, 0), s])])
+    assert r.capped and r.ok       # killed by the cap is not a failure
+    rows = {'diff': row('diff', 0.1), 'plain': r}
+    (t,) = bench.targets(rows)
+    assert t['lower_bound'] and t['met']
+    assert '>=' in bench.table(rows, [t], 'HEAD')
+
+
 def test_series_rules_and_plain_commands(tmp_path):
     tree = KernelTree.open(fixture_copy(tmp_path / 'linux'))
     rules = bench.series_rules(tree)
