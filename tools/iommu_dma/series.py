@@ -23,7 +23,8 @@ patch per driver dropping its dead DMA comparisons. SPLIT=0: one patch like
 the seed. After every patch that touches C files kbuild-check builds the
 files it touched (for the header: the core and every driver of the series)
 and the series is refused if one fails; every patch must pass the tree's
-checkpatch.pl --strict with no error, warning or check.
+checkpatch.pl --strict with no error, warning or check. Like apply, a
+series is refused when a rewritten gate is not proved (report.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import report
 from .errors import ToolError
 from .record import Record
 from .rewrite import Rewrite, compute, discard, replace
@@ -856,6 +858,8 @@ def build(kernel: KernelTree, opts: Options, ident: tuple[str, str],
         if record.core_shape == 'rewritten' or not record.files:
             raise ToolError(f'{kernel.path}: already rewritten (no change '
                             f'to make); a series needs the pristine tree')
+        # The same guarantee as apply: no gate whose proof failed.
+        report.refuse_unproved(report.build(rewrite, opts.jobs))
         patches = plan(rewrite, opts.split, prefix)
         if work.kind == 'baseline':
             baseline(work, record.files, ident)
