@@ -310,8 +310,12 @@ def fields_message(record: Record) -> tuple[str, str]:
                      '(IOMMU_CAP_DEFERRED_FLUSH) and never hands '
                      'IOMMU_DOMAIN_DMA_FQ to a driver, so no flag is needed '
                      'for them.')
-    paras.append('Nothing reads the new fields yet: the drivers set them '
-                 'first, then the core uses them.')
+    paras.append('Nothing reads the new field' + ('s' if len(fields) > 1
+                                                  else '') +
+                 ' yet: the drivers set ' + ('them' if len(fields) > 1
+                                             else 'it') +
+                 ' first, then the core uses ' + ('them.' if len(fields) > 1
+                                                  else 'it.'))
     return subject, wrap(*paras)
 
 
@@ -528,8 +532,9 @@ def seed_differences(record: Record, split: bool,
             notes.append(f'{f}: does not set {joined(sorted(want - got))}: '
                          f'{why}.')
     if not record.dma_fq:
-        notes.append('include/linux/iommu.h: no allow_dma_fq field, for '
-                      'the same reason.')
+        notes.append('include/linux/iommu.h: no allow_dma_fq field: this '
+                     'core never hands IOMMU_DOMAIN_DMA_FQ to drivers '
+                     '(IOMMU_CAP_DEFERRED_FLUSH).')
     core = next((e for e in record.changes if e['event'] == 'core'), None)
     if core and core['function'] != SEED_CORE:
         notes.append(f'{core["file"]}: the core change is in '
@@ -580,9 +585,14 @@ def cover_blurb(record: Record, patches: list[Patch], split: bool,
     if split:
         ranges = []
         n = 1
-        for phase, what in (('fields', 'add the flags to struct iommu_ops'),
-                            ('declare', 'set them in each driver (no '
-                                        'behaviour change)'),
+        nflags = len({e['field'] for e in record.changes
+                      if e['event'] == 'field'})
+        flags_word = 'flags' if nflags > 1 else 'flag'
+        for phase, what in (('fields', f'add the {flags_word} to struct '
+                                       f'iommu_ops'),
+                            ('declare', f'set {"them" if nflags > 1 else "it"}'
+                                        f' in each driver (no behaviour '
+                                        f'change)'),
                             ('core', 'switch the core'),
                             ('drop', 'drop the dead IOMMU_DOMAIN_DMA '
                                      'comparisons')):
