@@ -65,8 +65,9 @@ class KernelTree:
     def candidates(self) -> list[str]:
         """Files that initialize a struct iommu_ops, relative to the tree."""
         if self.is_git():
-            cmd = ['git', '-C', str(self.path), 'grep', '-lE',
-                   CANDIDATE_PATTERN, '--', '*.c']
+            # --untracked: a new driver not yet added is still a driver.
+            cmd = ['git', '-C', str(self.path), 'grep', '--untracked',
+                   '-lE', CANDIDATE_PATTERN, '--', '*.c']
         else:
             cmd = ['grep', '-rlE', '--include=*.c', CANDIDATE_PATTERN, '.']
         res = subprocess.run(cmd, cwd=self.path, capture_output=True,

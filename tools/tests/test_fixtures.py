@@ -193,3 +193,11 @@ def test_rewritten_fixtures_compile(rewritten: tuple[Path, str]) -> None:
                           str(tree)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert ' 0 FAIL' in res.stdout and ' 10 ok' in res.stdout
+
+
+def test_untracked_driver_in_git_tree_is_a_candidate(tree: Path) -> None:
+    subprocess.run(['git', 'init', '-q'], cwd=tree, check=True)
+    subprocess.run(['git', 'add', 'Makefile', 'include', 'drivers/iommu/'
+                    'iommu.c'], cwd=tree, check=True)
+    out = tool('diff', str(tree)).stdout
+    assert '+++ b/drivers/iommu/chain-first.c' in out
