@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from . import PROG, refusals, report
 from .errors import ToolError
 from .journal import Journal
-from .rewrite import PARTS, compute, discard, write
+from .rewrite import PARTS, Rewrite, compute, discard, write
 from .summary import summary
 from .tree import KernelTree
 
@@ -41,24 +43,27 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
-    tree = KernelTree.open(args.kernel)
+@contextmanager
+def computed(tree: KernelTree, args: argparse.Namespace) -> Iterator[Rewrite]:
+    """The rewrite of a tree no apply is half-way through; read-only."""
     refusals.no_pending_journal(tree)
     rewrite = compute(tree, args.parts, args.jobs)
     try:
-        sys.stdout.write(rewrite.diff())
-        print(summary(rewrite.record, 'would change'), file=sys.stderr)
+        yield rewrite
     finally:
         discard(rewrite)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    with computed(KernelTree.open(args.kernel), args) as rewrite:
+        sys.stdout.write(rewrite.diff())
+        print(summary(rewrite.record, 'would change'), file=sys.stderr)
     return 0
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    tree = KernelTree.open(args.kernel)
-    refusals.no_pending_journal(tree)
-    rewrite = compute(tree, args.parts, args.jobs)
-    discard(rewrite)
-    sys.stdout.write(rewrite.record.manifest())
+    with computed(KernelTree.open(args.kernel), args) as rewrite:
+        sys.stdout.write(rewrite.record.manifest())
     return 0
 
 
@@ -71,9 +76,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
             f'{expected}: no expected manifest for {tree.series_name()}; '
             f'record one with `make manifest KERNEL={args.kernel} '
             f'> {expected}` and review it')
-    rewrite = compute(tree, args.parts, args.jobs)
-    discard(rewrite)
-    got = rewrite.record.manifest().splitlines(keepends=True)
+    with computed(tree, args) as rewrite:
+        got = rewrite.record.manifest().splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
     if got == want:
         print(f'{PROG}: no drift against {expected.name} '
@@ -87,13 +91,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    tree = KernelTree.open(args.kernel)
-    refusals.no_pending_journal(tree)
-    rewrite = compute(tree, args.parts, args.jobs)
-    try:
+    with computed(KernelTree.open(args.kernel), args) as rewrite:
         rep = report.build(rewrite, args.jobs)
-    finally:
-        discard(rewrite)
     sys.stdout.write(rep.to_json() if args.json else report.render(rep))
     return 1 if rep.failures else 0
 
