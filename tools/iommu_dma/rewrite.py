@@ -311,13 +311,5 @@ def write(rewrite: Rewrite) -> None:
         {rel: rewrite.before[rel] for rel in files}, state_files)
 
 
-def replace(path: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename, keeping the mode."""
-    tmp = path.with_name(f'.{path.name}.iommu-dma-tmp')
-    tmp.write_bytes(data)
-    shutil.copymode(path, tmp)
-    os.replace(tmp, path)
-
-
 def discard(rewrite: Rewrite) -> None:
     shutil.rmtree(rewrite.scratch, ignore_errors=True)

@@ -44,8 +44,9 @@ from pathlib import Path
 
 from . import report
 from .errors import ToolError
+from .journal import write_durable
 from .record import Record
-from .rewrite import Rewrite, compute, discard, replace
+from .rewrite import Rewrite, compute, discard
 from .tree import IOMMU_C, IOMMU_H, STATE_DIR, KernelTree
 
 HERE = Path(__file__).resolve().parent
@@ -698,7 +699,7 @@ def author_env(ident: tuple[str, str]) -> dict[str, str]:
 
 def commit(work: Work, patch: Patch, ident: tuple[str, str]) -> None:
     for rel, data in patch.contents.items():
-        replace(work.path / rel, data)
+        write_durable(work.path / rel, data, like=work.path / rel)
     work.git('add', '-f', '--', *patch.files)
     msg = f'{patch.subject}\n\n{patch.body}\n\nSigned-off-by: ' \
           f'{ident[0]} <{ident[1]}>\n'
