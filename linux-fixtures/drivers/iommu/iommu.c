@@ -7,22 +7,42 @@
 
 static unsigned int iommu_def_domain_type = IOMMU_DOMAIN_DMA;
 
+static int iommu_dma_cookies;
+
+/* Stand-in for dma-iommu.c: a DMA API domain needs an IOVA cookie. */
+static int iommu_get_dma_cookie(struct iommu_domain *domain)
+{
+	domain->iova_cookie = &iommu_dma_cookies;
+	return 0;
+}
+
+static bool iommu_is_dma_domain(struct iommu_domain *domain)
+{
+	return domain->type & __IOMMU_DOMAIN_DMA_API;
+}
+
+static void iommu_domain_free(struct iommu_domain *domain)
+{
+	domain->type = IOMMU_DOMAIN_BLOCKED;
+}
+
 static struct iommu_domain *__iommu_domain_alloc(struct bus_type *bus,
 						 unsigned int type)
 {
-	static struct iommu_domain pool[4];
-	static int used;
 	struct iommu_domain *domain;
 
-	if (!bus || !bus->iommu_ops || used == 4)
+	if (!bus || !bus->iommu_ops)
 		return NULL;
 
 	domain = bus->iommu_ops->domain_alloc(type);
 	if (!domain)
 		return NULL;
 
-	domain = &pool[used++];
 	domain->type = type;
+	if (iommu_is_dma_domain(domain) && iommu_get_dma_cookie(domain)) {
+		iommu_domain_free(domain);
+		domain = NULL;
+	}
 	return domain;
 }
 

@@ -32,6 +32,7 @@ struct bus_type {
 struct iommu_domain {
 	unsigned int type;
 	const struct iommu_domain_ops *ops;
+	void *iova_cookie;
 };
 
 struct iommu_group {
