@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /// Declare in struct iommu_ops what a driver's domain_alloc accepted.
 ///
-/// A driver whose .domain_alloc gate accepts IOMMU_DOMAIN_DMA gets
+/// A driver whose .domain_alloc accepts IOMMU_DOMAIN_DMA gets
 /// `.use_dma_iommu = true` (dma-iommu.c may use it); one that accepts
 /// IOMMU_DOMAIN_DMA_FQ gets `.allow_dma_fq = true` (flush queues may be
-/// selected). Acceptance is read from the gate before it is rewritten: a
-/// `type != X` conjunct of a rejecting chain, or a case label that falls
-/// straight through to IOMMU_DOMAIN_UNMANAGED, the same shapes that
-/// domain_alloc_drop_dma.cocci removes. The fields go first in the
-/// initializer. allow_dma_fq is added only with -D dma_fq, for cores that
-/// still hand flush-queue domains to drivers.
+/// selected). Acceptance is read from the code before any rewrite: a
+/// `type != X` conjunct of a rejecting chain, a case label that does not
+/// lead to a rejecting return, a `type == X` test whose branch does not
+/// reject, or no test of the type against X at all (a domain_alloc without
+/// a type filter accepts every type). A driver that accepted a DMA type
+/// must keep getting DMA domains once the core stops asking for them, so
+/// it gets its flag even where its comparisons cannot be dropped. The
+/// fields go first in the initializer. allow_dma_fq is added only with
+/// -D dma_fq, for cores that still hand flush-queue domains to drivers.
 //
 // Confidence: High
 // Options: --no-includes
@@ -35,6 +38,24 @@ def falls_to_unmanaged(p):
 	return bool(labels) and \
 		re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels.group(1)) is not None
 
+def label_accepts(p):
+	"""The label at p leads to a statement that is not a rejecting return."""
+	with open(p[0].file) as f:
+		lines = f.read().split('\n')
+	line = int(p[0].line) - 1
+	text = '\n'.join([lines[line][int(p[0].column_end):]] +
+			 lines[line + 1:line + 40])
+	text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', text, flags=re.S)
+	labels = re.match(r'\s*:((?:\s*(?:case\s+\w+|default)\s*:)*)\s*', text)
+	if not labels:
+		return False
+	rest = text[labels.end():]
+	return re.match(r'return\s+(NULL|ERR_PTR\s*\()', rest) is None
+
+def rejecting(stmt):
+	"""stmt is `return NULL;` or `return ERR_PTR(...);`, braced or not."""
+	return re.match(r'\{?\s*return\s+(NULL|ERR_PTR\s*\()', stmt) is not None
+
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
@@ -42,6 +63,8 @@ def emit(event, **fields):
 # outlives a file, so it is reset whenever the ops rule sees a new file.
 accepted = {'file': None, 'IOMMU_DOMAIN_DMA': set(),
 	    'IOMMU_DOMAIN_DMA_FQ': set()}
+# Functions of the current file that test their type against something.
+filtered = set()
 
 def accept(fn, dtype):
 	accepted[dtype].add(fn)
@@ -66,6 +89,7 @@ if accepted['file'] != pos[0].file:
 	accepted['file'] = pos[0].file
 	accepted['IOMMU_DOMAIN_DMA'].clear()
 	accepted['IOMMU_DOMAIN_DMA_FQ'].clear()
+	filtered.clear()
 
 @accepts_dma_fq depends on dma_fq@
 identifier ops.fn, t;
@@ -154,6 +178,150 @@ fn << ops.fn;
 p << accepts_dma_label.p;
 @@
 accept(fn, 'IOMMU_DOMAIN_DMA')
+
+// A case label with a body of its own, or before other labels: accepted
+// when what it leads to is not a rejecting return.
+@accepts_dma_fq_any_label depends on dma_fq@
+identifier ops.fn, t;
+type T;
+position p : script:python() { label_accepts(p) };
+@@
+fn(T t) {
+<+...
+switch (t) {
+  case IOMMU_DOMAIN_DMA_FQ@p:
+  ...
+}
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << accepts_dma_fq_any_label.p;
+@@
+accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
+
+@accepts_dma_any_label@
+identifier ops.fn, t;
+type T;
+position p : script:python() { label_accepts(p) };
+@@
+fn(T t) {
+<+...
+switch (t) {
+  case IOMMU_DOMAIN_DMA@p:
+  ...
+}
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << accepts_dma_any_label.p;
+@@
+accept(fn, 'IOMMU_DOMAIN_DMA')
+
+// A positive test: `if (t == X ...)` whose branch does not reject.
+@accepts_dma_fq_positive depends on dma_fq@
+identifier ops.fn, t;
+type T;
+statement S;
+position pa;
+@@
+fn(T t) {
+<+...
+if (<+... t == IOMMU_DOMAIN_DMA_FQ@pa ...+>) S
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+s << accepts_dma_fq_positive.S;
+@@
+if not rejecting(s):
+	accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
+
+@accepts_dma_positive@
+identifier ops.fn, t;
+type T;
+statement S;
+position pa;
+@@
+fn(T t) {
+<+...
+if (<+... t == IOMMU_DOMAIN_DMA@pa ...+>) S
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+s << accepts_dma_positive.S;
+@@
+if not rejecting(s):
+	accept(fn, 'IOMMU_DOMAIN_DMA')
+
+// No type filter at all: a domain_alloc that never tests its type with
+// `!=`, never switches on it and never names a DMA type accepts both
+// (6.1's AMD: only `type == IOMMU_DOMAIN_IDENTITY` is refused, on SNP).
+@filters_type@
+identifier ops.fn, t;
+type T;
+expression E;
+position p;
+@@
+fn(T t) {
+<+...
+(
+  t@p != E
+|
+  t@p == IOMMU_DOMAIN_DMA
+|
+  t@p == IOMMU_DOMAIN_DMA_FQ
+)
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << filters_type.p;
+@@
+filtered.add(fn)
+
+@switches_on_type@
+identifier ops.fn, t;
+type T;
+constant C;
+position p;
+@@
+fn(T t) {
+<+...
+  switch (t@p) { case C: ... }
+...+>
+}
+
+@script:python@
+fn << ops.fn;
+p << switches_on_type.p;
+@@
+filtered.add(fn)
+
+@takes_type@
+identifier ops.fn, t;
+type T;
+@@
+fn(T t) { ... }
+
+@script:python depends on takes_type@
+fn << ops.fn;
+@@
+if fn not in filtered:
+	accept(fn, 'IOMMU_DOMAIN_DMA')
+
+@script:python depends on takes_type && dma_fq@
+fn << ops.fn;
+@@
+if fn not in filtered:
+	accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
 
 // allow_dma_fq is added first: fields inserted at the top stack in reverse
 // order, so use_dma_iommu ends up first, as in the original patch.

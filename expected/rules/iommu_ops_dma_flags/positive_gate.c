@@ -1,0 +1,11 @@
+static struct iommu_domain *foo_domain_alloc(unsigned type)
+{
+	if (type == IOMMU_DOMAIN_UNMANAGED || type == IOMMU_DOMAIN_DMA)
+		return &foo_domain;
+
+	return NULL;
+}
+
+static const struct iommu_ops foo_ops = {
+	.domain_alloc = foo_domain_alloc,
+};
