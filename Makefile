@@ -10,6 +10,8 @@
 #   V=1           echo every command
 #   PARTS=all|drivers|core   what apply/diff rewrite (default: all)
 #   FORCE=1       apply even to files with uncommitted git changes
+#   ALLOW_DMA_LOSS=ops,...  apply although these drivers would lose DMA
+#                 domains (the whole-path proof refuses that otherwise)
 #   N=n SEED=s    fuzz: variants (default 50) and seed (default 1)
 #   KVER=6.1|6.12 Debian linux-source version for `make linux`
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
@@ -39,7 +41,8 @@ TOOL := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma
 PYTEST := $(PYTHON) -m pytest -q
 DEBIAN_PACKAGES := coccinelle python3-pytest git gcc make diffutils \
 	gcc-aarch64-linux-gnu gcc-powerpc-linux-gnu bc flex bison \
-	libssl-dev libelf-dev sparse
+	libssl-dev libelf-dev sparse \
+	qemu-system-x86 qemu-system-arm busybox-static libc6-dev-arm64-cross cpio
 
 # The Debian trees the tests run on; `make linux` unpacks them once.
 LINUX_6_1 := $(KCACHE)/linux-source-6.1
@@ -53,7 +56,7 @@ export IOMMU_DMA_CACHE ?= $(O)/cache
 CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 
-.PHONY: help deps apply diff manifest drift report series linux fixtures kernel-tree checker check \
+.PHONY: help deps apply diff manifest drift report series boot linux fixtures kernel-tree checker check \
 	bench-check fuzz test test-rules test-tool test-checker clean
 
 help:
@@ -65,6 +68,7 @@ help:
 	@echo '  report      accepted domain types per iommu_ops, findings, gate proofs (JSON=1)'
 	@echo '  check       compile the files the rewrite touched (kbuild-check)'
 	@echo '  series      git format-patch series + cover letter in OUT= (SPLIT=1|0 SIGNOFF= PREFIXES=)'
+	@echo '  boot        build pristine + rewritten KERNEL, boot both under QEMU per IOMMU, compare (ARCH=x86_64|arm64 IOMMU= MODES= JSON=1)'
 	@echo 'Setup:'
 	@echo '  deps        install missing Debian packages (apt-get, as root)'
 	@echo '  linux       unpack Debian linux-source-$$(KVER), print its path'
@@ -106,7 +110,8 @@ fixtures:
 kernel-tree: deps $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
 
 apply: kernel-tree
-	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(if $(filter 1,$(FORCE)),--force) $(KERNEL)
+	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(if $(filter 1,$(FORCE)),--force) \
+		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
 
 diff: kernel-tree
 	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) $(KERNEL)
@@ -130,6 +135,19 @@ series: checker kernel-tree
 		--work-root $(O) -o $(OUT) $(if $(SIGNOFF),--signoff "$$SIGNOFF") \
 		$(if $(PREFIXES),--prefixes $(PREFIXES)) \
 		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(KERNEL)
+
+# Run-time check: build the pristine KERNEL and its rewrite (tinyconfig +
+# tools/boot/<arch>.config) in $(O)/boot/<series>-<arch>/, boot both under
+# QEMU behind every IOMMU it emulates (IOMMU=intel,amd,virtio on x86_64,
+# smmuv3,virtio on arm64) in every mode (MODES=lazy,strict,passthrough) and
+# compare. KERNEL is never written; the fixtures cannot boot, so the
+# default is the 6.1 tree. ARCH goes to kbuild only on its command line.
+BOOT_KERNEL = $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
+boot: deps
+	$(Q)$(if $(filter $(FIXTURE_COPY),$(KERNEL)),tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null)
+	$(Q)$(TOOL) boot --arch $(or $(ARCH),x86_64) -j $(J) --work $(O)/boot \
+		$(if $(filter 1,$(JSON)),--json) $(if $(IOMMU),--iommu $(IOMMU)) \
+		$(if $(MODES),--modes $(MODES)) $(BOOT_KERNEL)
 
 # Debian's linux-source-$(KVER) unpacked once into $(KCACHE).
 linux: deps

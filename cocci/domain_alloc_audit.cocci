@@ -4,8 +4,8 @@
 /// Run on a tree after the other rules: every IOMMU_DOMAIN_DMA or
 /// IOMMU_DOMAIN_DMA_FQ still named inside a function used as .domain_alloc
 /// is a shape the rules do not know (for example a label with a body of
-/// its own). A domain_alloc that never tests its type with != or a switch
-/// accepts IOMMU_DOMAIN_DMA implicitly. A domain_alloc that passes its type
+/// its own). A domain_alloc that never tests its type with !=, a switch or
+/// against a DMA type accepts IOMMU_DOMAIN_DMA implicitly. A domain_alloc that passes its type
 /// to a helper which compares it with a domain type (directly or through
 /// further helpers in the file) would see UNMANAGED where it saw DMA.
 /// All of these need a human.
@@ -77,7 +77,7 @@ p << leftover.p;
 @@
 emit('finding', kind='not-rewritten', file=pos[0].file, function=fn,
      constant=c, line=int(p[0].line),
-     message='%s still compared at line %s: a shape the rules do not know'
+     message='%s still compared at line %s: the rules leave this comparison alone'
 	     % (c, p[0].line))
 
 @type_filter_chain depends on report@
@@ -88,7 +88,13 @@ position p;
 @@
 fn(T t) {
 <+...
+(
   t@p != E
+|
+  t@p == IOMMU_DOMAIN_DMA
+|
+  t@p == IOMMU_DOMAIN_DMA_FQ
+)
 ...+>
 }
 
@@ -215,7 +221,7 @@ note_compare(p[0].file, helper, p[0].line)
 for file, fn in sorted(allocs):
 	if (file, fn) not in filtered:
 		emit('finding', kind='implicit-dma', file=file, function=fn,
-		     message='no type filter: accepts IOMMU_DOMAIN_DMA implicitly')
+		     message='no type filter: took IOMMU_DOMAIN_DMA and DMA_FQ without naming them')
 	for helper, line in comparing_helpers(file, fn):
 		emit('finding', kind='type-helper', file=file, function=fn,
 		     helper=helper, line=line,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import PROG, refusals, report
+from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
 from .rewrite import PARTS, Rewrite, compute, discard, write
@@ -30,11 +31,11 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     recovered = Journal(tree.path, tree.state_dir()).recover()
     if recovered:
         print(f'{PROG}: {recovered}', file=sys.stderr)
-    rewrite = compute(tree, args.parts, args.jobs)
+    rewrite, rep = prepare(tree, args)
     try:
         refusals.before_write(tree, rewrite.record.files,
                               rewrite.record.changes, args.force)
-        report.refuse_unproved(report.build(rewrite, args.jobs))
+        report.refuse_unproved(rep, tuple(args.allow_dma_loss.split(',')))
         if rewrite.record.files:
             write(rewrite)
         print(summary(rewrite.record, 'rewritten'))
@@ -43,26 +44,39 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     return 0
 
 
-@contextmanager
-def computed(tree: KernelTree, args: argparse.Namespace) -> Iterator[Rewrite]:
-    """The rewrite of a tree no apply is half-way through; read-only."""
-    refusals.no_pending_journal(tree)
+def prepare(tree: KernelTree, args: argparse.Namespace
+            ) -> tuple[Rewrite, report.Report]:
+    """The rewrite on a scratch copy and its report: the whole-path proof
+    of every driver and the behaviour findings, which join the record."""
     rewrite = compute(tree, args.parts, args.jobs)
     try:
-        yield rewrite
+        return rewrite, report.build(rewrite, args.jobs)
+    except BaseException:
+        discard(rewrite)
+        raise
+
+
+@contextmanager
+def computed(tree: KernelTree, args: argparse.Namespace
+             ) -> Iterator[tuple[Rewrite, report.Report]]:
+    """The rewrite of a tree no apply is half-way through; read-only."""
+    refusals.no_pending_journal(tree)
+    rewrite, rep = prepare(tree, args)
+    try:
+        yield rewrite, rep
     finally:
         discard(rewrite)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    with computed(KernelTree.open(args.kernel), args) as rewrite:
+    with computed(KernelTree.open(args.kernel), args) as (rewrite, _):
         sys.stdout.write(rewrite.diff())
         print(summary(rewrite.record, 'would change'), file=sys.stderr)
     return 0
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    with computed(KernelTree.open(args.kernel), args) as rewrite:
+    with computed(KernelTree.open(args.kernel), args) as (rewrite, _):
         sys.stdout.write(rewrite.record.manifest())
     return 0
 
@@ -76,7 +90,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
             f'{expected}: no expected manifest for {tree.series_name()}; '
             f'record one with `make manifest KERNEL={args.kernel} '
             f'> {expected}` and review it')
-    with computed(tree, args) as rewrite:
+    with computed(tree, args) as (rewrite, _):
         got = rewrite.record.manifest().splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
     if got == want:
@@ -91,8 +105,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    with computed(KernelTree.open(args.kernel), args) as rewrite:
-        rep = report.build(rewrite, args.jobs)
+    with computed(KernelTree.open(args.kernel), args) as (_, rep):
+        pass
     sys.stdout.write(rep.to_json() if args.json else report.render(rep))
     return 1 if rep.failures else 0
 
@@ -117,6 +131,10 @@ def parser() -> argparse.ArgumentParser:
                 'rewrite the tree in place, print a summary')
     apply.add_argument('--force', action='store_true',
                        help='rewrite files with uncommitted git changes')
+    apply.add_argument('--allow-dma-loss', default='', metavar='OPS,...',
+                       help='apply even though these drivers (struct '
+                       'iommu_ops or domain_alloc names) lose what the '
+                       'whole-path proof says they lose')
     add('diff', cmd_diff, 'print the -p1 diff, change nothing')
     add('manifest', cmd_manifest, 'print the change manifest')
     drift = add('drift', cmd_drift,
@@ -126,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
               'type-acceptance report and gate proofs, change nothing')
     rep.add_argument('--json', action='store_true', help='print JSON')
     add_series(sub)
+    add_boot(sub)
     return p
 
 

@@ -259,6 +259,22 @@ def reject_tree(s: Stmt) -> bool:
     return False
 
 
+def accept_branch(s: Stmt) -> bool:
+    """`if (COND) return dom;` or a block ending so, with no else: a
+    positive gate (COND lists what is accepted)."""
+    if s.kind != 'if' or s.orelse:
+        return False
+    last = s.body[0]
+    if last.kind == 'block' and last.body:
+        last = last.body[-1]
+    return last.kind == 'return' and not rejects(last)
+
+
+def gate_if(s: Stmt, param: str) -> bool:
+    return (reject_tree(s) or accept_branch(s)) and \
+        param in [t.text for t in heads(s)]
+
+
 def heads(s: Stmt) -> list[Tok]:
     out = list(s.head) if s.kind == 'if' else []
     for b in s.body + s.orelse:
@@ -286,7 +302,12 @@ def extract_gate(text: str, function: str, param: str) -> Gate:
     cond_toks: list[Tok] = []
     shapes = []
     for s in body:
-        if s.kind == 'if' and reject_tree(s) and \
+        if s.kind == 'if' and accept_branch(s) and \
+                param in [t.text for t in s.head]:
+            c += [f'\tif ({c_text(s.head)})', '\t\treturn false;']
+            cond_toks += s.head
+            shapes.append('positive')
+        elif s.kind == 'if' and reject_tree(s) and \
                 param in [t.text for t in heads(s)]:
             c += c_if(s, '\t')
             cond_toks += heads(s)
@@ -305,6 +326,138 @@ def extract_gate(text: str, function: str, param: str) -> Gate:
     variables = free_variables(cond_toks, param)
     return Gate(function, param, line, '+'.join(shapes) or 'none', c,
                 variables)
+
+
+# What code after the gate may test the type against: the answers change
+# for a DMA domain once the driver is handed UNMANAGED instead.
+DISTINGUISHING = {
+    'IOMMU_DOMAIN_UNMANAGED': 'DMA domains now take its UNMANAGED branch',
+    'IOMMU_DOMAIN_DMA': 'DMA domains no longer take its DMA branch',
+    'IOMMU_DOMAIN_DMA_FQ': 'DMA_FQ domains no longer take its DMA_FQ branch',
+    '__IOMMU_DOMAIN_DMA_API': 'it is now false for DMA domains',
+}
+
+
+@dataclass(frozen=True)
+class TypeUse:
+    """Code outside the gate that tells UNMANAGED and DMA apart."""
+    line: int
+    constant: str
+    code: str
+
+    @property
+    def consequence(self) -> str:
+        return DISTINGUISHING[self.constant]
+
+
+def type_uses_after_gate(text: str, function: str, param: str
+                         ) -> list[TypeUse]:
+    """Tests of the type against UNMANAGED/DMA outside function's gate."""
+    clean = blank(text)
+    start, end, _ = function_body(clean, function)
+    body = Parser(tokens(clean, start + 1, end)).statements()
+    outside: list[Stmt] = []
+    uses = []
+    lines = text.split('\n')
+    for s in body:
+        if s.kind == 'if' and gate_if(s, param):
+            if accept_branch(s):
+                outside += s.body[0].body if s.body[0].kind == 'block' \
+                    else []
+            continue
+        if s.kind == 'switch' and param in s.words():
+            inner = s.body[0].body if s.body[0].kind == 'block' else s.body
+            outside += [b for b in inner if b.kind != 'label']
+            uses += own_body_labels(inner, lines)
+            continue
+        outside.append(s)
+    for s in outside:
+        toks = all_tokens(s)
+        for k, tok in enumerate(toks):
+            if tok.text not in DISTINGUISHING:
+                continue
+            near = [t.text for t in toks[max(0, k - 2):k + 3]]
+            if param in near and any(op in near for op in
+                                     ('==', '!=', '&')):
+                uses.append(TypeUse(tok.line, tok.text,
+                                    lines[tok.line - 1].strip()))
+            elif toks[k - 1].text == 'case' and k and \
+                    s.kind == 'switch' and param in s.words():
+                uses.append(TypeUse(tok.line, tok.text,
+                                    lines[tok.line - 1].strip()))
+    return uses
+
+
+def own_body_labels(stmts: list[Stmt], lines: list[str]) -> list[TypeUse]:
+    """DMA labels of a gate switch whose group does not also hold
+    UNMANAGED: DMA domains no longer run that group's code."""
+    uses, group = [], []
+    for st in stmts + [Stmt('end')]:
+        if st.kind == 'label':
+            group.append(st)
+            continue
+        if not group:
+            continue
+        names = [g.words()[0] for g in group]
+        if 'IOMMU_DOMAIN_UNMANAGED' not in names and \
+                not (st.kind == 'return' and rejects(st)):
+            for g in group:
+                if g.words()[0] in ('IOMMU_DOMAIN_DMA',
+                                    'IOMMU_DOMAIN_DMA_FQ'):
+                    uses.append(TypeUse(g.line, g.words()[0],
+                                        lines[g.line - 1].strip()))
+        group = []
+    return uses
+
+
+def param_names(text: str, function: str) -> list[str] | None:
+    """The parameter names of function's definition in text, or None."""
+    clean = blank(text)
+    for m in re.finditer(rf'\b{re.escape(function)}\s*\(([^()]*)\)\s*\{{',
+                         clean):
+        names = [(re.findall(r'\w+', a) or [''])[-1]
+                 for a in m.group(1).split(',')]
+        return [] if names == ['void'] else names
+    return None
+
+
+def type_passed_on(text: str, function: str, param: str
+                   ) -> list[tuple[str, str]]:
+    """(callee, its parameter) for calls in function that hand param on to
+    a function defined in text."""
+    clean = blank(text)
+    start, end, _ = function_body(clean, function)
+    toks = tokens(clean, start + 1, end)
+    out: list[tuple[str, str]] = []
+    for k, tok in enumerate(toks[:-1]):
+        if not re.fullmatch(r'[A-Za-z_]\w*', tok.text) or \
+                toks[k + 1].text != '(' or tok.text in KEYWORDS | {
+                    'if', 'while', 'for', 'switch', 'return', 'sizeof'}:
+            continue
+        args, depth, arg = [], 0, []
+        for t in toks[k + 1:]:
+            depth += (t.text in '([{') - (t.text in ')]}')
+            if depth == 0:
+                args.append(arg)
+                break
+            if depth == 1 and t.text == ',':
+                args.append(arg)
+                arg = []
+            elif not (depth == 1 and t.text == '('):
+                arg.append(t.text)
+        callee_params = param_names(text, tok.text)
+        for i, a in enumerate(args):
+            if a == [param] and callee_params and i < len(callee_params) \
+                    and (tok.text, callee_params[i]) not in out:
+                out.append((tok.text, callee_params[i]))
+    return out
+
+
+def all_tokens(s: Stmt) -> list[Tok]:
+    out = list(s.head)
+    for b in s.body + s.orelse:
+        out += all_tokens(b)
+    return out
 
 
 def c_if(s: Stmt, indent: str) -> list[str]:

@@ -6,12 +6,11 @@
  * Evaluates the domain_alloc type gate before and after the rewrite for
  * every domain type of the tree's include/linux/iommu.h and every value
  * (0 or 1) of the other variables the gate reads, prints one line per
- * evaluation, then "proved" or the first counterexample:
- *   - every type but DMA and DMA_FQ: the same answer before and after;
- *   - DMA and DMA_FQ: rejected after (the core asks for UNMANAGED);
- *   - use_dma_iommu (cleared at run time by a legacy-binding flag) equals
- *     "accepted DMA before"; allow_dma_fq (on a core that hands flush
- *     queues to drivers) equals "accepted DMA_FQ before".
+ * evaluation, then "proved" or the first counterexample. The check is on
+ * the whole path, not the gate alone: for every request the domain type
+ * the device ends up with, through the gate, the flags the rewrite
+ * declared (use_dma_iommu cleared at run time by a legacy-binding flag)
+ * and the core's fallback to DMA, must be the same before and after.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -71,26 +70,78 @@ static bool use_dma_iommu(const int *v)
 	return USE_DMA_IOMMU;
 }
 
-static const char *check(unsigned int type, const int *v, bool before,
-			 bool after)
+static bool is_dma_api(unsigned int type)
 {
-	if (type == IOMMU_DOMAIN_DMA || type == IOMMU_DOMAIN_DMA_FQ) {
-		if (after)
-			return "accepted after the rewrite";
-	} else if (before != after) {
-		return before ? "accepted before, rejected after" :
-				"rejected before, accepted after";
-	}
-	if (type == IOMMU_DOMAIN_DMA && use_dma_iommu(v) != before)
-		return before ? "accepted before, but no use_dma_iommu" :
-				"rejected before, but use_dma_iommu";
-	if (type == IOMMU_DOMAIN_DMA_FQ && CORE_DMA_FQ &&
-	    (ALLOW_DMA_FQ && use_dma_iommu(v)) != before)
-		return before ? "accepted before, but no allow_dma_fq" :
-				"rejected before, but allow_dma_fq";
-	if (type == IOMMU_DOMAIN_DMA_FQ && !CORE_DMA_FQ && ALLOW_DMA_FQ)
-		return "allow_dma_fq on a core without flush queues in drivers";
-	return NULL;
+	return type == IOMMU_DOMAIN_DMA || type == IOMMU_DOMAIN_DMA_FQ;
+}
+
+/*
+ * What the driver says to a request of the core, before and after. A core
+ * without flush queues in drivers (CORE_DMA_FQ 0) hands them DMA for
+ * DMA_FQ. After the rewrite a DMA API request reaches the driver as
+ * UNMANAGED, and only when the ops declare the matching flags.
+ */
+static bool alloc_before(unsigned int type, const int *v)
+{
+	if (!CORE_DMA_FQ && type == IOMMU_DOMAIN_DMA_FQ)
+		type = IOMMU_DOMAIN_DMA;
+	return !before_rejects(type, v);
+}
+
+static bool alloc_after(unsigned int type, const int *v)
+{
+	if (!is_dma_api(type))
+		return !after_rejects(type, v);
+	if (!use_dma_iommu(v))
+		return false;
+	if (CORE_DMA_FQ && type == IOMMU_DOMAIN_DMA_FQ && !ALLOW_DMA_FQ)
+		return false;
+	return !after_rejects(IOMMU_DOMAIN_UNMANAGED, v);
+}
+
+#define NO_DOMAIN	(~0U)
+
+/*
+ * The domain a device ends up with for a request: a default-domain
+ * request (IDENTITY, DMA, DMA_FQ) falls back to DMA, as
+ * iommu_group_alloc_default_domain() does; any other type is a direct
+ * allocation.
+ */
+static unsigned int path(bool (*alloc)(unsigned int, const int *),
+			 unsigned int type, const int *v)
+{
+	bool is_default = type == IOMMU_DOMAIN_IDENTITY || is_dma_api(type);
+
+	if (alloc(type, v))
+		return type;
+	if (is_default && type != IOMMU_DOMAIN_DMA &&
+	    alloc(IOMMU_DOMAIN_DMA, v))
+		return IOMMU_DOMAIN_DMA;
+	return NO_DOMAIN;
+}
+
+static const char *type_name(unsigned int type)
+{
+	unsigned int t;
+
+	for (t = 0; t < ARRAY_SIZE(types); t++)
+		if (types[t].value == type)
+			return types[t].name;
+	return "no domain";
+}
+
+static char why_buf[160];
+
+static const char *check(unsigned int type, const int *v)
+{
+	unsigned int before = path(alloc_before, type, v);
+	unsigned int after = path(alloc_after, type, v);
+
+	if (before == after)
+		return NULL;
+	snprintf(why_buf, sizeof(why_buf), "gets %s before, %s after",
+		 type_name(before), type_name(after));
+	return why_buf;
 }
 
 static void print_vars(const int *v)
@@ -107,6 +158,7 @@ int main(void)
 	const char *why = NULL;
 	unsigned int bad_type = 0;
 	int bad_vars[NR_VARS + 1];
+	static char why_msg[160];
 	unsigned int t;
 	int a, i;
 
@@ -122,10 +174,10 @@ int main(void)
 			printf("eval %s", types[t].name);
 			print_vars(v);
 			printf(" before=%d after=%d\n", before, after);
-			fail = CHECK ? check(types[t].value, v, before, after) :
-				       NULL;
+			fail = CHECK ? check(types[t].value, v) : NULL;
 			if (fail && !why) {
-				why = fail;
+				snprintf(why_msg, sizeof(why_msg), "%s", fail);
+				why = why_msg;
 				bad_type = t;
 				for (i = 0; i < NR_VARS; i++)
 					bad_vars[i] = v[i];
@@ -138,7 +190,7 @@ int main(void)
 		printf("proved\n");
 		return 0;
 	}
-	printf("counterexample: type=%s", types[bad_type].name);
+	printf("counterexample: request %s", types[bad_type].name);
 	print_vars(bad_vars);
 	printf(": %s\n", why);
 	return 1;

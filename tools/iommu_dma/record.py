@@ -85,7 +85,7 @@ def manifest_line(e: dict) -> str | None:
         what = e['kind']
         if e.get('helper'):
             what += ' ' + e['helper']
-        if e['kind'] == 'not-rewritten':
+        if e['kind'] in ('not-rewritten', 'behaviour'):
             what += ' ' + e['constant']
         return f"{e['file']} {e['function']} ! {what}"
     return None

@@ -19,11 +19,12 @@ from pathlib import Path
 from . import proof
 from .errors import ToolError
 from .proof import Check, DomainTypes, Unmodelled
-from .rewrite import Rewrite, semantic_patch
+from .rewrite import CORE_SHAPES, Rewrite, semantic_patch
 from .spatch import run
 from .tree import IOMMU_H, copy_files
 
 INVENTORY = 'iommu_ops_inventory'
+DMA_FLAGS = ('use_dma_iommu', 'allow_dma_fq')
 
 
 @dataclass
@@ -136,6 +137,8 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
                         if (f['file'], f['function']) == fkey]
         if row.allocator == 'domain_alloc':
             evaluate_row(row, rewrite, types, params, legacy.get(key))
+            if 'use_dma_iommu' in row.flags and fkey in params:
+                behaviour_findings(row, rewrite, params[fkey])
         rows.append(row)
     covered = {(r.file, r.function) for r in rows}
     for fkey in sorted(set(gates) - covered):
@@ -159,7 +162,9 @@ def evaluate_row(row: Row, rewrite: Rewrite, types: DomainTypes,
     where = f'{row.file}: {row.function}() of {row.ops}'
     param = params.get((row.file, row.function))
     check = None
-    if row.rewritten:
+    touched = row.rewritten or any(f in row.flags for f in DMA_FLAGS)
+    if record.core_shape in CORE_SHAPES:
+        # The core is rewritten: every driver's whole path is checked.
         check = Check(use_dma_iommu='use_dma_iommu' in row.flags,
                       allow_dma_fq='allow_dma_fq' in row.flags,
                       core_dma_fq=record.dma_fq, legacy_var=legacy_var)
@@ -178,13 +183,67 @@ def evaluate_row(row: Row, rewrite: Rewrite, types: DomainTypes,
             'event': 'finding', 'kind': 'gate-unmodelled', 'file': row.file,
             'function': row.function, 'rule': 'report',
             'message': f'gate not evaluated: {e}'})
-        if check:
+        if check and touched:
             row.proof = f'not proved: {e}'
         return
     row.evaluated = True
     row.before = proof.accepted(ev.before, ev.variables, types)
     row.after = proof.accepted(ev.after, ev.variables, types)
     row.proof = ev.verdict
+
+
+# What a helper's UNMANAGED branch means, for the helpers of the drivers
+# this change was written for; anything else gets the computed sentence.
+KNOWN_CONSEQUENCES = {
+    'first_level_by_default':
+        'DMA domains on scalable-mode hardware with both levels move from '
+        'first-level to second-level page tables',
+    'protection_domain_alloc':
+        'DMA domains always get the v1 page table, also where '
+        'amd_iommu=pgtbl_v2 selects v2 for them',
+}
+
+
+def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
+    """Code after the gate, in the allocator or a helper it hands the type
+    to, that tells UNMANAGED from DMA: the driver now sees UNMANAGED for
+    DMA domains, so that code takes another branch. A finding each, with
+    file, function and line; it replaces the audit's type-helper finding
+    for the same helper, which only knew that the helper compares."""
+    text = rewrite.tree.read(row.file)
+    helpers = [f for f in row.findings if f['kind'] == 'type-helper']
+    found = []
+    sites, seen = [(row.function, param)], set()
+    while sites:
+        function, name = sites.pop(0)
+        if function in seen or len(seen) > 8:
+            continue
+        seen.add(function)
+        try:
+            uses = proof.type_uses_after_gate(text, function, name)
+            sites += proof.type_passed_on(text, function, name)
+        except Unmodelled:
+            continue
+        for use in uses:
+            change = KNOWN_CONSEQUENCES.get(function, use.consequence)
+            where = '' if function == row.function else \
+                f', in {function}()'
+            found.append({
+                'event': 'finding', 'kind': 'behaviour', 'file': row.file,
+                'function': row.function, 'helper': function,
+                'line': use.line, 'constant': use.constant,
+                'code': use.code, 'rule': 'report',
+                'message': f'line {use.line}{where} `{use.code}`: '
+                           f'{change}'})
+    record = rewrite.record
+    for f in helpers:
+        if f['helper'] in seen and f in record.findings:
+            record.findings.remove(f)
+            row.findings.remove(f)
+    for f in found:
+        if f not in record.findings:
+            record.findings.append(f)
+            row.findings.append(f)
 
 
 def render(report: Report) -> str:
@@ -263,20 +322,30 @@ def finding_text(f: dict) -> str:
     kind = f['kind']
     if kind == 'implicit-dma':
         why = 'accepts IOMMU_DOMAIN_DMA implicitly (no type filter)'
+    elif kind == 'behaviour':
+        why = f['message']
     elif kind == 'type-helper':
         why = (f"passes the type to {f['helper']}(), which compares it "
                f"with a domain type at line {f['line']}: with UNMANAGED "
                f"for a DMA domain it would behave differently")
     elif kind == 'not-rewritten':
-        why = (f"{f['constant']} at line {f['line']}: a shape the rules "
-               f"do not know, not rewritten")
+        why = (f"{f['constant']} at line {f['line']}: the rules leave "
+               f"this comparison alone")
     else:
         why = f['message']
     return f'{kind}: {why}'
 
 
-def refuse_unproved(report: Report) -> None:
-    """apply: no rewrite whose gate proof failed is ever written."""
+def refuse_unproved(report: Report, allow_dma_loss: tuple[str, ...] = ()
+                    ) -> None:
+    """apply: no rewrite whose whole-path proof failed is ever written.
+
+    A driver named in allow_dma_loss (by its ops or its domain_alloc) may
+    lose what the proof says it loses: the user asked for it.
+    """
     for r in report.failures:
+        if r.ops in allow_dma_loss or r.function in allow_dma_loss:
+            continue
         raise ToolError(f'{r.file}: {r.function}() of {r.ops}: {r.proof}; '
-                        f'nothing written')
+                        f'nothing written (ALLOW_DMA_LOSS={r.ops} to '
+                        f'accept)')

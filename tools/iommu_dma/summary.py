@@ -11,11 +11,13 @@ def summary(record: Record, verb: str) -> str:
              f'{", flush queues in drivers" if record.dma_fq else ""}']
     by_file: dict[str, list[str]] = {}
     for e in record.changes:
-        by_file.setdefault(e['file'], []).append(describe(e))
+        if e['event'] != 'core-shape':
+            by_file.setdefault(e['file'], []).append(describe(e))
     for f in sorted(by_file):
         lines.append(f'  {f}: ' + '; '.join(sorted(set(by_file[f]))))
     if record.findings:
-        lines.append('needs a human (not rewritten):')
+        lines.append('for a human (behaviour changes, and code the rules '
+                     'left as it was):')
         for e in sorted(record.findings,
                         key=lambda e: (e['file'], e['function'])):
             lines.append(f"  {e['file']}: {e['function']}(): "
