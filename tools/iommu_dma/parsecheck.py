@@ -21,8 +21,10 @@ COCCI = Path(__file__).resolve().parents[2] / 'cocci' / \
 
 COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 # `struct iommu_ops name [attributes] = {`
-OPS = re.compile(r'\bstruct\s+iommu_ops\s+(\w+)(?:\s+__\w+)*\s*=\s*\{')
-ALLOC = re.compile(r'\.domain_alloc\s*=\s*(\w+)')
+OPS = re.compile(r'\bstruct\s+iommu_ops\s+(?:const\s+)?(\w+)'
+                 r'(?:\s+__\w+(?:\([^()]*\))?)*\s*=\s*\{')
+ALLOC = re.compile(r'\.domain_alloc\s*=\s*([^,}]+?)\s*[,}]')
+ANY_ALLOC = re.compile(r'\.domain_alloc\s*=')
 
 
 def strip_comments(text: str) -> str:
@@ -39,35 +41,52 @@ def initializer(text: str, start: int) -> str:
     return text[start:i]
 
 
-def expected(text: str) -> tuple[set[str], set[str]]:
-    """Ops initializers, and the .domain_alloc functions they name that
-    this file defines."""
+def expected(text: str) -> tuple[set[str], set[str], list[str]]:
+    """Ops initializers, the .domain_alloc functions they name that this
+    file defines, and what the scan sees but cannot follow: a .domain_alloc
+    outside a recognised initializer (built by a macro) or naming no plain
+    function (a macro), or an allocator named here but defined elsewhere."""
     text = strip_comments(text)
-    ops, allocs = set(), set()
+    ops, allocs, odd = set(), set(), []
+    spans = []
     for m in OPS.finditer(text):
         ops.add(m.group(1))
-        for a in ALLOC.finditer(initializer(text, m.end())):
+        body = initializer(text, m.end())
+        spans.append((m.end(), m.end() + len(body)))
+        for a in ALLOC.finditer(body):
             fn = a.group(1)
-            if fn != 'NULL' and re.search(
-                    rf'\b{fn}\s*\([^;{{}}]*\)\s*\{{', text):
+            if fn == 'NULL':
+                continue
+            if not re.fullmatch(r'\w+', fn):
+                odd.append(f'{m.group(1)}: .domain_alloc = {fn}: not a '
+                           f'function name')
+            elif re.search(rf'\b{fn}\s*\([^;{{}}]*\)\s*\{{', text):
                 allocs.add(fn)
-    return ops, allocs
+            else:
+                odd.append(f'{m.group(1)}: .domain_alloc = {fn}: defined '
+                           f'in another file')
+    for a in ANY_ALLOC.finditer(text):
+        if not any(start <= a.start() < end for start, end in spans):
+            line = text.count('\n', 0, a.start()) + 1
+            odd.append(f'line {line}: .domain_alloc set outside a struct '
+                       f'iommu_ops initializer')
+    return ops, allocs, odd
 
 
 def unparsed(root: Path, files: list[str], jobs: int = 1) -> list[str]:
     """'file: what' for every initializer or function spatch missed."""
     want = {f: expected((root / f).read_text(errors='surrogateescape'))
             for f in files}
-    if not any(o or a for o, a in want.values()):
-        return []
+    missed = [f'{f}: {what}' for f in files for what in want[f][2]]
+    if not any(o or a for o, a, _ in want.values()):
+        return missed
     events = run(SemanticPatch(COCCI), root, files, ['report'], jobs)
     got_ops = {(e['file'], e['ops']) for e in events
                if e['event'] == 'ops-parsed'}
     got_allocs = {(e['file'], e['function']) for e in events
                   if e['event'] == 'alloc-parsed'}
-    missed = []
     for f in files:
-        ops, allocs = want[f]
+        ops, allocs, _ = want[f]
         missed += [f'{f}: struct iommu_ops {o}' for o in sorted(ops)
                    if (f, o) not in got_ops]
         missed += [f'{f}: {a}()' for a in sorted(allocs)
@@ -78,6 +97,6 @@ def unparsed(root: Path, files: list[str], jobs: int = 1) -> list[str]:
 def check_parsed(root: Path, files: list[str], jobs: int = 1) -> None:
     missed = unparsed(root, files, jobs)
     if missed:
-        raise ToolError(f'spatch could not parse {len(missed)} of the '
-                        f'places the rewrite must see: {"; ".join(missed)}; '
+        raise ToolError(f'{len(missed)} places the rewrite must see are '
+                        f'out of its reach: {"; ".join(missed)}; '
                         f'nothing written')

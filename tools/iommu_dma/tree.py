@@ -15,8 +15,15 @@ IOMMU_H = 'include/linux/iommu.h'
 IOMMU_C = 'drivers/iommu/iommu.c'
 STATE_DIR = '.iommu-dma'
 
-# A driver file can only matter if it initializes a struct iommu_ops.
-CANDIDATE_PATTERN = r'struct iommu_ops [A-Za-z_0-9]+ *='
+# A driver file can only matter if it initializes a struct iommu_ops or
+# sets a .domain_alloc. grep finds every file naming either; the text scan
+# in candidates() keeps those that initialize one in any formatting (line
+# breaks, attributes) or set .domain_alloc, so nothing a grep can see is
+# left out. parsecheck.py then stops the run on any of them spatch missed.
+CANDIDATE_PATTERN = r'iommu_ops|\.domain_alloc'
+OPS_INIT = re.compile(r'\bstruct\s+iommu_ops\s+(?:const\s+)?\w+'
+                      r'(?:\s+__\w+(?:\([^()]*\))?)*\s*=\s*\{'
+                      r'|\.domain_alloc\s*=')
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,10 @@ class KernelTree:
         if res.returncode not in (0, 1):
             raise ToolError(f'{cmd[0]} failed on {self.path}: '
                             f'{res.stderr.strip()}')
-        files = {os.path.normpath(f) for f in res.stdout.split()}
+        files = {os.path.normpath(f) for f in res.stdout.splitlines()}
         return sorted(f for f in files
-                      if not f.startswith(STATE_DIR + '/'))
+                      if not f.startswith(STATE_DIR + '/') and
+                      OPS_INIT.search(self.read(f)))
 
     def state_dir(self) -> Path:
         return self.path / STATE_DIR
