@@ -477,7 +477,17 @@ def run_logged(cmd: Sequence[str], log: Path, what: str,
                              stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL)
     if res.returncode != 0:
-        raise ToolError(f'{what} failed (exit {res.returncode}); see {log}')
+        raise ToolError(f'{what} failed (exit {res.returncode})'
+                        f'{_first_error(log)}; see {log}')
+
+
+def _first_error(log: Path) -> str:
+    """': <the first error line>' of a log, or ''."""
+    lines = log.read_text(errors='replace').splitlines()
+    for line in lines:
+        if re.search(r'\berror\b', line, re.I) and not line.startswith('$'):
+            return ': ' + line.strip()[:200]
+    return ''
 
 
 def kbuild_cmd(arch: Arch, work: Work, jobs: int, *targets: str
@@ -894,9 +904,10 @@ def cmd_boot(args: argparse.Namespace) -> int:
         print(f'{PROG}: interrupted', file=sys.stderr)
         return 130
     sys.stdout.write(result.to_json() if args.json else render(result))
-    progress(f'took {result.seconds.get("total", 0):.0f} s ' +
-             ', '.join(f'{k} {v:.0f} s' for k, v in result.seconds.items()
-                       if k != 'total'))
+    steps = ', '.join(f'{k.replace("_", " ")} {v:.0f} s'
+                      for k, v in result.seconds.items() if k != 'total')
+    progress(f'took {result.seconds.get("total", 0):.0f} s ({steps}' +
+             (', pristine cached' if result.pristine_cached else '') + ')')
     return 0 if result.ok() else 1
 
 

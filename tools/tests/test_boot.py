@@ -304,6 +304,16 @@ def test_source_copy_and_touched(tmp_path: Path) -> None:
         (kernel / 'drivers' / 'a.c').stat().st_ino
 
 
+def test_failed_step_names_its_log(tmp_path: Path) -> None:
+    log = tmp_path / 'logs' / 'build-rewritten.log'
+    with pytest.raises(ToolError) as err:
+        boot.run_logged(['sh', '-c', 'echo CC x.o; echo "x.c:1:2: error: '
+                         'boom"; exit 2'], log, 'building the rewritten '
+                        'kernel')
+    assert str(err.value) == ('building the rewritten kernel failed (exit '
+                              f'2): x.c:1:2: error: boom; see {log}')
+
+
 def test_bad_input(tmp_path: Path) -> None:
     res = tool('boot', str(TOP / 'linux-fixtures'), check=False)
     assert res.returncode == 2
