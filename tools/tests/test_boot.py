@@ -314,6 +314,17 @@ def test_failed_step_names_its_log(tmp_path: Path) -> None:
                               f'2): x.c:1:2: error: boom; see {log}')
 
 
+def test_interrupt_exits_130(monkeypatch, capsys) -> None:
+    def interrupted(options, progress):
+        progress('building pristine bzImage')
+        raise KeyboardInterrupt
+    monkeypatch.setattr(boot, 'run', interrupted)
+    from iommu_dma import cli
+    assert cli.main(['boot', '/k']) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        'iommu-dma: interrupted'
+
+
 def test_bad_input(tmp_path: Path) -> None:
     res = tool('boot', str(TOP / 'linux-fixtures'), check=False)
     assert res.returncode == 2
