@@ -69,6 +69,15 @@ filtered = set()
 def accept(fn, dtype):
 	accepted[dtype].add(fn)
 
+# Ops of the current file that already declare a flag: never twice.
+declared = {'use_dma_iommu': set(), 'allow_dma_fq': set()}
+
+def lacks_use_dma_iommu(ops):
+	return ops not in declared['use_dma_iommu']
+
+def lacks_allow_dma_fq(ops):
+	return ops not in declared['allow_dma_fq']
+
 # Constraint scripts lose string literals: one predicate per type.
 def accepts_dma(fn):
 	return fn in accepted['IOMMU_DOMAIN_DMA']
@@ -90,6 +99,30 @@ if accepted['file'] != pos[0].file:
 	accepted['IOMMU_DOMAIN_DMA'].clear()
 	accepted['IOMMU_DOMAIN_DMA_FQ'].clear()
 	filtered.clear()
+	declared['use_dma_iommu'].clear()
+	declared['allow_dma_fq'].clear()
+
+@has_use_dma_iommu@
+identifier I;
+expression E;
+@@
+struct iommu_ops I = { .use_dma_iommu = E, };
+
+@script:python@
+I << has_use_dma_iommu.I;
+@@
+declared['use_dma_iommu'].add(I)
+
+@has_allow_dma_fq@
+identifier I;
+expression E;
+@@
+struct iommu_ops I = { .allow_dma_fq = E, };
+
+@script:python@
+I << has_allow_dma_fq.I;
+@@
+declared['allow_dma_fq'].add(I)
 
 @accepts_dma_fq depends on dma_fq@
 identifier ops.fn, t;
@@ -326,7 +359,7 @@ if fn not in filtered:
 // allow_dma_fq is added first: fields inserted at the top stack in reverse
 // order, so use_dma_iommu ends up first, as in the original patch.
 @add_allow_dma_fq depends on patch@
-identifier I;
+identifier I : script:python() { lacks_allow_dma_fq(I) };
 identifier fn : script:python() { accepts_dma_fq(fn) };
 @@
 struct iommu_ops I = {
@@ -337,7 +370,7 @@ struct iommu_ops I = {
 };
 
 @add_use_dma_iommu depends on patch@
-identifier I;
+identifier I : script:python() { lacks_use_dma_iommu(I) };
 identifier fn : script:python() { accepts_dma(fn) };
 @@
 struct iommu_ops I = {
