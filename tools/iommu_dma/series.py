@@ -283,9 +283,19 @@ def legacy_of(record: Record, rel: str) -> list[dict]:
 
 
 def human_files(record: Record) -> list[str]:
-    """Files with a finding that means the driver is left without flags."""
+    """Files with DMA left in domain_alloc and no flag declared there."""
+    flagged = {f for f, _ in record.flags_by_ops()}
     return sorted({e['file'] for e in record.findings
-                   if e['kind'] in ('implicit-dma', 'not-rewritten')})
+                   if e['kind'] in ('implicit-dma', 'not-rewritten')
+                   and e['file'] not in flagged})
+
+
+def behaviour_of(record: Record, rel: str | None = None) -> list[str]:
+    """The behaviour changes the report computed, as sentences."""
+    return [f"{e['file']}: {e['function']}(), {e['message']}."
+            for e in sorted(record.findings, key=lambda e: (
+                e['file'], e['function'], e.get('line', 0)))
+            if e['kind'] == 'behaviour' and rel in (None, e['file'])]
 
 
 def const_names(consts: list[str]) -> str:
@@ -364,16 +374,18 @@ def core_message(record: Record, core_file: str) -> tuple[str, str]:
         ]
     else:
         paras = [
-            f'{fn}() asks the driver for a domain of the default type, '
-            f'IOMMU_DOMAIN_DMA and IOMMU_DOMAIN_DMA_FQ included, and falls '
-            f'back to IOMMU_DOMAIN_DMA. A DMA domain is an '
-            f'IOMMU_DOMAIN_UNMANAGED domain that dma-iommu.c may use, and '
-            f'drivers now say whether it may in struct iommu_ops.',
-            'Ask the driver for IOMMU_DOMAIN_UNMANAGED instead and set the '
-            'domain type afterwards. A driver that does not set '
-            'use_dma_iommu gets no DMA default domain; IOMMU_DOMAIN_DMA_FQ '
-            'becomes IOMMU_DOMAIN_DMA, with the existing warning, unless '
-            'the driver sets allow_dma_fq.',
+            f'{fn}() hands the requested domain type to the driver, '
+            f'IOMMU_DOMAIN_DMA and IOMMU_DOMAIN_DMA_FQ included. A DMA '
+            f'domain is an IOMMU_DOMAIN_UNMANAGED domain that dma-iommu.c '
+            f'may use, and drivers now say whether it may in struct '
+            f'iommu_ops.',
+            f'Ask drivers that set use_dma_iommu for IOMMU_DOMAIN_UNMANAGED '
+            f'instead, and fail the allocation for those that do not. The '
+            f'domain still gets its DMA type before its IOVA cookie is set '
+            f'up, so dma-iommu.c sees no difference. A DMA_FQ request to a '
+            f'driver without allow_dma_fq fails as it did when the driver '
+            f'refused the type, and the caller falls back to '
+            f'IOMMU_DOMAIN_DMA with its existing warning.',
         ]
     paras.append('Drivers no longer see IOMMU_DOMAIN_DMA from the core; '
                  'their comparisons with it are dead code now and go next.')
@@ -385,16 +397,12 @@ def core_message(record: Record, core_file: str) -> tuple[str, str]:
             f'{"does" if len(left) == 1 else "do"} not set use_dma_iommu, '
             f'so {"it gets" if len(left) == 1 else "they get"} no DMA API '
             f'domain after this patch. See the cover letter.')
-    helpers = sorted({(e['file'], e['helper']) for e in record.findings
-                      if e['kind'] == 'type-helper'})
-    if helpers:
-        paras.append(
-            'Needs a human: ' + joined([f'{h}() in {f}' for f, h in helpers])
-            + (' compares the domain type and now sees'
-               if len(helpers) == 1 else
-               ' compare the domain type and now see')
-            + ' IOMMU_DOMAIN_UNMANAGED for DMA API domains. See the cover '
-            'letter.')
+    changes = behaviour_of(record)
+    if changes:
+        paras.append('Drivers that tell IOMMU_DOMAIN_UNMANAGED from '
+                     'IOMMU_DOMAIN_DMA after their type check now take '
+                     'their UNMANAGED path for DMA domains:')
+        paras.append(itemize(changes))
     return 'Allocate DMA API domains as IOMMU_DOMAIN_UNMANAGED', wrap(*paras)
 
 
@@ -564,13 +572,15 @@ def itemize(lines: list[str]) -> str:
 
 # What a finding means once the series is applied.
 CONSEQUENCE = {
-    'implicit-dma': 'It does not set use_dma_iommu: the new core gives it '
-                    'no DMA API domain.',
-    'not-rewritten': 'It does not set use_dma_iommu: the new core gives it '
-                     'no DMA API domain.',
+    'implicit-dma': 'It declares its flags from that and keeps its DMA '
+                    'API domains.',
+    'not-rewritten': 'The comparison stays; the driver declares its flag '
+                     'and keeps its DMA API domains.',
     'type-helper': 'The helper now sees IOMMU_DOMAIN_UNMANAGED for DMA API '
-                   'domains: its choice may change.',
+                   'domains.',
+    'behaviour': 'This is a behaviour change of this series.',
     'fq-ignored': 'This core never hands IOMMU_DOMAIN_DMA_FQ to drivers.',
+    'partial': 'The driver is left as it was.',
 }
 
 
@@ -614,8 +624,8 @@ def cover_blurb(record: Record, patches: list[Patch], split: bool,
                    for e in record.findings)
     if human:
         paras.append(
-            'Needs a human (not rewritten by this series):\n' +
-            itemize([f'{f}: {fn}(): {msg}. {CONSEQUENCE[kind]}'
+            'Findings (behaviour changes, and comparisons left in place):\n' +
+            itemize([f'{f}: {fn}(): {msg}. {CONSEQUENCE.get(kind, "")}'
                      for f, fn, msg, kind in human]))
     else:
         paras.append('Needs a human: nothing; every driver that accepted '
