@@ -63,8 +63,8 @@ def expected(text: str) -> tuple[set[str], set[str], list[str]]:
             elif re.search(rf'\b{fn}\s*\([^;{{}}]*\)\s*\{{', text):
                 allocs.add(fn)
             else:
-                odd.append(f'{m.group(1)}: .domain_alloc = {fn}: defined '
-                           f'in another file')
+                odd.append(f'{m.group(1)}: .domain_alloc = {fn}: no such '
+                           f'function defined in this file')
     for a in ANY_ALLOC.finditer(text):
         if not any(start <= a.start() < end for start, end in spans):
             line = text.count('\n', 0, a.start()) + 1

@@ -60,16 +60,16 @@ def test_wrong_conjunct_dropped_is_a_counterexample():
     after = gate('if (type != IOMMU_DOMAIN_DMA)\n\treturn NULL;')
     ev = proof.evaluate(TYPES, gate(CHAIN), after,
                         proof.Check(True, False, True), 'chain')
-    assert ev.verdict == 'counterexample: type=UNMANAGED: accepted ' \
-        'before, rejected after'
+    assert ev.verdict == 'counterexample: request DMA: gets DMA before, ' \
+        'no domain after'
 
 
 def test_missing_flag_is_a_counterexample():
     after = gate('if (type != IOMMU_DOMAIN_UNMANAGED)\n\treturn NULL;')
     ev = proof.evaluate(TYPES, gate(CHAIN), after,
                         proof.Check(False, False, True), 'chain')
-    assert ev.verdict == 'counterexample: type=DMA: accepted before, ' \
-        'but no use_dma_iommu'
+    assert ev.verdict == 'counterexample: request DMA: gets DMA before, ' \
+        'no domain after'
 
 
 LEGACY = ('if (type != IOMMU_DOMAIN_UNMANAGED && '
@@ -93,8 +93,8 @@ def test_legacy_gate_needs_the_runtime_clear():
         'DMA_FQ[using_legacy_binding=0]']
     ev = proof.evaluate(TYPES, before, after,
                         proof.Check(True, True, True, None), 'legacy')
-    assert ev.verdict == 'counterexample: type=DMA using_legacy_binding=1: ' \
-        'rejected before, but use_dma_iommu'
+    assert ev.verdict == 'counterexample: request DMA ' \
+        'using_legacy_binding=1: gets no domain before, DMA after'
 
 
 def test_switch_label_with_own_body_differs_from_fall_through():
@@ -164,7 +164,7 @@ def test_fixture_report_json(tmp_path):
     data = json.loads(tool('report', '--json', str(tree)).stdout)
     assert tree_digest(tree) == before, 'report changed the tree'
     rows = rows_by_ops(data)
-    assert data['summary']['ops'] == 12
+    assert data['summary']['ops'] == 16
     assert data['summary']['failed'] == 0
     legacy = rows[('legacy-binding.c', 'legacy_ops')]
     assert legacy['before'] == ['IDENTITY', 'UNMANAGED',
@@ -176,13 +176,16 @@ def test_fixture_report_json(tmp_path):
         legacy['flags']
     implicit = rows[('implicit-dma.c', 'implicit_ops')]
     assert kinds(implicit) == {'implicit-dma',
-                               'type-helper implicit_use_v2_table'}
-    assert implicit['proof'] is None and 'DMA' in implicit['after']
+                               'behaviour implicit_use_v2_table'}
+    assert implicit['proof'] == 'proved' and 'DMA' in implicit['after']
+    assert implicit['flags'] == ['use_dma_iommu', 'allow_dma_fq']
     body = rows[('label-body.c', 'label_body_ops')]
-    assert kinds(body) == {'not-rewritten'}
+    assert kinds(body) == {'not-rewritten',
+                           'behaviour label_body_domain_alloc'}
+    assert body['proof'] == 'proved'
     assert body['before'] == body['after'] == ['UNMANAGED', 'DMA']
     plain = rows[('two-ops.c', 'two_ops_plain_ops')]
-    assert plain['proof'] is None and plain['flags'] == []
+    assert plain['proof'] == 'proved' and plain['flags'] == []
 
 
 # --- a rule made wrong on purpose -------------------------------------
@@ -213,13 +216,13 @@ def test_wrong_rule_gives_counterexample_and_refused_apply(tmp_path,
     # proof finds the type that changed meaning.
     assert re.search(r'^drivers/iommu/legacy-binding\.c .*FAILED$',
                      res.stdout, re.M)
-    assert '    x counterexample: type=UNMANAGED using_legacy_binding=0: ' \
-        'accepted before, rejected after' in res.stdout
+    assert '    x counterexample: request DMA using_legacy_binding=0: ' \
+        'gets DMA before, no domain after' in res.stdout
     chain = res.stdout[res.stdout.index('drivers/iommu/chain-first.c'):]
     assert '! partial:' in chain.split('drivers/iommu/chain-last.c')[0]
     res = tool('apply', str(tree), check=False)
     assert res.returncode == 2
-    assert 'counterexample: type=UNMANAGED' in res.stderr
+    assert 'legacy_ops: counterexample: request DMA' in res.stderr
     assert 'nothing written' in res.stderr
     assert tree_digest(tree) == pristine
     assert not (tree / '.iommu-dma' / 'record.json').exists()
@@ -247,7 +250,8 @@ def real(request):
 def helper_line_compares(tree: KernelTree, f: dict) -> bool:
     """The named helper's comparison is really at the line named."""
     line = tree.read(f['file']).splitlines()[f['line'] - 1]
-    return re.search(r'[=!]=\s*IOMMU_DOMAIN_\w+', line) is not None
+    return re.search(r'[=!]=\s*IOMMU_DOMAIN_\w+|case IOMMU_DOMAIN_\w+:', line) \
+        is not None
 
 
 def test_real_report_text(real):
@@ -271,12 +275,12 @@ def test_real_findings(real):
     rows = {(r.file, r.ops): r for r in rep.rows}
     amd = rows[('drivers/iommu/amd/iommu.c', 'amd_iommu_ops')]
     intel = rows[('drivers/iommu/intel/iommu.c', 'intel_iommu_ops')]
-    amd_helper = {'6.1': 'protection_domain_alloc',
-                  '6.12': 'do_iommu_domain_alloc'}[version]
     assert {f['kind'] + ' ' + f.get('helper', '') for f in amd.findings} \
-        == {'implicit-dma ', f'type-helper {amd_helper}'}
+        == {'implicit-dma ', 'behaviour protection_domain_alloc'}
     assert 'DMA' in amd.before and 'DMA' in amd.after and not amd.removed
-    helpers = [f for f in intel.findings if f['kind'] == 'type-helper']
+    assert amd.proof == 'proved'
+    assert 'use_dma_iommu' in amd.flags
+    helpers = [f for f in intel.findings if f['kind'] == 'behaviour']
     assert [f['helper'] for f in helpers] == ['first_level_by_default']
     for f in helpers + [f for f in amd.findings if f.get('helper')]:
         assert helper_line_compares(tree, f), f

@@ -14,6 +14,8 @@ typedef _Bool bool;
 #define ENOMEM		12
 #define EINVAL		22
 
+#define __ro_after_init
+
 #define pr_warn(fmt, ...)	((void)(fmt))
 #define pr_info(fmt, ...)	((void)(fmt))
 

@@ -1,0 +1,183 @@
+"""What keeps the rewritten kernel working, short of booting it.
+
+Every driver that took DMA domains keeps them (the whole-path model, with
+the core's fallback), a driver the new core would starve is refused by
+name, behaviour the gate cannot show is a finding with file, function and
+line, and discovery sees every way an ops table is written.
+"""
+
+import sys
+
+from toolrun import FIXTURES, TOP, fixture_copy, linux_tree, tool, \
+    tree_digest
+
+sys.path.insert(0, str(TOP / 'tools'))
+
+from iommu_dma import proof  # noqa: E402
+
+TYPES = proof.domain_types((FIXTURES / 'include/linux/iommu.h').read_text())
+
+DMA_ONLY = '''// SPDX-License-Identifier: GPL-2.0
+#include <linux/iommu.h>
+
+static struct iommu_domain dma_only_domain;
+
+static struct iommu_domain *dma_only_domain_alloc(unsigned int type)
+{
+	if (type != IOMMU_DOMAIN_DMA && type != IOMMU_DOMAIN_IDENTITY)
+		return NULL;
+
+	return &dma_only_domain;
+}
+
+static const struct iommu_ops dma_only_ops = {
+	.domain_alloc	= dma_only_domain_alloc,
+};
+'''
+
+
+def gate(body: str) -> proof.Gate:
+    text = f'static void *f(unsigned int type)\n{{\n{body}\n}}\n'
+    return proof.extract_gate(text, 'f', 'type')
+
+
+# --- the whole-path model ---------------------------------------------
+
+def test_dma_without_unmanaged_loses_dma_on_the_path():
+    before = gate('if (type != IOMMU_DOMAIN_DMA && '
+                  'type != IOMMU_DOMAIN_IDENTITY)\n\treturn NULL;')
+    after = gate('if (type != IOMMU_DOMAIN_IDENTITY)\n\treturn NULL;')
+    ev = proof.evaluate(TYPES, before, after,
+                        proof.Check(True, False, True), 'dma-only')
+    assert ev.verdict == ('counterexample: request DMA: gets DMA before, '
+                          'no domain after')
+
+
+def test_fallback_keeps_dma_for_a_driver_without_fq():
+    """DMA_FQ refused without allow_dma_fq falls back to DMA, as before."""
+    before = gate('if (type != IOMMU_DOMAIN_UNMANAGED && '
+                  'type != IOMMU_DOMAIN_DMA)\n\treturn NULL;')
+    after = gate('if (type != IOMMU_DOMAIN_UNMANAGED)\n\treturn NULL;')
+    ev = proof.evaluate(TYPES, before, after,
+                        proof.Check(True, False, True), 'no-fq')
+    assert ev.verdict == 'proved'
+
+
+def test_flag_given_to_a_driver_that_never_took_dma_is_caught():
+    unmanaged = gate('if (type != IOMMU_DOMAIN_UNMANAGED)\n\treturn NULL;')
+    ev = proof.evaluate(TYPES, unmanaged, unmanaged,
+                        proof.Check(True, False, True), 'extra flag')
+    assert ev.verdict == ('counterexample: request DMA: gets no domain '
+                          'before, DMA after')
+
+
+def test_missing_allow_dma_fq_downgrades_and_is_caught():
+    both = gate('if (type != IOMMU_DOMAIN_UNMANAGED && '
+                'type != IOMMU_DOMAIN_DMA && type != IOMMU_DOMAIN_DMA_FQ)'
+                '\n\treturn NULL;')
+    after = gate('if (type != IOMMU_DOMAIN_UNMANAGED)\n\treturn NULL;')
+    ev = proof.evaluate(TYPES, both, after,
+                        proof.Check(True, False, True), 'no allow_dma_fq')
+    assert ev.verdict == ('counterexample: request DMA_FQ: gets DMA_FQ '
+                          'before, DMA after')
+
+
+def test_positive_gate_is_modelled():
+    g = gate('if (type == IOMMU_DOMAIN_UNMANAGED || '
+             'type == IOMMU_DOMAIN_DMA)\n\treturn &d;\nreturn NULL;')
+    ev = proof.evaluate(TYPES, g, g, proof.Check(True, False, True), 'pos')
+    assert ev.verdict == 'proved'
+    assert proof.accepted(ev.before, ev.variables, TYPES) == \
+        ['UNMANAGED', 'DMA']
+
+
+# --- refusal by name, and the user's override -------------------------
+
+def test_driver_that_would_lose_dma_is_refused_by_name(tmp_path):
+    linux = fixture_copy(tmp_path / 'linux')
+    (linux / 'drivers/iommu/dma-only.c').write_text(DMA_ONLY)
+    before = tree_digest(linux)
+    res = tool('apply', str(linux), check=False)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'dma_only_ops' in lines[0] and \
+        'request DMA: gets DMA before, no domain after' in lines[0] and \
+        'ALLOW_DMA_LOSS=dma_only_ops' in lines[0], res.stderr
+    assert tree_digest(linux) == before
+    res = tool('apply', '--allow-dma-loss', 'dma_only_ops', str(linux))
+    assert 'dma_only_ops +.use_dma_iommu' in res.stdout
+
+
+# --- findings the gate cannot show ------------------------------------
+
+def test_behaviour_findings_on_fixtures(tmp_path):
+    linux = fixture_copy(tmp_path / 'linux')
+    out = tool('diff', str(linux)).stderr
+    assert ('drivers/iommu/after-gate.c: after_gate_domain_alloc(): line 18 '
+            '`if (type == IOMMU_DOMAIN_UNMANAGED)`: DMA domains now take '
+            'its UNMANAGED branch') in out
+    assert ('drivers/iommu/label-body.c: label_body_domain_alloc(): line 14 '
+            '`case IOMMU_DOMAIN_DMA:`') in out
+    assert 'in implicit_use_v2_table()' in out
+    # flagged although their comparisons stay
+    for ops in ('implicit_ops +.use_dma_iommu', 'label_body_ops +.use_dma',
+                'positive_ops +.use_dma_iommu', 'implicit_ops +.allow_dma'):
+        assert ops in out, ops
+    # discovery: wrapped and attributed declarations are rewritten
+    assert 'wrapped_ops +.use_dma_iommu' in out
+    assert 'attributed_ops +.allow_dma_fq' in out
+
+
+def test_macro_built_domain_alloc_stops_the_run(tmp_path):
+    linux = fixture_copy(tmp_path / 'linux')
+    (linux / 'drivers/iommu/macro.c').write_text(
+        '#include <linux/iommu.h>\n'
+        '#define MACRO_OPS(n, fn) const struct iommu_ops n = '
+        '{ .domain_alloc = fn, }\n'
+        'static struct iommu_domain *m_alloc(unsigned int type)\n'
+        '{\n\treturn NULL;\n}\n'
+        'MACRO_OPS(m_ops, m_alloc);\n')
+    res = tool('diff', str(linux), check=False)
+    assert res.returncode == 2
+    assert res.stderr.count('\n') == 1
+    # The #define itself is what a text scan sees: an initializer whose
+    # allocator is a macro argument, which spatch never parses.
+    assert 'drivers/iommu/macro.c: n: .domain_alloc = fn: no such ' \
+        'function defined in this file' in res.stderr
+    assert res.stderr.rstrip().endswith('nothing written')
+
+
+# --- the real trees ---------------------------------------------------
+
+def summary_of(version: str) -> str:
+    return tool('diff', str(linux_tree(version))).stderr
+
+
+def test_61_amd_keeps_dma_and_the_findings_say_what_changes():
+    out = summary_of('6.1')
+    assert 'amd_iommu_ops +.allow_dma_fq; amd_iommu_ops +.use_dma_iommu' \
+        in out
+    assert ('intel/iommu.c: intel_iommu_domain_alloc(): line 1806, in '
+            'first_level_by_default() `return type != '
+            'IOMMU_DOMAIN_UNMANAGED;`: DMA domains on scalable-mode hardware '
+            'with both levels move from first-level to second-level page '
+            'tables') in out
+    assert ('amd/iommu.c: amd_iommu_domain_alloc(): line 2098, in '
+            'protection_domain_alloc()') in out
+    assert 'iommu.c: __iommu_domain_alloc() rewritten' in out
+
+
+def test_612_amd_gets_use_dma_iommu_and_the_right_line():
+    out = summary_of('6.12')
+    assert 'amd_iommu_ops +.use_dma_iommu' in out
+    assert 'amd_iommu_ops +.allow_dma_fq' not in out
+    assert ('amd/iommu.c: amd_iommu_domain_alloc(): line 2558, in '
+            'protection_domain_alloc() `case IOMMU_DOMAIN_DMA:`') in out
+
+
+def test_report_proves_every_driver_on_61():
+    out = tool('report', str(linux_tree('6.1'))).stdout
+    assert '12 gates rewritten, 20 proved, 0 failed' in out
+    amd = [line for line in out.splitlines()
+           if line.startswith('drivers/iommu/amd/iommu.c')][0]
+    assert amd.split()[-2:] == ['use_dma_iommu,allow_dma_fq', 'proved']
