@@ -111,8 +111,10 @@ alloc_fn@p(...)
 	...
 }
 
+// Positions of a transforming rule may name a temporary file: the file
+// comes from the era marker.
 @script:python depends on record && dma_via_unmanaged@
-p << dma_via_unmanaged.p;
+p << default_domain_fallback.p;
 fn << default_domain_fallback.alloc_fn;
 @@
 emit('core', file=p[0].file, function=fn, shape='default-domain-fallback')
