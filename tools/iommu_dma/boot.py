@@ -163,7 +163,8 @@ class BootRecord:
         parts = [', '.join(f'{n}x{t}' for t, n in sorted(types.items()))
                  or 'no groups', f'disk {self.disk}']
         kinds = Counter(p.kind for p in self.problems if p.kind != 'notice')
-        parts += [f'{n} {KIND_NAMES[k]}' for k, n in sorted(kinds.items())]
+        parts += [f'{kinds[k]} {name}' for k, name in KIND_NAMES.items()
+                  if kinds[k]]
         if self.outcome != 'ok':
             parts.append(self.outcome)
         return ', '.join(parts)
@@ -378,8 +379,8 @@ def render(result: BootResult) -> str:
     out.append('')
     bad = sum(not r.ok() for r in result.rows)
     out.append(f'{PROG} boot: ' + (
-        f'all {len(result.rows)} boots of the rewritten kernel the same as '
-        'pristine' if not bad else
+        f'the rewritten kernel boots as pristine in all {len(result.rows)} '
+        '(iommu, mode) pairs' if not bad else
         f'{bad} of {len(result.rows)} (iommu, mode) pairs not the same as '
         'a working pristine'))
     return '\n'.join(out) + '\n'
