@@ -838,6 +838,10 @@ def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
     seconds: dict[str, float] = {}
     start = time.monotonic()
     state = work.load_state()
+    if 'touched' not in state and work.obj.exists():
+        # Which objects a rewrite left behind is unknown: start afresh.
+        progress(f'no {work.state}: removing {work.obj}')
+        shutil.rmtree(work.obj)
     stale = state.get('touched', [])
     make_source(tree.path, work, stale, progress)
     config_key = configure(arch, work, options.jobs, tree.version(),
@@ -849,6 +853,7 @@ def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
         progress(f'pristine kernel cached: {work.image("pristine")}')
     else:
         state.pop('pristine_key', None)
+        state['touched'] = stale
         work.save_state(state)
         seconds['build_pristine'] = build(arch, work, options.jobs,
                                           'pristine', progress)
