@@ -342,6 +342,24 @@ def test_bad_input(tmp_path: Path) -> None:
     assert res.returncode == 2 and "unknown mode 'eager'" in res.stderr
 
 
+def test_missing_qemu(tmp_path: Path) -> None:
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    for name in ('make', 'cpio', 'gcc'):
+        (bin_dir / name).symlink_to(shutil.which(name))
+    env = dict(os.environ, PATH=str(bin_dir),
+               PYTHONPATH=str(TOP / 'tools'))
+    res = subprocess.run([sys.executable, '-m', 'iommu_dma', 'boot',
+                          '--work', str(tmp_path / 'work'),
+                          str(linux_tree('6.1'))],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        'iommu-dma: error: qemu-system-x86_64: not found (make deps '
+        'installs it)']
+    assert not (tmp_path / 'work').exists()
+
+
 # ------------------------------------------------------------ end to end
 
 def boot_json(kernel: Path, *args: str, env: dict | None = None
