@@ -13,7 +13,8 @@
 #   ALLOW_DMA_LOSS=ops,...  apply although these drivers would lose DMA
 #                 domains (the whole-path proof refuses that otherwise)
 #   N=n SEED=s    fuzz: variants (default 50) and seed (default 1)
-#   KVER=6.1|6.12 Debian linux-source version for `make linux`
+#   RECORD=1      drift: record expected/<version>.manifest instead
+#   KVER=6.1|6.12|7.2|7.3  Debian linux-source version for `make linux`
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
 #   OUT=dir       where `make series` writes the patches (required there)
 #   SPLIT=1|0     series: bisectable series (default) or one patch
@@ -47,8 +48,12 @@ DEBIAN_PACKAGES := coccinelle python3-pytest git gcc make diffutils \
 # The Debian trees the tests run on; `make linux` unpacks them once.
 LINUX_6_1 := $(KCACHE)/linux-source-6.1
 LINUX_6_12 := $(KCACHE)/linux-source-6.12
+LINUX_7_2 := $(KCACHE)/linux-source-7.2
+LINUX_7_3 := $(KCACHE)/linux-source-7.3
 export IOMMU_DMA_LINUX_6_1 := $(LINUX_6_1)
 export IOMMU_DMA_LINUX_6_12 := $(LINUX_6_12)
+export IOMMU_DMA_LINUX_7_2 := $(LINUX_7_2)
+export IOMMU_DMA_LINUX_7_3 := $(LINUX_7_3)
 export IOMMU_DMA_OUT := $(O)
 # Per-file spatch results (tools/iommu_dma/spatch.py); IOMMU_DMA_CACHE= : none
 export IOMMU_DMA_CACHE ?= $(O)/cache
@@ -120,7 +125,7 @@ manifest: kernel-tree
 	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) $(KERNEL)
 
 drift: kernel-tree
-	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(KERNEL)
+	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(if $(filter 1,$(RECORD)),--record) $(KERNEL)
 
 report: kernel-tree
 	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) $(KERNEL)
@@ -196,6 +201,8 @@ test-rules: deps
 test-tool: deps checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)tools/linux-tree.sh 6.12 $(KCACHE) >/dev/null
+	$(Q)tools/linux-tree.sh 7.2 $(KCACHE) >/dev/null
+	$(Q)tools/linux-tree.sh 7.3 $(KCACHE) >/dev/null
 	$(Q)$(PYTEST) tools/tests
 
 test-checker: checker

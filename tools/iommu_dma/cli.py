@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import PROG, refusals, report
+from . import PROG, refusals, report, upstream
 from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
@@ -85,13 +86,23 @@ def cmd_drift(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
     expected = Path(args.expected) if args.expected else \
         EXPECTED_DIR / f'{tree.series_name()}.manifest'
-    if not expected.exists():
+    if not expected.exists() and not args.record:
         raise ToolError(
             f'{expected}: no expected manifest for {tree.series_name()}; '
-            f'record one with `make manifest KERNEL={args.kernel} '
-            f'> {expected}` and review it')
+            f'record one with `make drift KERNEL={args.kernel} RECORD=1` '
+            f'and review it')
     with computed(tree, args) as (rewrite, _):
-        got = rewrite.record.manifest().splitlines(keepends=True)
+        text = rewrite.record.manifest()
+    if args.record:
+        # Written only once the whole manifest is computed: a failed run
+        # leaves no empty or partial file behind.
+        tmp = expected.with_name(f'.{expected.name}.tmp')
+        tmp.write_text(text)
+        os.replace(tmp, expected)
+        print(f'{PROG}: recorded {expected} ({text.count(chr(10))} lines); '
+              f'review it with git diff')
+        return 0
+    got = text.splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
     if got == want:
         print(f'{PROG}: no drift against {expected.name} '
@@ -105,8 +116,16 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    with computed(KernelTree.open(args.kernel), args) as (_, rep):
-        pass
+    tree = KernelTree.open(args.kernel)
+    with computed(tree, args) as (rewrite, rep):
+        record = rewrite.record
+    if record.core_shape == upstream.SHAPE and not args.json:
+        fn = next(e['function'] for e in record.changes
+                  if e['event'] == 'upstream')
+        sys.stdout.write(upstream.render(
+            tree, fn, upstream.ops_map(tree, tree.candidates()),
+            record.findings))
+        return 0
     sys.stdout.write(rep.to_json() if args.json else report.render(rep))
     return 1 if rep.failures else 0
 
@@ -140,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     drift = add('drift', cmd_drift,
                 'compare the manifest with the expected one')
     drift.add_argument('--expected', help='expected manifest file')
+    drift.add_argument('--record', action='store_true',
+                       help='write the expected manifest instead of '
+                       'comparing with it')
     rep = add('report', cmd_report,
               'type-acceptance report and gate proofs, change nothing')
     rep.add_argument('--json', action='store_true', help='print JSON')

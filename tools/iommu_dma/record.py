@@ -5,7 +5,8 @@ A Record says, for one tree: which rules ran, every change they made
 a human, and which files changed. It is saved as JSON in the tree's
 .iommu-dma/ directory; its manifest is the plain-text summary that drift
 checks compare and the build checker reads (`<file> <symbol> <op> <what>`,
-op: `-` removed, `+` added, `~` rewritten, `!` reported, not rewritten).
+op: `-` removed, `+` added, `~` rewritten, `!` reported, not rewritten,
+`=` already done upstream).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Record:
         head = [f'# iommu-dma manifest: {self.series_name}, '
                 f'parts={self.parts}',
                 '# <file> <symbol> <op> <what>; op: - removed, + added, '
-                '~ rewritten, ! needs a human']
+                '~ rewritten, ! needs a human, = done upstream']
         return '\n'.join(head + self.manifest_lines()) + '\n'
 
     def flags_by_ops(self) -> dict[tuple[str, str], list[str]]:
@@ -81,6 +82,8 @@ def manifest_line(e: dict) -> str | None:
         return f"{e['file']} {e['struct']} + u8 {e['field']} : 1"
     if kind == 'core':
         return f"{e['file']} {e['function']} ~ {e['shape']}"
+    if kind == 'upstream':
+        return f"{e['file']} {e['function']} = {e['shape']}"
     if kind == 'finding':
         what = e['kind']
         if e.get('helper'):

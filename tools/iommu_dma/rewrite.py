@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
+from . import upstream
 from .holdback import hold_back_partial
 from .parsecheck import check_parsed
 from .record import Record
@@ -204,6 +205,8 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     elif shape:
         record.core_shape = shape
         record.dma_fq = CORE_SHAPES[shape][1]
+    elif upstream.paging_function(tree):
+        return compute_upstream(tree, parts, jobs, scratch, drivers, rewrite)
     elif parts != 'drivers':
         raise ToolError(
             f'{IOMMU_C}: no known core shape (neither '
@@ -254,6 +257,25 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     check_consistency(record)
     record.files = changed(scratch, snapshot(tree.path, drivers + core_files))
     rewrite.before = {f: (tree.path / f).read_bytes() for f in record.files}
+    return rewrite
+
+
+def compute_upstream(tree: KernelTree, parts: str, jobs: int, scratch: Path,
+                     drivers: list[str], rewrite: Rewrite) -> Rewrite:
+    """A core that already keeps DMA out of drivers: nothing to rewrite.
+
+    The audit still runs, so a driver that brings a DMA comparison back
+    into a .domain_alloc is found."""
+    record = rewrite.record
+    fn = upstream.paging_function(tree) or 'the core'
+    record.core_shape = upstream.SHAPE
+    record.changes.append({'event': 'upstream', 'file': IOMMU_C,
+                           'function': fn, 'shape': upstream.SHAPE})
+    if parts in ('all', 'drivers') and drivers:
+        record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
+                              ['report', 'record'], jobs))
+    record.findings = [f for f in record.findings
+                       if f['kind'] != 'implicit-dma']
     return rewrite
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import PROG, upstream
 from .record import Record
 
 
@@ -9,9 +10,13 @@ def summary(record: Record, verb: str) -> str:
     lines = [f'iommu-dma: linux {record.version}, parts={record.parts}, '
              f'core: {record.core_shape or "no known shape"}'
              f'{", flush queues in drivers" if record.dma_fq else ""}']
+    done = [e for e in record.changes if e['event'] == 'upstream']
+    if done:
+        lines.append(f"{PROG}: {done[0]['file']}: " +
+                     upstream.STATEMENT.format(fn=done[0]['function']))
     by_file: dict[str, list[str]] = {}
     for e in record.changes:
-        if e['event'] != 'core-shape':
+        if e['event'] not in ('core-shape', 'upstream'):
             by_file.setdefault(e['file'], []).append(describe(e))
     for f in sorted(by_file):
         lines.append(f'  {f}: ' + '; '.join(sorted(set(by_file[f]))))
@@ -24,7 +29,7 @@ def summary(record: Record, verb: str) -> str:
                          f"{e['message']}")
     if record.files:
         lines.append(f'{len(record.files)} files {verb}')
-    else:
+    elif not done:
         lines.append('nothing to change: the tree is already rewritten')
     return '\n'.join(lines)
 

@@ -1,0 +1,168 @@
+"""Cores where upstream already keeps IOMMU_DOMAIN_DMA out of drivers.
+
+From v6.16 (Debian's 7.2 and 7.3) the core allocates every paging domain,
+DMA API ones included, through ops->domain_alloc_paging() or
+domain_alloc_paging_flags() and sets the domain type itself; the legacy
+ops->domain_alloc() is called only with IOMMU_DOMAIN_UNMANAGED (for
+FSL_PAMU); flush queues are chosen per domain by dma-iommu.c's
+iommu_domain_supports_fq() (IOMMU_CAP_DEFERRED_FLUSH, or the generic page
+table). Such a core is recognised from iommu.c itself, not from a version
+number, and the tool rewrites nothing there: it says so, and maps for each
+struct iommu_ops what the seed's two flags became upstream.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .parsecheck import initializer, strip_comments
+from .tree import IOMMU_C, KernelTree
+
+SHAPE = 'upstream-paging'
+STATEMENT = (
+    'nothing to rewrite: upstream already keeps IOMMU_DOMAIN_DMA out of '
+    'drivers. {fn}() allocates DMA API domains through '
+    'domain_alloc_paging()/domain_alloc_paging_flags() and sets their type '
+    'in the core; a legacy .domain_alloc is only ever asked for '
+    'IOMMU_DOMAIN_UNMANAGED; flush queues are chosen per domain by '
+    'iommu_domain_supports_fq(). use_dma_iommu became "has a paging '
+    'allocator and no static default domain", allow_dma_fq became '
+    'IOMMU_CAP_DEFERRED_FLUSH or the generic page table (make report).')
+
+CALL = re.compile(r'->\s*domain_alloc\s*\(([^()]*)\)')
+OPS = re.compile(r'\bstruct\s+iommu_ops\s+(?:const\s+)?(\w+)'
+                 r'(?:\s+__\w+(?:\([^()]*\))?)*\s*=\s*\{')
+FIELD = re.compile(r'\.(\w+)\s*=\s*([^,}]+?)\s*(?:,|$|\})', re.M)
+MACRO_CALL = re.compile(r'^\s*([A-Z][A-Z0-9_]*)\s*\(\s*\)\s*,?\s*$', re.M)
+
+
+def paging_function(tree: KernelTree) -> str | None:
+    """The core function of an upstream-paging iommu.c, else None.
+
+    The core must call ops->domain_alloc_paging, and every call of the
+    legacy ops->domain_alloc() must pass IOMMU_DOMAIN_UNMANAGED.
+    """
+    path = tree.path / IOMMU_C
+    if not path.exists():
+        return None
+    text = strip_comments(tree.read(IOMMU_C))
+    if '->domain_alloc_paging' not in text:
+        return None
+    if any(arg.strip() != 'IOMMU_DOMAIN_UNMANAGED'
+           for arg in CALL.findall(text)):
+        return None
+    found = re.search(r'^(?:static\s+)?struct\s+iommu_domain\s*\*\s*\n?'
+                      r'(\w+)\([^)]*\)\s*\{(?:[^{}]|\{[^{}]*\})*?'
+                      r'->\s*domain_alloc_paging', text, re.M)
+    return found.group(1) if found else 'the core'
+
+
+@dataclass
+class OpsMap:
+    """One struct iommu_ops on an upstream-paging core."""
+    file: str
+    ops: str
+    line: int
+    fields: dict[str, str] = field(default_factory=dict)
+    deferred_flush: bool = False
+    generic_pt: bool = False
+
+    @property
+    def allocator(self) -> str:
+        for name in ('domain_alloc_paging_flags', 'domain_alloc_paging',
+                     'domain_alloc'):
+            if name in self.fields:
+                return name
+        return ''
+
+    @property
+    def use_dma_iommu(self) -> bool:
+        """What the seed's flag became: a paging allocator and no static
+        default domain (a static IDENTITY default is the same as none)."""
+        paging = 'domain_alloc_paging' in self.fields or \
+            'domain_alloc_paging_flags' in self.fields
+        static = self.fields.get('default_domain', '')
+        return paging and (not static or 'identity' in static.lower())
+
+    @property
+    def allow_dma_fq(self) -> bool:
+        return self.use_dma_iommu and (self.deferred_flush or
+                                       self.generic_pt)
+
+
+def macro_fields(text: str) -> dict[str, str]:
+    """#define NAME() bodies, joined across continuation lines."""
+    out = {}
+    for m in re.finditer(r'^#\s*define\s+([A-Z][A-Z0-9_]*)\(\)\s*((?:.*\\\n)*'
+                         r'.*)$', text, re.M):
+        out[m.group(1)] = m.group(2).replace('\\\n', '\n')
+    return out
+
+
+def capable_says_deferred_flush(text: str, fn: str) -> bool:
+    m = re.search(rf'\b{re.escape(fn)}\s*\([^;{{}}]*\)\s*\{{', text)
+    if not m:
+        return False
+    body = initializer(text, m.end())
+    return re.search(r'\bIOMMU_CAP_DEFERRED_FLUSH\b', body) is not None
+
+
+def ops_map(tree: KernelTree, files: list[str]) -> list[OpsMap]:
+    """Every struct iommu_ops initializer in files, fields expanded."""
+    rows = []
+    for rel in files:
+        text = strip_comments(tree.read(rel))
+        macros = macro_fields(text)
+        generic_pt = re.search(r'\bpt_iommu_\w+|generic_pt/', text) \
+            is not None
+        for m in OPS.finditer(text):
+            body = initializer(text, m.end())
+            for name in MACRO_CALL.findall(body):
+                body += '\n' + macros.get(name, '')
+            row = OpsMap(rel, m.group(1), text.count('\n', 0, m.start()) + 1,
+                         generic_pt=generic_pt)
+            for f in FIELD.finditer(body):
+                row.fields.setdefault(f.group(1), f.group(2).strip())
+            capable = row.fields.get('capable', '')
+            row.deferred_flush = bool(re.fullmatch(r'\w+', capable)) and \
+                capable_says_deferred_flush(text, capable)
+            rows.append(row)
+    return sorted(rows, key=lambda r: (r.file, r.line))
+
+
+def render(tree: KernelTree, fn: str, rows: list[OpsMap],
+           findings: list[dict]) -> str:
+    """The mapping table of `make report` on an upstream-paging core."""
+    head = (f'iommu-dma report: {tree.series_name()}, core {SHAPE} '
+            f'({IOMMU_C}: {fn}())')
+    lines = [head, STATEMENT.format(fn=fn), '',
+             'Per struct iommu_ops, what the seed\'s flags became upstream:',
+             '  use_dma_iommu = has domain_alloc_paging(_flags) and no '
+             'static .default_domain (or a static IDENTITY one)',
+             '  allow_dma_fq  = that, and IOMMU_CAP_DEFERRED_FLUSH in '
+             '.capable or the generic page table (iommupt)', '']
+    cells = [('FILE', 'OPS', 'ALLOCATOR', 'DEFAULT_DOMAIN', 'USE_DMA_IOMMU',
+              'ALLOW_DMA_FQ')]
+    for r in rows:
+        cells.append((r.file, r.ops, r.allocator or '(none)',
+                      r.fields.get('default_domain', '-'),
+                      'yes' if r.use_dma_iommu else 'no',
+                      'yes' if r.allow_dma_fq else 'no'))
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
+    for c in cells:
+        lines.append('  '.join(x.ljust(w) for x, w in zip(c, widths))
+                     .rstrip())
+    legacy = [r for r in rows if 'domain_alloc' in r.fields]
+    lines.append('')
+    lines.append(f'{len(rows)} struct iommu_ops initializers; '
+                 f'{sum(r.use_dma_iommu for r in rows)} with DMA API '
+                 f'domains, {sum(r.allow_dma_fq for r in rows)} with flush '
+                 f'queues; {len(legacy)} with a legacy .domain_alloc, only '
+                 f'asked for IOMMU_DOMAIN_UNMANAGED'
+                 + (f' ({", ".join(r.ops for r in legacy)})'
+                    if legacy else ''))
+    for f in findings:
+        lines.append(f"  ! {f['file']}: {f['function']}(): {f['message']}")
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,85 @@
+"""Every kernel era the tool knows, today's included.
+
+7.2 (sid) and 7.3 (trixie-backports) have a core that already keeps
+IOMMU_DOMAIN_DMA out of drivers: diff, report and drift exit 0 with one
+statement, and the report maps the seed's flags onto what upstream has.
+"""
+
+import pytest
+
+from toolrun import EXPECTED, linux_tree, tool, tree_digest
+
+ERAS_DONE = ('7.2', '7.3')
+
+
+@pytest.mark.parametrize('version', ERAS_DONE)
+def test_upstream_era_is_recognised_and_left_alone(version: str) -> None:
+    tree = linux_tree(version)
+    res = tool('diff', str(tree))
+    assert res.stdout == ''
+    assert 'core: upstream-paging' in res.stderr
+    assert ('drivers/iommu/iommu.c: nothing to rewrite: upstream already '
+            'keeps IOMMU_DOMAIN_DMA out of drivers. '
+            '__iommu_paging_domain_alloc_flags() allocates') in res.stderr
+    assert 'already rewritten' not in res.stderr
+    assert 'no drift' in tool('drift', str(tree)).stdout
+
+
+@pytest.mark.parametrize('version', ERAS_DONE)
+def test_upstream_report_maps_the_flags(version: str) -> None:
+    out = tool('report', str(linux_tree(version))).stdout
+    rows = {tuple(line.split()[:2]): line.split()
+            for line in out.splitlines() if line.startswith(('drivers/',
+                                                             'arch/'))}
+    intel = rows[('drivers/iommu/intel/iommu.c', 'intel_iommu_ops')]
+    assert intel[2:] == ['domain_alloc_paging_flags', '-', 'yes', 'yes']
+    virtio = rows[('drivers/iommu/virtio-iommu.c', 'viommu_ops')]
+    assert virtio[-2:] == ['yes', 'yes']        # IOMMU_CAP_DEFERRED_FLUSH
+    sun50i = rows[('drivers/iommu/sun50i-iommu.c', 'sun50i_iommu_ops')]
+    assert sun50i[-2:] == ['yes', 'no']
+    pamu = rows[('drivers/iommu/fsl_pamu_domain.c', 'fsl_pamu_ops')]
+    assert pamu[2] == 'domain_alloc' and pamu[-2:] == ['no', 'no']
+    # ops built by a macro (s390) are read through the macro
+    s390 = rows[('drivers/iommu/s390-iommu.c', 's390_iommu_ops')]
+    assert s390[2] == 'domain_alloc_paging'
+    assert '1 with a legacy .domain_alloc, only asked for ' \
+        'IOMMU_DOMAIN_UNMANAGED (fsl_pamu_ops)' in out
+
+
+def test_drift_records_a_missing_manifest(tmp_path) -> None:
+    tree = linux_tree('7.3')
+    expected = tmp_path / 'linux-7.3.manifest'
+    res = tool('drift', '--expected', str(expected), str(tree),
+               check=False)
+    assert res.returncode == 2 and 'RECORD=1' in res.stderr
+    assert not expected.exists()
+    tool('drift', '--record', '--expected', str(expected), str(tree))
+    assert expected.read_text() == \
+        (EXPECTED / 'linux-7.3.manifest').read_text()
+    assert 'no drift' in tool('drift', '--expected', str(expected),
+                              str(tree)).stdout
+
+
+def test_upstream_era_driver_bringing_dma_back_is_found(tmp_path) -> None:
+    """A new driver on a 7.3 core whose legacy .domain_alloc compares with
+    IOMMU_DOMAIN_DMA is reported, not silently passed over."""
+    src = linux_tree('7.3')
+    tree = tmp_path / 'linux'
+    for rel in ('Makefile', 'include/linux/iommu.h',
+                'drivers/iommu/iommu.c'):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes((src / rel).read_bytes())
+    (tree / 'drivers/iommu/newdrv.c').write_text(
+        '#include <linux/iommu.h>\n'
+        'static struct iommu_domain newdrv_domain;\n'
+        'static struct iommu_domain *newdrv_domain_alloc(unsigned int type)\n'
+        '{\n\tif (type != IOMMU_DOMAIN_UNMANAGED && '
+        'type != IOMMU_DOMAIN_DMA)\n\t\treturn NULL;\n'
+        '\treturn &newdrv_domain;\n}\n'
+        'static const struct iommu_ops newdrv_ops = {\n'
+        '\t.domain_alloc = newdrv_domain_alloc,\n};\n')
+    before = tree_digest(tree)
+    res = tool('diff', str(tree))
+    assert 'drivers/iommu/newdrv.c: newdrv_domain_alloc(): ' \
+        'IOMMU_DOMAIN_DMA still compared at line 5' in res.stderr
+    assert tree_digest(tree) == before
