@@ -7,8 +7,8 @@ reordered conditions and labels, comments inside them, other parameter,
 function and ops names, other qualifiers, reordered and realigned ops
 fields, extra unrelated code. The generator knows each variant's meaning:
 the types its domain_alloc accepts, hence the flags its ops must get and
-the types it must still accept once rewritten, or that it must be
-reported rather than rewritten.
+whether apply must refuse it. A variant is judged by the same whole-path
+model as the proof: every request must end with the same domain type.
 
 Variants are rewritten in batches (one fixture tree each, the fixture
 core and headers beside them) with the tool's own compute() and write(),
@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import report
 from .errors import ToolError
 from .rewrite import compute, discard, write
 from .tree import KernelTree
@@ -45,7 +46,7 @@ DRIVERS = 'drivers/iommu'
 # Order of the verdict string the probe program prints.
 TYPES = ('BLOCKED', 'IDENTITY', 'UNMANAGED', 'DMA', 'DMA_FQ')
 KINDS = ('chain', 'chain', 'chain', 'switch', 'switch', 'legacy',
-         'label-body', 'implicit', 'unmanaged-only')
+         'label-body', 'implicit', 'unmanaged-only', 'dma-only')
 PARAMS = ('type', 'domain_type', 't', 'iommu_domain_type', 'dtype', 'typ')
 COMMENTS = ('/* keep in sync with the core */', '/* DMA API */',
             '/* paging */', '/* see iommu.h */', '/**/')
@@ -59,20 +60,10 @@ class Variant:
     fn: str
     ops: str
     accepted: frozenset[str]
-    expect: str               # rewrite, untouched, report
+    expect: str               # rewrite, untouched, report, refused
     probe: str | None = None  # legacy binding setter, clears the flag
     text: str = ''
     mutations: list[str] = field(default_factory=list)
-
-    def after(self) -> str:
-        """The probe line the rewritten driver must print."""
-        if self.expect != 'rewrite':
-            return self.before() + ' 0 0' + (' 0' if self.probe else '')
-        keep = self.accepted - {'DMA', 'DMA_FQ'}
-        line = ''.join('1' if t in keep else '0' for t in TYPES)
-        line += f" {int('DMA' in self.accepted)}"
-        line += f" {int('DMA_FQ' in self.accepted)}"
-        return line + (' 0' if self.probe else '')
 
     def before(self) -> str:
         return ''.join('1' if t in self.accepted else '0' for t in TYPES)
@@ -208,9 +199,22 @@ def gen_unmanaged_only(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
     return body, acc
 
 
+def gen_dma_only(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+    """A gate that takes DMA but never UNMANAGED: the new core has nothing
+    to ask it for, so apply must refuse, naming it."""
+    acc = {'DMA'} | {t for t in ('IDENTITY', 'DMA_FQ')
+                     if rng.random() < 0.5}
+    terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
+    rng.shuffle(terms)
+    body = f'\tif ({join_chain(rng, terms, chr(9) + "    ", muts)})' \
+        f'\n\t\treturn NULL;\n'
+    return body, acc
+
+
 GENERATORS = {'chain': gen_chain, 'switch': gen_switch,
               'legacy': gen_legacy, 'label-body': gen_label_body,
-              'implicit': gen_implicit, 'unmanaged-only': gen_unmanaged_only}
+              'implicit': gen_implicit, 'unmanaged-only': gen_unmanaged_only,
+              'dma-only': gen_dma_only}
 
 
 def ops_initializer(rng: random.Random, p: str, ops: str, fn: str,
@@ -307,6 +311,8 @@ def generate(n: int, seed: int) -> Variant:
     acc_set = frozenset(acc)
     if kind in ('label-body', 'implicit'):
         expect = 'report'
+    elif kind == 'dma-only':
+        expect = 'refused'
     else:
         expect = 'rewrite' if 'DMA' in acc_set else 'untouched'
     return Variant(n, kind, f'{DRIVERS}/fz{n:05d}-{kind}.c', fn, ops,
@@ -380,6 +386,8 @@ def apply_tree(root: Path, jobs: int) -> tuple[list[dict], str | None]:
     try:
         tree = KernelTree.open(root)
         rewrite = compute(tree, 'all', jobs)
+        # What apply ships: the whole-path proofs refuse before writing.
+        report.refuse_unproved(report.build(rewrite, jobs))
         if rewrite.record.files:
             write(rewrite)
         return rewrite.record.findings, None
@@ -414,30 +422,68 @@ class Outcome:
     why: str
 
 
+def domain_paths(accepts: set[str], use_dma: bool, allow_fq: bool,
+                 rewritten_core: bool) -> dict[str, str | None]:
+    """Per request, the domain type the device ends up with: the same
+    model as the proof (proof_template.c), on the 6.1 core shape."""
+    def alloc(t: str) -> bool:
+        if not rewritten_core or t not in ('DMA', 'DMA_FQ'):
+            return t in accepts
+        return use_dma and (t != 'DMA_FQ' or allow_fq) and \
+            'UNMANAGED' in accepts
+
+    paths = {}
+    for t in TYPES:
+        if alloc(t):
+            paths[t] = t
+        elif t in ('IDENTITY', 'DMA_FQ') and alloc('DMA'):
+            paths[t] = 'DMA'
+        else:
+            paths[t] = None
+    return paths
+
+
+def path_difference(v: Variant, probe_line: str) -> str | None:
+    """The first request whose domain differs, as the proof words it."""
+    fields = probe_line.split()
+    accepts = {t for t, bit in zip(TYPES, fields[0]) if bit == '1'}
+    use_dma, allow_fq = fields[1] == '1', fields[2] == '1'
+    if v.probe and len(fields) > 3 and fields[3] != '0':
+        return 'use_dma_iommu not cleared with the legacy binding'
+    before = domain_paths(set(v.accepted), False, False, False)
+    after = domain_paths(accepts, use_dma, allow_fq, True)
+    for t in ('DMA', 'DMA_FQ', 'IDENTITY', 'UNMANAGED', 'BLOCKED'):
+        if before[t] != after[t]:
+            return (f'request {t}: gets {before[t] or "no domain"} before, '
+                    f'{after[t] or "no domain"} after')
+    return None
+
+
 def judge(v: Variant, root: Path, findings: list[dict], refusal: str | None,
           built: dict[str, str], work: Path) -> Outcome:
+    """Correct means every request still ends with the same domain type
+    (the whole-path model), whether or not the comparisons were dropped."""
     original = v.text.encode()
     changed = (root / v.file).read_bytes() != original
     mine = [f for f in findings if f['file'] == v.file]
     named = refusal is not None and v.file in refusal
+    if named:
+        return Outcome(v, 'reported', refusal or '')
     if changed:
-        if v.expect != 'rewrite':
-            return Outcome(v, 'wrong', f'{v.expect} variant was changed')
         if built.get(v.file) != 'ok':
             return Outcome(v, 'wrong', f'compile check: {built.get(v.file)}')
         got = probe(v, root / v.file, root / 'include', work, True)
-        if got != v.after():
-            return Outcome(v, 'wrong', f'probe {got!r}, want {v.after()!r}')
-        return Outcome(v, 'correct', 'rewritten, same meaning')
-    if v.expect == 'untouched' and not named:
-        if mine:
-            return Outcome(v, 'reported', mine[0]['message'])
-        return Outcome(v, 'correct', 'left alone')
+    else:
+        got = v.before() + ' 0 0' + (' 0' if v.probe else '')
+    differs = path_difference(v, got)
+    if differs:
+        if not changed and not mine:
+            return Outcome(v, 'silent-skip', f'unchanged: {differs}')
+        return Outcome(v, 'wrong', f'probe {got!r}: {differs}')
     if mine:
         return Outcome(v, 'reported', mine[0]['message'])
-    if named:
-        return Outcome(v, 'reported', refusal or '')
-    return Outcome(v, 'silent-skip', 'unchanged and not reported')
+    return Outcome(v, 'correct', 'rewritten, same meaning' if changed
+                   else 'left alone')
 
 
 def check_generator(v: Variant, work: Path) -> None:

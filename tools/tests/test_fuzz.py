@@ -26,7 +26,8 @@ def test_generator_is_deterministic_and_varied() -> None:
     b = [fuzz.generate(n, 7) for n in range(60)]
     assert [v.text for v in a] == [v.text for v in b]
     assert {v.kind for v in a} == set(fuzz.GENERATORS)
-    assert {v.expect for v in a} == {'rewrite', 'untouched', 'report'}
+    assert {v.expect for v in a} == {'rewrite', 'untouched', 'report',
+                                     'refused'}
     muts = {m.split('-')[0] for v in a for m in v.mutations}
     assert {'param', 'comment', 'fields', 'qualifiers', 'extra',
             'layout'} <= muts
