@@ -18,6 +18,8 @@
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
 #   OUT=dir       where `make series` writes the patches (required there)
 #   SPLIT=1|0     series: bisectable series (default) or one patch
+#   BOOT=1|0      series: boot-check the final tree (default 1, 0 for
+#                 the fixtures, which cannot boot)
 #   SIGNOFF='Name <email>'  series: Signed-off-by (default: git config)
 #   PREFIXES=file series: subject prefix table (default:
 #                 tools/iommu_dma/prefixes.txt; git history comes first)
@@ -133,10 +135,12 @@ report: kernel-tree
 # A mailable series from the pristine KERNEL (never changed): every patch
 # bisect-checked with kbuild-check and checkpatch --strict clean.
 SPLIT ?= 1
+BOOT ?= $(if $(filter $(FIXTURE_COPY),$(KERNEL)),0,1)
 export SIGNOFF
 series: checker kernel-tree
 	$(Q)test -n "$(OUT)" || { echo 'make series: set OUT=dir' >&2; exit 2; }
 	$(Q)$(TOOL) series -j $(J) --split $(SPLIT) --checker $(CHECKER) \
+		$(if $(filter 1,$(BOOT)),--boot) \
 		--work-root $(O) -o $(OUT) $(if $(SIGNOFF),--signoff "$$SIGNOFF") \
 		$(if $(PREFIXES),--prefixes $(PREFIXES)) \
 		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(KERNEL)

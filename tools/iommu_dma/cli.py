@@ -178,7 +178,7 @@ def cmd_series(args: argparse.Namespace) -> int:
         checkpatch=Path(args.checkpatch) if args.checkpatch else None,
         checker=Path(args.checker) if args.checker else None,
         work_root=Path(args.work_root) if args.work_root else None,
-        jobs=args.jobs))
+        jobs=args.jobs, boot=args.boot))
     print(f'{PROG}: {len(res.subjects)} patches and a cover letter in '
           f'{res.out} ({res.where})')
     for subject in res.subjects:
@@ -205,6 +205,9 @@ def add_series(sub) -> None:
                    '(default: $IOMMU_DMA_OUT or build/)')
     s.add_argument('-j', '--jobs', type=int, default=2,
                    help='spatch and build jobs')
+    s.add_argument('--boot', action='store_true',
+                   help='boot-check the final tree against pristine under '
+                   'QEMU and put the table in the cover letter')
     s.set_defaults(func=cmd_series)
 
 

@@ -36,13 +36,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+import sys
 import textwrap
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import report
+from . import PROG, boot, report
 from .errors import ToolError
 from .journal import write_durable
 from .record import Record
@@ -101,6 +102,7 @@ class Options:
     checker: Path | None = None      # kbuild-check
     work_root: Path | None = None    # work trees, logs, kbuild output dirs
     jobs: int = 2
+    boot: bool = False               # boot check of the final tree
 
 
 @dataclass
@@ -902,12 +904,13 @@ def build(kernel: KernelTree, opts: Options, ident: tuple[str, str],
                                            record.files, checker, opts,
                                            logs))
         bisect_time = time.monotonic() - t0
+        booted = boot_check(kernel, opts) if opts.boot else None
 
         stage = Path(tempfile.mkdtemp(prefix='.series-', dir=root))
         try:
             files = format_series(work, stage, record, patches, opts,
                                   ident, cp_script, cp_tree, len(checks),
-                                  bisect_time)
+                                  bisect_time, booted)
             written = publish(stage, out, files)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
@@ -927,11 +930,38 @@ def build(kernel: KernelTree, opts: Options, ident: tuple[str, str],
                 git(kernel.path, 'branch', '-D', work.branch, check=False)
 
 
+def boot_check(kernel: KernelTree, opts: Options) -> 'boot.BootResult':
+    """The final tree (the same as `make apply`, which git am checks)
+    booted against pristine; a series whose kernel does not boot like
+    pristine is not written."""
+    def progress(msg: str) -> None:
+        print(f'{PROG} series: boot: {msg}', file=sys.stderr, flush=True)
+
+    result = boot.run(boot.Options(kernel=str(kernel.path), jobs=opts.jobs,
+                                   work=work_root(opts) / 'boot'), progress)
+    if not result.ok():
+        bad = [r for r in result.rows if not r.ok()]
+        raise ToolError(f'boot check: {len(bad)} of {len(result.rows)} '
+                        f'(iommu, mode) pairs differ from pristine, first '
+                        f'{bad[0].iommu} {bad[0].mode}: {bad[0].verdict()}; '
+                        f'nothing written (make boot KERNEL={kernel.path} '
+                        f'shows why)')
+    return result
+
+
+def boot_table(result: 'boot.BootResult') -> str:
+    """The boot check's table for the cover letter, indented."""
+    lines = boot.render(result).splitlines()
+    table = [ln for ln in lines[2:] if ln.strip()][:len(result.rows) + 1]
+    return '\n'.join('  ' + ln.rstrip() for ln in table)
+
+
 def format_series(work: Work, stage: Path, record: Record,
                   patches: list[Patch], opts: Options,
                   ident: tuple[str, str],
                   cp_script: Path | None, cp_tree: bool, nchecks: int,
-                  bisect_time: float) -> list[Path]:
+                  bisect_time: float,
+                  booted: 'boot.BootResult | None' = None) -> list[Path]:
     args = ['format-patch', '-q', '--cover-letter', '-n', '--no-to',
             '--no-cc', '--no-signature', '-o', str(stage)]
     if work.kind == 'worktree':
@@ -972,10 +1002,21 @@ def format_series(work: Work, stage: Path, record: Record,
     else:
         tools.append('checkpatch: not run: the tree has no '
                      'scripts/checkpatch.pl and none was given')
+    if booted:
+        tools.append(f'boot: the final tree and pristine built for '
+                     f'{booted.arch} and booted under QEMU behind every '
+                     f'IOMMU it emulates, lazy, strict and passthrough: '
+                     f'every pair as pristine (table below)')
+    else:
+        tools.append('boot: not run (BOOT=0)')
     title = SEED_SUBJECT if opts.split else f'{SEED_SUBJECT} (one patch)'
-    fill_cover(cover, title, cover_blurb(
-        record, patches, opts.split, base, tools,
-        lambda rel: (work.path / rel).exists()))
+    blurb = cover_blurb(record, patches, opts.split, base, tools,
+                        lambda rel: (work.path / rel).exists())
+    if booted:
+        blurb += ('\n\nBoot check (default domain type per group, and a '
+                  'virtio-blk disk read through the IOMMU):\n\n' +
+                  boot_table(booted))
+    fill_cover(cover, title, blurb)
     all_to, all_cc = uniq(all_to), uniq(all_cc)
     add_headers(cover, all_to, [a for a in all_cc if a not in all_to])
     if cp_script:
