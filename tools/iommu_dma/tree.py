@@ -85,7 +85,18 @@ class KernelTree:
         files = {os.path.normpath(f) for f in res.stdout.splitlines()}
         return sorted(f for f in files
                       if not f.startswith(STATE_DIR + '/') and
+                      not self.nested_tree(f) and
                       OPS_INIT.search(self.read(f)))
+
+    def nested_tree(self, rel: str) -> bool:
+        """rel lies in another kernel tree inside this one (the era
+        fixtures under linux-fixtures/eras/): not part of this tree."""
+        parent = Path(rel).parent
+        while parent != Path('.'):
+            if (self.path / parent / IOMMU_H).exists():
+                return True
+            parent = parent.parent
+        return False
 
     def state_dir(self) -> Path:
         return self.path / STATE_DIR

@@ -3,11 +3,18 @@
 7.2 (sid) and 7.3 (trixie-backports) have a core that already keeps
 IOMMU_DOMAIN_DMA out of drivers: diff, report and drift exit 0 with one
 statement, and the report maps the seed's flags onto what upstream has.
+The v6.5-v6.6 and v6.7-v6.11 (NULL-returning) shapes are hand-written
+fixtures under linux-fixtures/eras/, rewritten and then run as a small C
+program before and after.
 """
+
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from toolrun import EXPECTED, linux_tree, tool, tree_digest
+from toolrun import EXPECTED, FIXTURES, TOP, linux_tree, tool, tree_digest
 
 ERAS_DONE = ('7.2', '7.3')
 
@@ -83,3 +90,54 @@ def test_upstream_era_driver_bringing_dma_back_is_found(tmp_path) -> None:
     assert 'drivers/iommu/newdrv.c: newdrv_domain_alloc(): ' \
         'IOMMU_DOMAIN_DMA still compared at line 5' in res.stderr
     assert tree_digest(tree) == before
+
+
+# --- the v6.5-v6.6 and v6.7-v6.11 shapes, on hand-written fixtures ----
+
+ERAS = FIXTURES / 'eras'
+HARNESS = TOP / 'tools' / 'tests' / 'data' / 'core_harness.c'
+
+
+def run_core(tree: Path, tmp: Path, name: str) -> str:
+    """Build the era fixture's core with its drivers and the harness; its
+    output: per driver and request, the domain type and DMA API readiness.
+    """
+    sources = [HARNESS, tree / 'drivers/iommu/iommu.c',
+               tree / 'drivers/iommu/legacy-chain.c']
+    defines = []
+    if (tree / 'drivers/iommu/paging.c').exists():
+        sources.append(tree / 'drivers/iommu/paging.c')
+        defines.append('-DHAVE_PAGING')
+    exe = tmp / name
+    subprocess.run(['gcc', '-Wall', '-Wextra', '-Werror', '-I',
+                    str(tree / 'include'), *defines, '-o', str(exe),
+                    *map(str, sources)], check=True)
+    return subprocess.run([str(exe)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.parametrize('era', ['v6.6', 'v6.7'])
+def test_era_fixture_rewrite_keeps_every_request(era: str,
+                                                 tmp_path: Path) -> None:
+    tree = tmp_path / 'linux'
+    shutil.copytree(ERAS / era, tree)
+    before = run_core(tree, tmp_path, 'before')
+    assert 'legacy-chain default DMA: DMA, DMA API ready' in before
+    diff = tool('diff', str(tree)).stdout
+    assert diff == (EXPECTED / f'linux-fixtures-{era}.diff').read_text()
+    out = tool('apply', str(tree)).stdout
+    assert 'core: domain-alloc-legacy' in out
+    assert 'allow_dma_fq' not in diff       # the core masks DMA_FQ itself
+    assert run_core(tree, tmp_path, 'after') == before
+    # Negative control: the same core without the driver's flag loses DMA.
+    chain = tree / 'drivers/iommu/legacy-chain.c'
+    text = chain.read_text()
+    chain.unlink()
+    chain.write_text(text.replace('\t.use_dma_iommu = true,\n', ''))
+    broken = run_core(tree, tmp_path, 'broken')
+    assert 'legacy-chain default DMA: no domain' in broken
+
+
+def test_era_fixtures_are_not_drivers_of_the_main_fixture() -> None:
+    files = tool('manifest', str(FIXTURES)).stdout
+    assert 'eras/' not in files

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_TYPES_H
+#define _LINUX_TYPES_H
+
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef unsigned long size_t;
+typedef _Bool bool;
+
+#define NULL ((void *)0)
+#define true 1
+#define false 0
+
+#define ENOMEM		12
+#define EINVAL		22
+#define EOPNOTSUPP	95
+
+#define __ro_after_init
+
+int printf(const char *fmt, ...);
+#define pr_warn(fmt, ...)	printf("warning: " fmt "\n", ##__VA_ARGS__)
+#define pr_info(fmt, ...)	((void)(fmt))
+
+#endif /* _LINUX_TYPES_H */
