@@ -98,8 +98,18 @@ class Rewrite:
 
 
 def core_state(tree: KernelTree) -> str | None:
-    """'done' when iommu.h already has the fields, else None."""
-    return 'done' if 'use_dma_iommu' in tree.read(IOMMU_H) else None
+    """'done' when iommu.h has the fields and iommu.c reads them, None
+    when neither; a tree with one but not the other is refused."""
+    header = 'use_dma_iommu' in tree.read(IOMMU_H)
+    core = (tree.path / IOMMU_C).exists() and \
+        'use_dma_iommu' in tree.read(IOMMU_C)
+    if header != core:
+        done, pending = (IOMMU_H, IOMMU_C) if header else (IOMMU_C, IOMMU_H)
+        raise ToolError(f'partly rewritten tree: already rewritten: {done}; '
+                        f'not rewritten: {pending}; restore the originals '
+                        f'(.iommu-dma/orig/) or finish by hand; nothing '
+                        f'written')
+    return 'done' if header else None
 
 
 class Lanes:
@@ -207,12 +217,21 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         record.dma_fq = CORE_SHAPES[shape][1]
     elif upstream.paging_function(tree):
         return compute_upstream(tree, parts, jobs, scratch, drivers, rewrite)
-    elif parts != 'drivers':
+    else:
         raise ToolError(
-            f'{IOMMU_C}: no known core shape (neither '
-            f'iommu_group_alloc_default_domain() with a DMA fallback nor '
-            f'__iommu_domain_alloc() with a legacy domain_alloc branch); '
-            f'use PARTS=drivers to rewrite only the drivers')
+            f'{IOMMU_C}: no known core shape (looked for '
+            f'iommu_group_alloc_default_domain() with a DMA fallback, '
+            f'__iommu_domain_alloc() calling a legacy domain_alloc with '
+            f'IOMMU_DOMAIN_ALLOC_FLAGS, and a core that only calls '
+            f'domain_alloc_paging); nothing written')
+    if parts == 'drivers' and not done:
+        # Flags need the fields, and whether DMA_FQ comparisons may go
+        # depends on the core: a drivers-only rewrite of a tree without
+        # them would not compile, or would lose flush queues.
+        raise ToolError(
+            f'PARTS=drivers: {IOMMU_H} has no use_dma_iommu field yet, so '
+            f'the flags would not compile; rewrite with PARTS=all; nothing '
+            f'written')
 
     modes = ['patch', 'record'] + (['dma_fq'] if record.dma_fq else [])
     scopes = {'header': [IOMMU_H], 'core': [IOMMU_C], 'drivers': drivers}
