@@ -176,18 +176,21 @@ bench-check: checker
 # `make diff` beside plain `spatch --dir`, grep -rl and the checker, on
 # KERNEL (default: the 6.1 tree): median of REPS= runs (PLAIN_REPS= for the
 # slow plain spatch, each rule stopped after PLAIN_CAP= s; BENCH_CHECKER=0
-# skips the checker); writes bench.json.
+# skips the checker; BENCH_BOOT=1 adds the boot check cold and cached, about
+# 6 min); writes bench.json.
 .PHONY: bench
 REPS ?= 5
 PLAIN_REPS ?= 1
 PLAIN_CAP ?= 120
 BENCH_CHECKER ?= 1
+BENCH_BOOT ?= 0
 bench: checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma.bench \
 		--reps $(REPS) --plain-reps $(PLAIN_REPS) -j $(J) \
 		--plain-cap $(PLAIN_CAP) \
 		$(if $(filter 1,$(BENCH_CHECKER)),--checker $(CHECKER)) \
+		$(if $(filter 1,$(BENCH_BOOT)),--boot) \
 		--json $(O)/bench.json --work $(O)/bench \
 		$(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
 

@@ -239,9 +239,26 @@ def checker_rows(checker: Path, kernel: Path, jobs: int,
     return [cold, warm]
 
 
+def boot_rows(kernel: Path, jobs: int, work: Path) -> list[Row]:
+    """`iommu-dma boot` on x86_64 in a work dir of the bench's own: cold
+    (pristine and rewritten built from scratch) and cached (the pristine
+    image reused, the rewrite rebuilt in place), all IOMMUs and modes."""
+    root = work / 'boot'
+    shutil.rmtree(root, ignore_errors=True)
+    cmd = [sys.executable, '-m', 'iommu_dma', 'boot', '-j', str(jobs),
+           '--work', str(root), str(kernel)]
+    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'))
+    shown = f'iommu-dma boot -j {jobs} --work <dir> {kernel}'
+    cold = Row('boot-cold', shown + '  (<dir> empty)',
+               [measure(cmd, env=env)])
+    cached = Row('boot-cached', shown + '  (pristine image cached)',
+                 [measure(cmd, env=env)])
+    return [cold, cached]
+
+
 def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
               checker: Path | None, work: Path, plain_cap: float = 120,
-              log=print) -> tuple[dict[str, Row], dict]:
+              log=print, boot: bool = False) -> tuple[dict[str, Row], dict]:
     tree = KernelTree.open(kernel)
     rows: dict[str, Row] = {}
     env = dict(os.environ)
@@ -300,6 +317,11 @@ def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
         for row in checker_rows(checker, kernel, jobs, work):
             rows[row.name] = row
 
+    if boot:
+        log('bench: boot check cold and cached, x86_64 (1 run each, slow)')
+        for row in boot_rows(kernel, jobs, work):
+            rows[row.name] = row
+
     meta = {'kernel': str(kernel), 'version': tree.version(),
             'jobs': jobs, 'reps': reps, 'plain_reps': plain_reps,
             'plain_cap': plain_cap,
@@ -321,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                         '(its time then counts as a lower bound)')
     p.add_argument('-j', '--jobs', type=int, default=2)
     p.add_argument('--checker', help='kbuild-check binary (default: skip)')
+    p.add_argument('--boot', action='store_true',
+                   help='also time the boot check, cold and cached')
     p.add_argument('--json', default=str(TOP / 'build' / 'bench.json'))
     p.add_argument('--work', help='scratch directory (default: a temp dir)')
     args = p.parse_args(argv)
@@ -333,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                                args.jobs,
                                Path(args.checker) if args.checker else None,
                                work, args.plain_cap,
-                               log=lambda m: print(m, file=sys.stderr))
+                               log=lambda m: print(m, file=sys.stderr),
+                               boot=args.boot)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
