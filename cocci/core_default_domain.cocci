@@ -70,6 +70,12 @@ fn << default_domain_fallback.alloc_fn;
 @@
 coccilib.report.print_report(p[0], "%s() hands IOMMU_DOMAIN_DMA to drivers" % fn)
 
+@script:python depends on org@
+p << driver_call.p;
+fn << default_domain_fallback.alloc_fn;
+@@
+coccilib.org.print_todo(p[0], "%s() hands IOMMU_DOMAIN_DMA to drivers" % fn)
+
 @depends on context@
 identifier default_domain_fallback.alloc_fn;
 identifier driver_call.bus, driver_call.type, driver_call.domain;

@@ -13,6 +13,9 @@
 // Confidence: Moderate
 // Options: --no-includes
 
+virtual patch
+virtual context
+virtual org
 virtual report
 virtual record
 
@@ -52,6 +55,22 @@ def comparing_helpers(file, fn):
 				found.append((callee, compares[file][callee]))
 	return found
 
+@initialize:python@
+@@
+def decide(file, fn):
+	"""(kind, helper, line, message) findings for fn of file."""
+	out = []
+	if (file, fn) not in allocs:
+		return out
+	if (file, fn) not in filtered:
+		out.append(('implicit-dma', None, None,
+			    'no type filter: took IOMMU_DOMAIN_DMA and DMA_FQ without naming them'))
+	for helper, line in comparing_helpers(file, fn):
+		out.append(('type-helper', helper, line,
+			    'passes the type to %s(), which compares it with a domain type at line %d'
+			    % (helper, line)))
+	return out
+
 @ops@
 identifier I, fn;
 position pos;
@@ -80,6 +99,13 @@ emit('finding', kind='not-rewritten', file=pos[0].file, function=fn,
      message='%s still compared at line %s: the rules leave this comparison alone'
 	     % (c, p[0].line))
 
+@script:python depends on !record@
+fn << ops.fn;
+c << leftover.C;
+p << leftover.p;
+@@
+coccilib.report.print_report(p[0], "%s(): %s still named in a domain_alloc: the rules leave it alone" % (fn, c))
+
 @type_filter_chain depends on report@
 identifier ops.fn, t;
 type T;
@@ -98,7 +124,7 @@ fn(T t) {
 ...+>
 }
 
-@script:python depends on record@
+@script:python@
 fn << ops.fn;
 p << type_filter_chain.p;
 @@
@@ -116,7 +142,7 @@ fn(T t) {
 ...+>
 }
 
-@script:python depends on record@
+@script:python@
 fn << ops.fn;
 p << type_filter_switch.p;
 @@
@@ -128,7 +154,7 @@ position p;
 @@
 fn@p(...) { ... }
 
-@script:python depends on record@
+@script:python@
 fn << ops.fn;
 p << domain_alloc_fn.p;
 @@
@@ -147,7 +173,7 @@ fn(T t) {
 ...+>
 }
 
-@script:python depends on record@
+@script:python@
 fn << ops.fn;
 helper << passes_type.helper;
 p << passes_type.p;
@@ -165,7 +191,7 @@ helper(..., T u, ...) {
 ...+>
 }
 
-@script:python depends on record@
+@script:python@
 helper << passes_type.helper;
 helper2 << passes_type_on.helper2;
 p << passes_type_on.p;
@@ -188,7 +214,7 @@ helper(..., T u, ...) {
 ...+>
 }
 
-@script:python depends on record@
+@script:python@
 helper << passes_type.helper;
 p << helper_compares.p;
 @@
@@ -210,20 +236,25 @@ helper2(..., T u, ...) {
 ...+>
 }
 
-@script:python depends on record@
+@script:python@
 helper << passes_type_on.helper2;
 p << helper2_compares.p;
 @@
 note_compare(p[0].file, helper, p[0].line)
 
-@finalize:python depends on record@
+// Decided per ops once every rule above has seen its file: the state is
+// that file's alone, so -j workers (coccicheck J=) give the same findings.
+@script:python depends on record@
+fn << ops.fn;
+pos << ops.pos;
 @@
-for file, fn in sorted(allocs):
-	if (file, fn) not in filtered:
-		emit('finding', kind='implicit-dma', file=file, function=fn,
-		     message='no type filter: took IOMMU_DOMAIN_DMA and DMA_FQ without naming them')
-	for helper, line in comparing_helpers(file, fn):
-		emit('finding', kind='type-helper', file=file, function=fn,
-		     helper=helper, line=line,
-		     message='passes the type to %s(), which compares it with a domain type at line %d'
-			     % (helper, line))
+for kind, helper, line, message in decide(pos[0].file, fn):
+	emit('finding', kind=kind, file=pos[0].file, function=fn,
+	     helper=helper, line=line, message=message)
+
+@script:python depends on !record@
+fn << ops.fn;
+pos << ops.pos;
+@@
+for kind, helper, line, message in decide(pos[0].file, fn):
+	coccilib.report.print_report(pos[0], "%s(): %s" % (fn, message))

@@ -12,12 +12,23 @@
 /// IOMMU_DOMAIN_UNMANAGED label; the nested legacy-binding gate
 /// `if (E) { if (F || (t != DMA && t != DMA_FQ)) return NULL; }`.
 /// A label with a body of its own is left alone (the audit reports it).
+///
+/// The rule guards itself: it drops the IOMMU_DOMAIN_DMA comparisons only
+/// of an ops that already declares `.use_dma_iommu = true`, and the
+/// IOMMU_DOMAIN_DMA_FQ ones only where `.allow_dma_fq = true` is declared
+/// too (with -D dma_fq, for cores that hand DMA_FQ to drivers), so run
+/// alone or before iommu_ops_dma_flags.cocci it removes nothing a driver
+/// still needs. -D report, context and org show the comparisons that go.
 //
 // Confidence: High
 // Options: --no-includes
 
 virtual patch
+virtual context
+virtual org
+virtual report
 virtual record
+virtual dma_fq
 
 @initialize:python@
 @@
@@ -39,14 +50,127 @@ def falls_to_unmanaged(p):
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
+# domain_alloc functions of the current file whose ops declare each flag;
+# python state outlives a file, so it is reset when a new file starts.
+declared = {'file': None, 'use_dma_iommu': set(), 'allow_dma_fq': set()}
+
+def new_file(name):
+	if declared['file'] != name:
+		declared['file'] = name
+		declared['use_dma_iommu'].clear()
+		declared['allow_dma_fq'].clear()
+
+def dma_declared(fn):
+	return fn in declared['use_dma_iommu']
+
+# Without -D dma_fq the core never hands DMA_FQ to drivers: use_dma_iommu
+# is enough to drop those comparisons too.
+def fq_declared(fn):
+	return fn in declared['allow_dma_fq']
+
 @ops@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
+@script:python@
+pos << ops.pos;
+@@
+new_file(pos[0].file)
+
+@declares_dma@
+identifier I, fn;
+symbol true;
+@@
+struct iommu_ops I = { .use_dma_iommu = true, .domain_alloc = fn, };
+
+@script:python@
+fn << declares_dma.fn;
+@@
+declared['use_dma_iommu'].add(fn)
+
+@declares_fq depends on dma_fq@
+identifier I, fn;
+symbol true;
+@@
+struct iommu_ops I = { .allow_dma_fq = true, .domain_alloc = fn, };
+
+@script:python@
+fn << declares_fq.fn;
+@@
+declared['allow_dma_fq'].add(fn)
+
+@declares_fq_by_core depends on !dma_fq@
+identifier I, fn;
+symbol true;
+@@
+struct iommu_ops I = { .use_dma_iommu = true, .domain_alloc = fn, };
+
+@script:python@
+fn << declares_fq_by_core.fn;
+@@
+declared['allow_dma_fq'].add(fn)
+
+// -D report / org / context: the comparisons this rule drops.
+@dead_comparison depends on report || org || context@
+identifier ops.fn, t;
+type T;
+constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
+position p;
+@@
+fn(T t) {
+<+...
+* t@p != C
+...+>
+}
+
+@dead_label depends on report || org || context@
+identifier ops.fn, t;
+type T;
+constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
+position p : script:python() { falls_to_unmanaged(p) };
+@@
+fn(T t) {
+<+...
+switch (t) {
+* case C@p:
+  ...
+}
+...+>
+}
+
+@script:python depends on report@
+fn << ops.fn;
+c << dead_comparison.C;
+p << dead_comparison.p;
+@@
+coccilib.report.print_report(p[0], "%s(): %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
+
+@script:python depends on report@
+fn << ops.fn;
+c << dead_label.C;
+p << dead_label.p;
+@@
+coccilib.report.print_report(p[0], "%s(): case %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
+
+@script:python depends on org@
+fn << ops.fn;
+c << dead_comparison.C;
+p << dead_comparison.p;
+@@
+coccilib.org.print_todo(p[0], "%s(): %s comparison to drop" % (fn, c))
+
+@script:python depends on org@
+fn << ops.fn;
+c << dead_label.C;
+p << dead_label.p;
+@@
+coccilib.org.print_todo(p[0], "%s(): case %s to drop" % (fn, c))
+
 @drop_legacy_gate depends on patch@
-identifier ops.fn, t, F;
+identifier fn : script:python() { dma_declared(fn) and fq_declared(fn) };
+identifier t, F;
 type T;
 expression E;
 position p;
@@ -65,15 +189,15 @@ fn(T t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << drop_legacy_gate.fn;
 p << drop_legacy_gate.p;
 @@
 for c in ('IOMMU_DOMAIN_DMA', 'IOMMU_DOMAIN_DMA_FQ'):
-	emit('gate', file=pos[0].file, function=fn, removed=c, shape='legacy-gate')
+	emit('gate', file=declared['file'], function=fn, removed=c, shape='legacy-gate')
 
 @drop_dma_conjunct depends on patch@
-identifier ops.fn, t;
+identifier fn : script:python() { dma_declared(fn) };
+identifier t;
 type T;
 expression E;
 position p;
@@ -91,15 +215,15 @@ fn(T t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << drop_dma_conjunct.fn;
 p << drop_dma_conjunct.p;
 @@
-emit('gate', file=pos[0].file, function=fn, removed='IOMMU_DOMAIN_DMA',
+emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='chain')
 
 @drop_dma_fq_conjunct depends on patch@
-identifier ops.fn, t;
+identifier fn : script:python() { fq_declared(fn) };
+identifier t;
 type T;
 expression E;
 position p;
@@ -117,15 +241,15 @@ fn(T t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << drop_dma_fq_conjunct.fn;
 p << drop_dma_fq_conjunct.p;
 @@
-emit('gate', file=pos[0].file, function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
+emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='chain')
 
 @drop_dma_fq_label depends on patch@
-identifier ops.fn, t;
+identifier fn : script:python() { fq_declared(fn) };
+identifier t;
 type T;
 constant C;
 position p : script:python() { falls_to_unmanaged(p) };
@@ -141,15 +265,15 @@ switch (t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << drop_dma_fq_label.fn;
 p << drop_dma_fq_label.p;
 @@
-emit('gate', file=pos[0].file, function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
+emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='label')
 
 @drop_dma_label depends on patch@
-identifier ops.fn, t;
+identifier fn : script:python() { dma_declared(fn) };
+identifier t;
 type T;
 constant C;
 position p : script:python() { falls_to_unmanaged(p) };
@@ -165,9 +289,8 @@ switch (t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << drop_dma_label.fn;
 p << drop_dma_label.p;
 @@
-emit('gate', file=pos[0].file, function=fn, removed='IOMMU_DOMAIN_DMA',
+emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='label')

@@ -18,6 +18,9 @@
 // Options: --no-includes
 
 virtual patch
+virtual context
+virtual org
+virtual report
 virtual record
 virtual dma_fq
 
@@ -379,6 +382,41 @@ struct iommu_ops I = {
   .domain_alloc = fn,
   ...
 };
+
+// -D report / org: the ops that should declare a flag and do not yet.
+@missing_use_dma_iommu depends on report || org@
+identifier I : script:python() { lacks_use_dma_iommu(I) };
+identifier fn : script:python() { accepts_dma(fn) };
+position p;
+@@
+struct iommu_ops I@p = { .domain_alloc = fn, };
+
+@script:python depends on report@
+I << missing_use_dma_iommu.I;
+fn << missing_use_dma_iommu.fn;
+p << missing_use_dma_iommu.p;
+@@
+coccilib.report.print_report(p[0], "%s: %s() takes IOMMU_DOMAIN_DMA: declare .use_dma_iommu = true" % (I, fn))
+
+@script:python depends on org@
+I << missing_use_dma_iommu.I;
+p << missing_use_dma_iommu.p;
+@@
+coccilib.org.print_todo(p[0], "%s: declare .use_dma_iommu" % I)
+
+@missing_allow_dma_fq depends on dma_fq && (report || org)@
+identifier I : script:python() { lacks_allow_dma_fq(I) };
+identifier fn : script:python() { accepts_dma_fq(fn) };
+position p;
+@@
+struct iommu_ops I@p = { .domain_alloc = fn, };
+
+@script:python depends on report@
+I << missing_allow_dma_fq.I;
+fn << missing_allow_dma_fq.fn;
+p << missing_allow_dma_fq.p;
+@@
+coccilib.report.print_report(p[0], "%s: %s() takes IOMMU_DOMAIN_DMA_FQ: declare .allow_dma_fq = true" % (I, fn))
 
 @script:python depends on record@
 I << add_allow_dma_fq.I;

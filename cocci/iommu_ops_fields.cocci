@@ -11,6 +11,9 @@
 // Options: --no-includes --include-headers
 
 virtual patch
+virtual context
+virtual org
+virtual report
 virtual record
 virtual dma_fq
 
@@ -26,7 +29,37 @@ position p;
 @@
 struct iommu_ops@p { ... };
 
-@add_allow_dma_fq depends on patch && dma_fq@
+// Never twice: a tree that has the fields is left alone.
+@has_use_dma_iommu@
+type T;
+@@
+struct iommu_ops { ... T use_dma_iommu : 1; ... };
+
+@has_allow_dma_fq@
+type T;
+@@
+struct iommu_ops { ... T allow_dma_fq : 1; ... };
+
+@script:python depends on report && !has_use_dma_iommu@
+p << ops_struct.p;
+@@
+coccilib.report.print_report(p[0], "struct iommu_ops has no use_dma_iommu: drivers cannot declare DMA API support")
+
+@script:python depends on org && !has_use_dma_iommu@
+p << ops_struct.p;
+@@
+coccilib.org.print_todo(p[0], "struct iommu_ops: add use_dma_iommu")
+
+@depends on context && !has_use_dma_iommu@
+identifier pgsize_bitmap;
+@@
+struct iommu_ops {
+  ...
+* unsigned long pgsize_bitmap;
+  ...
+};
+
+@add_allow_dma_fq depends on patch && dma_fq && !has_allow_dma_fq@
 identifier pgsize_bitmap;
 @@
 struct iommu_ops {
@@ -36,7 +69,7 @@ struct iommu_ops {
   ...
 };
 
-@add_use_dma_iommu depends on patch@
+@add_use_dma_iommu depends on patch && !has_use_dma_iommu@
 identifier pgsize_bitmap;
 @@
 struct iommu_ops {

@@ -11,6 +11,9 @@
 // Confidence: High
 // Options: --no-includes
 
+virtual patch
+virtual context
+virtual org
 virtual report
 virtual record
 
@@ -21,7 +24,7 @@ import json
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
-@ops depends on report@
+@ops@
 identifier I;
 position pos;
 @@
@@ -33,11 +36,38 @@ pos << ops.pos;
 @@
 emit('ops', file=pos[0].file, ops=I, line=int(pos[0].line))
 
-@alloc depends on report@
+@alloc@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
+
+@script:python depends on report && !record@
+I << alloc.I;
+fn << alloc.fn;
+pos << alloc.pos;
+@@
+coccilib.report.print_report(pos[0], "%s: .domain_alloc = %s" % (I, fn))
+
+@script:python depends on org@
+I << alloc.I;
+fn << alloc.fn;
+pos << alloc.pos;
+@@
+coccilib.org.print_todo(pos[0], "%s: .domain_alloc = %s" % (I, fn))
+
+@depends on context@
+identifier I, fn;
+@@
+struct iommu_ops I = {
+*	.domain_alloc = fn,
+};
+
+// A report-only helper: in patch mode there is nothing to change.
+@script:python depends on patch@
+I << ops.I;
+@@
+pass
 
 @script:python depends on record@
 I << alloc.I;
@@ -46,7 +76,7 @@ pos << alloc.pos;
 @@
 emit('ops-alloc', file=pos[0].file, ops=I, field='domain_alloc', function=fn)
 
-@alloc_paging depends on report@
+@alloc_paging@
 identifier I, fn;
 position pos;
 @@
@@ -60,7 +90,7 @@ pos << alloc_paging.pos;
 emit('ops-alloc', file=pos[0].file, ops=I, field='domain_alloc_paging',
      function=fn)
 
-@alloc_def depends on report@
+@alloc_def@
 identifier alloc.fn, t;
 type T;
 position p;
@@ -74,7 +104,7 @@ p << alloc_def.p;
 @@
 emit('alloc-def', file=p[0].file, function=fn, param=t, line=int(p[0].line))
 
-@paging_def depends on report@
+@paging_def@
 identifier alloc_paging.fn;
 position p;
 @@

@@ -11,7 +11,11 @@
 // Confidence: High
 // Options: --no-includes
 
+virtual patch
+virtual context
+virtual org
 virtual report
+virtual record
 @initialize:python@
 @@
 import json
@@ -24,11 +28,17 @@ position pos;
 @@
 struct iommu_ops I@pos = { ... };
 
-@script:python@
+@script:python depends on record@
 I << ops.I;
 pos << ops.pos;
 @@
 emit('ops-parsed', file=pos[0].file, ops=I)
+
+@script:python depends on !record@
+I << ops.I;
+pos << ops.pos;
+@@
+coccilib.report.print_report(pos[0], "struct iommu_ops %s parsed" % I)
 
 @alloc@
 identifier I, fn;
@@ -41,7 +51,7 @@ position pos;
 @@
 fn@pos(...) { ... }
 
-@script:python@
+@script:python depends on record@
 fn << alloc.fn;
 pos << def.pos;
 @@

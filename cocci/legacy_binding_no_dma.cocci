@@ -13,6 +13,9 @@
 // Options: --no-includes
 
 virtual patch
+virtual context
+virtual org
+virtual report
 virtual record
 
 @initialize:python@
@@ -43,6 +46,30 @@ fn(T t) {
   }
 ...+>
 }
+
+@legacy_set depends on report || org || context@
+identifier legacy_gate.F, setter;
+symbol true;
+position p;
+@@
+setter(...) {
+<+...
+* F@p = \(true\|1\);
+...+>
+}
+
+@script:python depends on report@
+I << ops.I;
+F << legacy_gate.F;
+p << legacy_set.p;
+@@
+coccilib.report.print_report(p[0], "%s refuses DMA domains once %s is set: clear %s.use_dma_iommu here" % (I, F, I))
+
+@script:python depends on org@
+I << ops.I;
+p << legacy_set.p;
+@@
+coccilib.org.print_todo(p[0], "clear %s.use_dma_iommu" % I)
 
 @clear_use_dma_iommu depends on patch@
 identifier legacy_gate.F, ops.I, setter;

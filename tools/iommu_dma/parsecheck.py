@@ -80,7 +80,8 @@ def unparsed(root: Path, files: list[str], jobs: int = 1) -> list[str]:
     missed = [f'{f}: {what}' for f in files for what in want[f][2]]
     if not any(o or a for o, a, _ in want.values()):
         return missed
-    events = run(SemanticPatch(COCCI), root, files, ['report'], jobs)
+    events = run(SemanticPatch(COCCI), root, files, ['report', 'record'],
+                 jobs)
     got_ops = {(e['file'], e['ops']) for e in events
                if e['event'] == 'ops-parsed'}
     got_allocs = {(e['file'], e['function']) for e in events

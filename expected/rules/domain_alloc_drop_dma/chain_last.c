@@ -6,5 +6,6 @@ static struct iommu_domain *foo_domain_alloc(unsigned int type)
 }
 
 static const struct iommu_ops foo_ops = {
+	.use_dma_iommu = true,
 	.domain_alloc = foo_domain_alloc,
 };

@@ -7,5 +7,6 @@ static struct iommu_domain *foo_domain_alloc(unsigned int domain_type)
 }
 
 static const struct iommu_ops foo_ops = {
+	.use_dma_iommu = true,
 	.domain_alloc = foo_domain_alloc,
 };

@@ -13,5 +13,7 @@ static struct iommu_domain *foo_domain_alloc(unsigned type)
 }
 
 static const struct iommu_ops foo_ops = {
+	.use_dma_iommu = true,
+	.allow_dma_fq = true,
 	.domain_alloc = foo_domain_alloc,
 };

@@ -1,0 +1,10 @@
+static struct iommu_domain *foo_domain_alloc(unsigned type)
+{
+	if (type != IOMMU_DOMAIN_DMA && type != IOMMU_DOMAIN_UNMANAGED)
+		return NULL;
+	return &foo_domain;
+}
+
+static const struct iommu_ops foo_ops = {
+	.domain_alloc = foo_domain_alloc,
+};
