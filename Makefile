@@ -113,10 +113,12 @@ fixtures:
 	$(Q)cp -r linux-fixtures $(FIXTURE_COPY)
 	@echo $(FIXTURE_COPY)
 
-# Only the default KERNEL is created on demand.
-kernel-tree: deps $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
+# Only the default KERNEL is created on demand. Read-only targets (diff,
+# manifest, drift, report) do not run apt: a missing spatch is one line
+# from the tool that says to run `make deps`.
+kernel-tree: $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
 
-apply: kernel-tree
+apply: deps kernel-tree
 	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(if $(filter 1,$(FORCE)),--force) \
 		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
 

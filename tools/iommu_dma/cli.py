@@ -218,3 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Every scratch copy is removed by the finally blocks on the way
+        # out; an apply's journal is completed or rolled back next time.
+        print(f'{PROG}: interrupted', file=sys.stderr)
+        return 130
+    except OSError as e:
+        # Disk full, permissions, a vanished file: one line, not a trace.
+        where = f'{e.filename}: ' if e.filename else ''
+        print(f'{PROG}: error: {where}{e.strerror or e}', file=sys.stderr)
+        return 2

@@ -60,6 +60,8 @@ STEPS = (
          'IOMMU_DOMAIN_DMA'),
 )
 AUDIT = 'domain_alloc_audit'
+# Events that say a file was changed.
+CHANGES = ('gate', 'flag', 'legacy-binding', 'field', 'core')
 
 
 def cocci_dir() -> Path:
@@ -161,6 +163,14 @@ def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
         before = snapshot(scratch, files)
         events = run(semantic_patch(cocci), scratch, files, modes, jobs)
         files = changed(scratch, before)
+        unwritten = sorted({e['file'] for e in events
+                            if e['event'] in CHANGES} - set(files))
+        if unwritten:
+            # spatch cannot write some files (a space in the name): a
+            # change reported but not made would make the record lie.
+            raise ToolError(f'{unwritten[0]}: {cocci}.cocci reported a '
+                            f'change that spatch did not write (a file '
+                            f'name with white space?); nothing written')
         done.append((events, files, snapshot(scratch, files)))
     return done
 
@@ -184,11 +194,11 @@ def compute(tree: KernelTree, parts: str = 'all',
         raise ToolError(f'PARTS={parts}: expected one of {", ".join(PARTS)}')
     check_spatch()
     core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
-    scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
-    copy_files(tree.path, scratch, core_files)
     done = core_state(tree) == 'done'
+    scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
     lanes = Lanes(jobs)
     try:
+        copy_files(tree.path, scratch, core_files)
         found = lanes.submit(tree.candidates)
         shape = None if done else detect_core_shape(scratch, lanes)
         drivers = found.result()
@@ -198,6 +208,11 @@ def compute(tree: KernelTree, parts: str = 'all',
             lanes = Lanes(1)
         return compute_steps(tree, parts, jobs, scratch, drivers,
                              core_files, done, shape, lanes)
+    except BaseException:
+        # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
+        lanes.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     finally:
         lanes.close()
 

@@ -192,13 +192,18 @@ def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
     # several runs can share cwd.
     fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{sp.name}.',
                                   suffix='.groups')
-    with os.fdopen(fd, 'w') as f:
+    with os.fdopen(fd, 'w', errors='surrogateescape') as f:
         f.write('\n\n'.join(files) + '\n')
     try:
         res = subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
-                             capture_output=True, text=True)
+                             capture_output=True, text=True,
+                             errors='surrogateescape')
     finally:
         os.unlink(groups)
+    if res.returncode < 0 or 'UnixExit(-1)' in res.stderr:
+        # Killed by a signal, or its workers were (Ctrl-C reaches the
+        # whole process group): an interruption, not a failed rule.
+        raise KeyboardInterrupt
     errors = [line for line in res.stderr.splitlines()
               if line.startswith('EXN') or 'error' in line.lower()]
     if res.returncode != 0 or errors:

@@ -77,8 +77,9 @@ class KernelTree:
                    '-lE', CANDIDATE_PATTERN, '--', '*.c']
         else:
             cmd = ['grep', '-rlE', '--include=*.c', CANDIDATE_PATTERN, '.']
+        # surrogateescape: a file name that is not UTF-8 is still a file.
         res = subprocess.run(cmd, cwd=self.path, capture_output=True,
-                             text=True)
+                             text=True, errors='surrogateescape')
         if res.returncode not in (0, 1):
             raise ToolError(f'{cmd[0]} failed on {self.path}: '
                             f'{res.stderr.strip()}')

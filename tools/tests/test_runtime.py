@@ -6,7 +6,11 @@ name, behaviour the gate cannot show is a finding with file, function and
 line, and discovery sees every way an ops table is written.
 """
 
+import os
+import signal
+import subprocess
 import sys
+import time
 
 from toolrun import FIXTURES, TOP, fixture_copy, linux_tree, tool, \
     tree_digest
@@ -181,3 +185,47 @@ def test_report_proves_every_driver_on_61():
     amd = [line for line in out.splitlines()
            if line.startswith('drivers/iommu/amd/iommu.c')][0]
     assert amd.split()[-2:] == ['use_dma_iommu,allow_dma_fq', 'proved']
+
+
+# --- interruptions ----------------------------------------------------
+
+def test_ctrl_c_says_interrupted_and_leaves_no_scratch(tmp_path) -> None:
+    scratch = tmp_path / 'tmp'
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'),
+               TMPDIR=str(scratch), IOMMU_DMA_CACHE='')
+    for delay in (0.5, 1.5, 3.0):
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'iommu_dma', 'diff', '-j', '2',
+             str(linux_tree('6.1'))], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)     # Ctrl-C: the whole group
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert err == 'iommu-dma: interrupted\n', err
+        assert list(scratch.iterdir()) == []
+
+
+def test_odd_file_names(tmp_path) -> None:
+    """spatch cannot write a file whose name has a space, nor name one
+    that is not UTF-8: each is one line and nothing written."""
+    linux = fixture_copy(tmp_path / 'linux')
+    src = (FIXTURES / 'drivers/iommu/chain-first.c').read_text()
+    spaced = linux / 'drivers/iommu/with space.c'
+    spaced.write_text(src.replace('chain_first', 'with_space'))
+    before = tree_digest(linux)
+    res = tool('apply', str(linux), check=False)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
+    assert res.stderr.startswith('iommu-dma: error: drivers/iommu/with '
+                                 'space.c: ')
+    assert tree_digest(linux) == before
+    spaced.unlink()
+    bad = os.path.join(os.fsencode(linux / 'drivers/iommu'), b'bad\xff.c')
+    with open(bad, 'w') as f:
+        f.write(src.replace('chain_first', 'bad_name'))
+    before = tree_digest(linux)
+    res = tool('apply', str(linux), check=False)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
+    assert res.stderr.startswith('iommu-dma: error: ')
+    assert tree_digest(linux) == before

@@ -51,6 +51,6 @@ def tree_digest(root: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(root.rglob('*')):
         if path.is_file():
-            h.update(str(path.relative_to(root)).encode())
+            h.update(os.fsencode(path.relative_to(root)))
             h.update(path.read_bytes())
     return h.hexdigest()
