@@ -142,14 +142,15 @@ class Lanes:
             self.pool.shutdown(wait=True)
 
 
-def detect_core_shape(scratch: Path, lanes: Lanes | None = None) -> str | None:
-    """The first shape in CORE_SHAPES whose rule recognises iommu.c."""
-    lanes = lanes or Lanes(1)
-    found = [lanes.submit(run, semantic_patch(cocci), scratch, [IOMMU_C],
-                          ['report', 'record'])
-             for cocci, _ in CORE_SHAPES.values()]
-    for shape, events in zip(CORE_SHAPES, found):
-        if any(e['event'] == 'core-shape' for e in events.result()):
+def detect_core_shape(scratch: Path) -> str | None:
+    """The first shape in CORE_SHAPES whose rule recognises iommu.c.
+
+    One rule after the other: two spatch processes never share a file
+    (both run with --in-place)."""
+    for shape, (cocci, _) in CORE_SHAPES.items():
+        events = run(semantic_patch(cocci), scratch, [IOMMU_C],
+                     ['report', 'record'])
+        if any(e['event'] == 'core-shape' for e in events):
             return shape
     return None
 
@@ -200,7 +201,7 @@ def compute(tree: KernelTree, parts: str = 'all',
     try:
         copy_files(tree.path, scratch, core_files)
         found = lanes.submit(tree.candidates)
-        shape = None if done else detect_core_shape(scratch, lanes)
+        shape = None if done else detect_core_shape(scratch)
         drivers = found.result()
         copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
         if set(drivers) & set(core_files):

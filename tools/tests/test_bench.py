@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iommu_dma import bench, rewrite, spatch  # noqa: E402
-from iommu_dma.tree import IOMMU_H, KernelTree  # noqa: E402
+from iommu_dma.tree import IOMMU_C, IOMMU_H, KernelTree  # noqa: E402
 
 from toolrun import fixture_copy  # noqa: E402
 
@@ -118,14 +118,16 @@ def test_series_rules_and_plain_commands(tmp_path):
     assert '--include-headers' in cmds['iommu_ops_fields']
     # -D only for the virtual rules a semantic patch declares
     assert ['-D', 'dma_fq'] == cmds['iommu_ops_dma_flags'][-2:]
-    assert 'dma_fq' not in cmds['domain_alloc_drop_dma']
+    assert ['-D', 'dma_fq'] == cmds['domain_alloc_drop_dma'][-2:]
+    assert 'dma_fq' not in cmds['legacy_binding_no_dma']
     assert cmds['domain_alloc_audit'][-4:] == ['-D', 'report', '-D',
                                                'record']
     # a tree whose core is already rewritten: no core rule
-    h = tree.path / IOMMU_H
-    text = h.read_text()
-    h.unlink()
-    h.write_text(text + '\n/* use_dma_iommu */\n')
+    for rel in (IOMMU_H, IOMMU_C):
+        f = tree.path / rel
+        text = f.read_text()
+        f.unlink()
+        f.write_text(text + '\n/* use_dma_iommu */\n')
     assert 'core_default_domain' not in [c for c, _ in
                                          bench.series_rules(tree)]
 
@@ -169,10 +171,12 @@ def test_lanes_and_result_cache_change_nothing(tmp_path, monkeypatch):
 
     def counting(sp, cwd, files, cmd, jobs):
         calls.extend(files)
+        ran.extend((sp.name, f, ' '.join(cmd[-4:])) for f in files)
         return real(sp, cwd, files, cmd, jobs)
+    ran: list[tuple[str, str, str]] = []
     monkeypatch.setattr(spatch, '_run', counting)
     assert outcome(linux, 2) == plain        # from the cache alone
-    assert calls == []
+    assert calls == [], ran
     # a changed driver is run again, and only that driver
     driver = [f for f in plain['files'] if f.startswith('drivers/')
               and not f.endswith('/iommu.c')][0]
