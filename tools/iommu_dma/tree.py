@@ -72,9 +72,12 @@ class KernelTree:
     def candidates(self) -> list[str]:
         """Files that initialize a struct iommu_ops, relative to the tree."""
         if self.is_git():
-            # --untracked: a new driver not yet added is still a driver.
+            # --untracked: a new driver not yet added is still a driver;
+            # --no-exclude-standard: so is one .gitignore hides (Debian's
+            # tree ignores /*, a repo made from it may too).
             cmd = ['git', '-C', str(self.path), 'grep', '--untracked',
-                   '-lE', CANDIDATE_PATTERN, '--', '*.c']
+                   '--no-exclude-standard', '-lE', CANDIDATE_PATTERN, '--',
+                   '*.c']
         else:
             cmd = ['grep', '-rlE', '--include=*.c', CANDIDATE_PATTERN, '.']
         # surrogateescape: a file name that is not UTF-8 is still a file.

@@ -18,6 +18,7 @@ from toolrun import FIXTURES, TOP, fixture_copy, linux_tree, tool, \
 sys.path.insert(0, str(TOP / 'tools'))
 
 from iommu_dma import proof  # noqa: E402
+from iommu_dma.tree import KernelTree  # noqa: E402
 
 TYPES = proof.domain_types((FIXTURES / 'include/linux/iommu.h').read_text())
 
@@ -229,3 +230,20 @@ def test_odd_file_names(tmp_path) -> None:
     assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
     assert res.stderr.startswith('iommu-dma: error: ')
     assert tree_digest(linux) == before
+
+
+def test_git_repo_ignoring_everything_still_finds_every_driver(
+        tmp_path) -> None:
+    """Debian's tree has `/*` in .gitignore; a repo made from it must not
+    make git grep blind (it once gave a series of no driver at all)."""
+    linux = fixture_copy(tmp_path / 'linux')
+    (linux / '.gitignore').write_text('/*\n')
+    git = ['git', '-C', str(linux), '-c', 'user.name=T',
+           '-c', 'user.email=t@example.org']
+    subprocess.run(git[:3] + ['init', '-q'], check=True)
+    subprocess.run(git + ['add', '-f', '.gitignore', 'Makefile'],
+                   check=True)
+    subprocess.run(git + ['commit', '-qm', 'base'], check=True)
+    plain = fixture_copy(tmp_path / 'plain')
+    assert KernelTree.open(linux).candidates() == \
+        KernelTree.open(plain).candidates()
