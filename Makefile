@@ -17,7 +17,8 @@
 #   KVER=6.1|6.12|7.2|7.3  Debian linux-source version for `make linux`
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
 #   OUT=dir       where `make series` writes the patches (required there)
-#   SPLIT=1|0     series: bisectable series (default) or one patch
+#   SPLIT=stage|driver|0  series: three bisect-safe stages (default), one
+#                 patch per driver and step, or one patch
 #   BOOT=1|0      series: boot-check the final tree (default 1, 0 for
 #                 the fixtures, which cannot boot)
 #   SIGNOFF='Name <email>'  series: Signed-off-by (default: git config)
@@ -74,7 +75,7 @@ help:
 	@echo '  drift       compare the manifest with expected/<version>.manifest'
 	@echo '  report      accepted domain types per iommu_ops, findings, gate proofs (JSON=1)'
 	@echo '  check       compile the files the rewrite touched (kbuild-check)'
-	@echo '  series      git format-patch series + cover letter in OUT= (SPLIT=1|0 SIGNOFF= PREFIXES=)'
+	@echo '  series      git format-patch series + cover letter in OUT= (SPLIT=stage|driver|0 SIGNOFF= PREFIXES= BOOT=)'
 	@echo '  boot        build pristine + rewritten KERNEL, boot both under QEMU per IOMMU, compare (ARCH=x86_64|arm64 IOMMU= MODES= JSON=1)'
 	@echo 'Setup:'
 	@echo '  deps        install missing Debian packages (apt-get, as root)'
@@ -136,7 +137,7 @@ report: kernel-tree
 
 # A mailable series from the pristine KERNEL (never changed): every patch
 # bisect-checked with kbuild-check and checkpatch --strict clean.
-SPLIT ?= 1
+SPLIT ?= stage
 BOOT ?= $(if $(filter $(FIXTURE_COPY),$(KERNEL)),0,1)
 export SIGNOFF
 series: checker kernel-tree

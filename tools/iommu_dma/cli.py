@@ -173,7 +173,8 @@ def parser() -> argparse.ArgumentParser:
 def cmd_series(args: argparse.Namespace) -> int:
     from .series import Options, generate
     res = generate(args.kernel, Options(
-        out=Path(args.out), split=args.split == 1, signoff=args.signoff,
+        out=Path(args.out), split={'1': 'driver'}.get(args.split, args.split),
+        signoff=args.signoff,
         prefixes=Path(args.prefixes) if args.prefixes else None,
         checkpatch=Path(args.checkpatch) if args.checkpatch else None,
         checker=Path(args.checker) if args.checker else None,
@@ -193,8 +194,11 @@ def add_series(sub) -> None:
                        'with a cover letter, bisect-checked')
     s.add_argument('kernel', metavar='KERNEL', help='pristine kernel tree')
     s.add_argument('-o', '--out', required=True, help='output directory')
-    s.add_argument('--split', type=int, choices=(0, 1), default=1,
-                   help='1: bisectable series (default), 0: one patch')
+    s.add_argument('--split', choices=('stage', 'driver', '0', '1'),
+                   default='stage',
+                   help='stage: fields and flags, core, dropped comparisons '
+                   '(default); driver (or 1): one patch per driver and '
+                   'step; 0: one patch')
     s.add_argument('--signoff', help="'Name <email>' (default: git config)")
     s.add_argument('--prefixes', help='subject prefix table')
     s.add_argument('--checkpatch', help='checkpatch.pl for a tree '

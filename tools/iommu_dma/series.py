@@ -95,7 +95,7 @@ GIT_CONFIG = ['-c', 'diff.noprefix=false', '-c', 'diff.mnemonicPrefix=false',
 @dataclass
 class Options:
     out: Path
-    split: bool = True
+    split: str = 'stage'             # stage, driver or 0 (one patch)
     signoff: str | None = None
     prefixes: Path | None = None
     checkpatch: Path | None = None   # for trees without scripts/checkpatch.pl
@@ -296,7 +296,7 @@ def behaviour_of(record: Record, rel: str | None = None) -> list[str]:
     """The behaviour changes the report computed, as sentences."""
     return [f"{e['file']}: {e['function']}(), {e['message']}."
             for e in sorted(record.findings, key=lambda e: (
-                e['file'], e['function'], e.get('line', 0)))
+                e['file'], e['function'], e.get('line') or 0))
             if e['kind'] == 'behaviour' and rel in (None, e['file'])]
 
 
@@ -453,23 +453,60 @@ def single_message(record: Record) -> str:
     return wrap(*paras)
 
 
-def latest(rewrite: Rewrite, phase: str, rel: str) -> bytes:
-    """rel as the last step of phase that changed it left it."""
+def latest(rewrite: Rewrite, phase: str | tuple[str, ...],
+           rel: str) -> bytes:
+    """rel as the last step of phase (or phases) that changed it left it."""
+    phases = (phase,) if isinstance(phase, str) else phase
     data = None
     for step, after in zip(rewrite.record.steps, rewrite.step_after):
-        if step['phase'] == phase and rel in after:
+        if step['phase'] in phases and rel in after:
             data = after[rel]
     assert data is not None
     return data
 
 
-def plan(rewrite: Rewrite, split: bool,
+def stage_declare_message(record: Record) -> tuple[str, str]:
+    """Fields and every driver's flags in one patch."""
+    _, fields_body = fields_message(record)
+    drivers = []
+    for (f, ops), fl in sorted(record.flags_by_ops().items()):
+        legacy = ', cleared with the legacy binding' if any(
+            e['ops'] == ops for e in legacy_of(record, f)) else ''
+        drivers.append(f'{ops} ({f}): {", ".join(fl)}{legacy}')
+    body = fields_body.replace(
+        '\n\nNothing reads the new field',
+        '\n\nEvery driver whose domain_alloc takes these types declares '
+        'them:\n\n' + itemize(drivers) + '\n\nNothing reads the new field')
+    return 'Let drivers declare DMA API support in struct iommu_ops', body
+
+
+def stage_drop_message(record: Record) -> tuple[str, str]:
+    """Every driver's dead comparisons in one patch."""
+    gone = [(e['file'], e['function'], e['removed'])
+            for e in record.changes if e['event'] == 'gate']
+    by_fn: dict[tuple[str, str], list[str]] = {}
+    for f, fn, c in gone:
+        by_fn.setdefault((f, fn), []).append(c)
+    lines = [f'{fn}() ({f}): {const_names(sorted(set(cs)))}'
+             for (f, fn), cs in sorted(by_fn.items())]
+    body = wrap('The core now hands drivers IOMMU_DOMAIN_UNMANAGED when it '
+                'needs a DMA API domain, and only drivers that declare '
+                'use_dma_iommu get one. No domain_alloc is called with '
+                'IOMMU_DOMAIN_DMA or IOMMU_DOMAIN_DMA_FQ any more; remove '
+                'the comparisons with them:',
+                itemize(lines))
+    return 'Remove IOMMU_DOMAIN_DMA from the drivers\' domain_alloc', body
+
+
+def plan(rewrite: Rewrite, split: str,
          prefix: Prefixes) -> list[Patch]:
     record = rewrite.record
-    if not split:
+    if split == '0':
         files = list(record.files)
         return [Patch('all', files, {f: rewrite.after(f) for f in files},
                       SEED_SUBJECT, single_message(record))]
+    if split == 'stage':
+        return check_sum(rewrite, plan_stages(rewrite, prefix))
     patches: list[Patch] = []
     for phase in ('fields', 'declare', 'core', 'drop'):
         files = sorted({f for s in record.steps if s['phase'] == phase
@@ -494,10 +531,38 @@ def plan(rewrite: Rewrite, split: bool,
                 subject = f'{prefix(f)}: {short}'
             patches.append(Patch(phase, [f], {f: contents[f]}, subject,
                                  body))
+    return check_sum(rewrite, patches)
+
+
+def plan_stages(rewrite: Rewrite, prefix: Prefixes) -> list[Patch]:
+    """Three bisect-safe stages: declare (fields and flags), core, drop."""
+    record = rewrite.record
+    stages = (('declare', ('fields', 'declare'), stage_declare_message),
+              ('core', ('core',), None), ('drop', ('drop',),
+                                          stage_drop_message))
+    patches = []
+    for name, phases, make in stages:
+        files = sorted({f for s in record.steps if s['phase'] in phases
+                        for f in s['files']})
+        if not files:
+            continue
+        contents = {f: latest(rewrite, phases, f) for f in files}
+        if make is None:
+            subject, body = core_message(record, files[0])
+        else:
+            subject, body = make(record)
+        pre = prefix('drivers/iommu/iommu.c')
+        patches.append(Patch(name, files, contents, f'{pre}: {subject}',
+                             body))
+    return patches
+
+
+def check_sum(rewrite: Rewrite, patches: list[Patch]) -> list[Patch]:
+    """The patches, applied in order, must give the whole rewrite."""
     final = {}
     for p in patches:
         final.update(p.contents)
-    for f in record.files:
+    for f in rewrite.record.files:
         if final.get(f) != rewrite.after(f):
             raise ToolError(f'{f}: the per-step patches do not add up to '
                             f'the whole rewrite; refusing the series')
@@ -1009,8 +1074,9 @@ def format_series(work: Work, stage: Path, record: Record,
                      f'every pair as pristine (table below)')
     else:
         tools.append('boot: not run (BOOT=0)')
-    title = SEED_SUBJECT if opts.split else f'{SEED_SUBJECT} (one patch)'
-    blurb = cover_blurb(record, patches, opts.split, base, tools,
+    title = SEED_SUBJECT if opts.split != '0' else \
+        f'{SEED_SUBJECT} (one patch)'
+    blurb = cover_blurb(record, patches, opts.split != '0', base, tools,
                         lambda rel: (work.path / rel).exists())
     if booted:
         blurb += ('\n\nBoot check (default domain type per group, and a '
