@@ -571,7 +571,7 @@ def check_sum(rewrite: Rewrite, patches: list[Patch]) -> list[Patch]:
 
 # ---- the cover letter ---------------------------------------------------
 
-def seed_differences(record: Record, split: bool,
+def seed_differences(record: Record, split: str | bool,
                      exists) -> list[str]:
     """Where this series differs from the seed; exists(rel) -> bool."""
     notes = []
@@ -612,15 +612,25 @@ def seed_differences(record: Record, split: bool,
                      'core never hands IOMMU_DOMAIN_DMA_FQ to drivers '
                      '(IOMMU_CAP_DEFERRED_FLUSH).')
     core = next((e for e in record.changes if e['event'] == 'core'), None)
-    if core and core['function'] != SEED_CORE:
+    if core and record.core_shape == 'default-domain-fallback':
+        notes.append(f'{core["file"]}: the driver is asked for '
+                     f'IOMMU_DOMAIN_UNMANAGED in {core["function"]}(), '
+                     f'before the domain gets its type and its IOVA cookie. '
+                     f'The original changed {SEED_CORE}() instead: the '
+                     f'domain was allocated as UNMANAGED and retyped, never '
+                     f'got its cookie, and every device behind the IOMMU '
+                     f'lost DMA at boot; the fallback to IOMMU_DOMAIN_DMA '
+                     f'was lost too.')
+    elif core:
         notes.append(f'{core["file"]}: the core change is in '
                      f'{core["function"]}() ({record.core_shape}); the '
-                     f'original changed {SEED_CORE}(), which this tree no '
-                     f'longer has in that shape.')
-    elif core:
-        notes.append(f'{core["file"]}: {SEED_CORE}() keeps the original\'s '
-                     f'logic, written as nested ifs.')
-    if split:
+                     f'original changed {SEED_CORE}(), which this tree does '
+                     f'not have in that shape.')
+    if split == 'stage':
+        notes.append('Split in three bisect-safe steps: every driver '
+                     'declares its flags, the core switches, the dead '
+                     'comparisons go.')
+    elif split:
         notes.append('Split for bisection: fields first, then each driver '
                      'declares its flags, then the core switch, then each '
                      'driver drops its dead comparisons.')
@@ -651,7 +661,7 @@ CONSEQUENCE = {
 }
 
 
-def cover_blurb(record: Record, patches: list[Patch], split: bool,
+def cover_blurb(record: Record, patches: list[Patch], split: str | bool,
                 base: str, tools: list[str], exists) -> str:
     paras = [
         'IOMMU_DOMAIN_DMA asks a driver for the same domain as '
@@ -668,7 +678,10 @@ def cover_blurb(record: Record, patches: list[Patch], split: bool,
         flags_word = 'flags' if nflags > 1 else 'flag'
         for phase, what in (('fields', f'add the {flags_word} to struct '
                                        f'iommu_ops'),
-                            ('declare', f'set {"them" if nflags > 1 else "it"}'
+                            ('declare', (f'add the {flags_word}, ' if not
+                                         any(p.phase == 'fields'
+                                             for p in patches) else '') +
+                                        f'set {"them" if nflags > 1 else "it"}'
                                         f' in each driver (no behaviour '
                                         f'change)'),
                             ('core', 'switch the core'),
@@ -1076,7 +1089,8 @@ def format_series(work: Work, stage: Path, record: Record,
         tools.append('boot: not run (BOOT=0)')
     title = SEED_SUBJECT if opts.split != '0' else \
         f'{SEED_SUBJECT} (one patch)'
-    blurb = cover_blurb(record, patches, opts.split != '0', base, tools,
+    split = opts.split if opts.split != '0' else False
+    blurb = cover_blurb(record, patches, split, base, tools,
                         lambda rel: (work.path / rel).exists())
     if booted:
         blurb += ('\n\nBoot check (default domain type per group, and a '
