@@ -68,6 +68,8 @@ CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 	bench-check fuzz test test-rules test-tool test-checker clean
 
 help:
+	@echo 'Pipeline: tree -> candidates -> rules (cocci/) -> events -> record ->'
+	@echo '          whole-path proofs -> write -> build check -> boot check -> series'
 	@echo 'Main job:'
 	@echo '  apply       rewrite KERNEL in place and print a summary'
 	@echo '  diff        print the -p1 diff for KERNEL, change nothing'
@@ -87,7 +89,8 @@ help:
 	@echo '  bench       make diff vs plain spatch --dir, grep, checker (KERNEL= REPS=)'
 	@echo '  fuzz        rewrite N= mutated fixture drivers (SEED=), 0 wrong expected'
 	@echo '  clean       remove build/ (the kernel cache stays)'
-	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1 FORCE=1 N= SEED='
+	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1 FORCE=1'
+	@echo '           ALLOW_DMA_LOSS=ops,... RECORD=1 SPLIT= BOOT= ARCH= N= SEED= BENCH_BOOT=1'
 
 # Installs only what is missing; quiet when everything is there.
 # One dpkg-query for all packages: every make target runs this.
