@@ -249,8 +249,9 @@ fn << ops.fn;
 pos << ops.pos;
 @@
 for kind, helper, line, message in decide(pos[0].file, fn):
+	where = dict(helper=helper, line=line) if helper else {}
 	emit('finding', kind=kind, file=pos[0].file, function=fn,
-	     helper=helper, line=line, message=message)
+	     message=message, **where)
 
 @script:python depends on !record@
 fn << ops.fn;

@@ -90,7 +90,7 @@ class ResultCache:
         h = hashlib.sha256(CACHE_FORMAT)
         for part in (spatch_version().encode(), sp.name.encode(),
                      sp.path.read_bytes(), '\0'.join(cmd).encode(),
-                     rel.encode(), data):
+                     rel.encode(errors='surrogateescape'), data):
             h.update(len(part).to_bytes(8, 'little'))
             h.update(part)
         return h.hexdigest()
