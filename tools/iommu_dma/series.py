@@ -48,7 +48,7 @@ from .errors import ToolError
 from .journal import write_durable
 from .record import Record
 from .rewrite import Rewrite, compute, discard
-from .tree import IOMMU_C, IOMMU_H, STATE_DIR, KernelTree
+from .tree import IOMMU_C, STATE_DIR, KernelTree
 
 HERE = Path(__file__).resolve().parent
 PREFIXES = HERE / 'prefixes.txt'
@@ -381,13 +381,13 @@ def core_message(record: Record, core_file: str) -> tuple[str, str]:
             f'domain is an IOMMU_DOMAIN_UNMANAGED domain that dma-iommu.c '
             f'may use, and drivers now say whether it may in struct '
             f'iommu_ops.',
-            f'Ask drivers that set use_dma_iommu for IOMMU_DOMAIN_UNMANAGED '
-            f'instead, and fail the allocation for those that do not. The '
-            f'domain still gets its DMA type before its IOVA cookie is set '
-            f'up, so dma-iommu.c sees no difference. A DMA_FQ request to a '
-            f'driver without allow_dma_fq fails as it did when the driver '
-            f'refused the type, and the caller falls back to '
-            f'IOMMU_DOMAIN_DMA with its existing warning.',
+            'Ask drivers that set use_dma_iommu for IOMMU_DOMAIN_UNMANAGED '
+            'instead, and fail the allocation for those that do not. The '
+            'domain still gets its DMA type before its IOVA cookie is set '
+            'up, so dma-iommu.c sees no difference. A DMA_FQ request to a '
+            'driver without allow_dma_fq fails as it did when the driver '
+            'refused the type, and the caller falls back to '
+            'IOMMU_DOMAIN_DMA with its existing warning.',
         ]
     paras.append('Drivers no longer see IOMMU_DOMAIN_DMA from the core; '
                  'their comparisons with it are dead code now and go next.')

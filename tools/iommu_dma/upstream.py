@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .parsecheck import initializer, strip_comments
+from .parsecheck import OPS, initializer, strip_comments
 from .tree import IOMMU_C, KernelTree
 
 SHAPE = 'upstream-paging'
@@ -32,8 +31,6 @@ STATEMENT = (
     'IOMMU_CAP_DEFERRED_FLUSH or the generic page table (make report).')
 
 CALL = re.compile(r'->\s*domain_alloc\s*\(([^()]*)\)')
-OPS = re.compile(r'\bstruct\s+iommu_ops\s+(?:const\s+)?(\w+)'
-                 r'(?:\s+__\w+(?:\([^()]*\))?)*\s*=\s*\{')
 FIELD = re.compile(r'\.(\w+)\s*=\s*([^,}]+?)\s*(?:,|$|\})', re.M)
 MACRO_CALL = re.compile(r'^\s*([A-Z][A-Z0-9_]*)\s*\(\s*\)\s*,?\s*$', re.M)
 
