@@ -22,6 +22,13 @@
 #   BOOT=1|0      series: boot-check the final tree (default 1, 0 for
 #                 the fixtures, which cannot boot)
 #   SIGNOFF='Name <email>'  series: Signed-off-by (default: git config)
+#   REROLL=n RFC=1 SUBJECT_PREFIX=s  series: [RFC s vN] (default: PATCH, and
+#                 the version in OUT plus 1; it moves to OUT/v<N>/)
+#   MAIL_TO=addrs MAIL_CC=addrs  series: add To:/Cc: (space separated; not
+#                 CC=, kbuild's compiler); MAINTAINERS=0 leaves out
+#                 get_maintainer.pl's, so they replace them
+#   SUGGESTED_BY='Name <email>' LINK=url  series: trailers on every patch
+#   FORCE=1       series: use uncommitted changes to the files it touches
 #   PREFIXES=file series: subject prefix table (default:
 #                 tools/iommu_dma/prefixes.txt; git history comes first)
 #   CHECKPATCH=f  series: checkpatch.pl for a tree without scripts/
@@ -138,18 +145,28 @@ drift: kernel-tree
 report: kernel-tree
 	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) $(KERNEL)
 
-# A mailable series from the pristine KERNEL (never changed): every patch
-# bisect-checked with kbuild-check and checkpatch --strict clean.
+# A mailable series from the pristine KERNEL (only read: a git tree's HEAD
+# is the base): every step build-checked, checkpatch --strict and kernel-doc
+# clean, `git am` equal to apply, the final tree boot-checked. Variables that
+# reach kbuild or git are passed as options, never through the environment.
 SPLIT ?= stage
 BOOT ?= $(if $(filter $(FIXTURE_COPY),$(KERNEL)),0,1)
-export SIGNOFF
+MAINTAINERS ?= 1
+export SIGNOFF SUGGESTED_BY LINK SUBJECT_PREFIX
 series: checker kernel-tree
 	$(Q)test -n "$(OUT)" || { echo 'make series: set OUT=dir' >&2; exit 2; }
 	$(Q)$(TOOL) series -j $(J) --split $(SPLIT) --checker $(CHECKER) \
 		$(if $(filter 1,$(BOOT)),--boot) \
 		--work-root $(O) -o $(OUT) $(if $(SIGNOFF),--signoff "$$SIGNOFF") \
 		$(if $(PREFIXES),--prefixes $(PREFIXES)) \
-		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) $(KERNEL)
+		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) \
+		$(if $(REROLL),--reroll $(REROLL)) $(if $(filter 1,$(RFC)),--rfc) \
+		$(if $(SUBJECT_PREFIX),--subject-prefix "$$SUBJECT_PREFIX") \
+		$(foreach a,$(MAIL_TO),--to $(a)) $(foreach a,$(MAIL_CC),--cc $(a)) \
+		$(if $(filter 0,$(MAINTAINERS)),--no-maintainers) \
+		$(if $(SUGGESTED_BY),--suggested-by "$$SUGGESTED_BY") \
+		$(if $(LINK),--link "$$LINK") $(if $(filter 1,$(FORCE)),--force) \
+		$(KERNEL)
 
 # Run-time check: build the pristine KERNEL and its rewrite (tinyconfig +
 # tools/boot/<arch>.config) in $(O)/boot/<series>-<arch>/, boot both under

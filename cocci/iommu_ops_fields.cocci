@@ -4,8 +4,9 @@
 /// Drivers stop comparing against IOMMU_DOMAIN_DMA/_DMA_FQ and declare
 /// instead whether dma-iommu.c may use them (use_dma_iommu) and whether
 /// flush queues may be selected (allow_dma_fq). The fields go after
-/// pgsize_bitmap. allow_dma_fq is added only with -D dma_fq, for cores that
-/// still hand flush-queue domains to drivers.
+/// pgsize_bitmap, or after the last bitfield where a release has them.
+/// allow_dma_fq is added only with -D dma_fq, for cores that still hand
+/// flush-queue domains to drivers.
 //
 // Confidence: High
 // Options: --no-includes --include-headers
@@ -69,7 +70,21 @@ struct iommu_ops {
   ...
 };
 
-@add_use_dma_iommu depends on patch && !has_use_dma_iommu@
+// A release that has bitfields in struct iommu_ops (user_pasid_table)
+// gets the new one beside them; cores with flush queues in drivers
+// (-D dma_fq) have none.
+@add_use_dma_iommu_bits depends on patch && !dma_fq && !has_use_dma_iommu@
+identifier bits;
+@@
+struct iommu_ops {
+  ...
+  u8 bits:1;
++ u8 use_dma_iommu:1;
+  ...
+};
+
+@add_use_dma_iommu depends on patch && !has_use_dma_iommu &&
+  !add_use_dma_iommu_bits@
 identifier pgsize_bitmap;
 @@
 struct iommu_ops {
@@ -84,7 +99,8 @@ p << ops_struct.p;
 @@
 emit('field', file=p[0].file, struct='iommu_ops', field='allow_dma_fq')
 
-@script:python depends on record && add_use_dma_iommu@
+@script:python depends on record &&
+  (add_use_dma_iommu || add_use_dma_iommu_bits)@
 p << ops_struct.p;
 @@
 emit('field', file=p[0].file, struct='iommu_ops', field='use_dma_iommu')

@@ -16,7 +16,23 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)	# apt reads relative paths from /etc/apt
 tree=$cache/$pkg
 
+# The Debian package and version the tree came from, beside it: a series
+# made from the tree names it as its base (there is no base-commit).
+write_origin() {
+	deb=$(ls "$cache/apt/${pkg}"_*.deb 2>/dev/null | head -n 1)
+	if [ -n "$deb" ]; then
+		ver=${deb##*/${pkg}_}
+		ver=${ver%_all.deb}
+	else
+		ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+	fi
+	if [ -n "$ver" ]; then
+		echo "$pkg $ver" > "$tree.origin"
+	fi
+}
+
 if [ -f "$tree/Makefile" ]; then
+	[ -f "$tree.origin" ] || write_origin
 	echo "$tree"
 	exit 0
 fi
@@ -85,4 +101,5 @@ trap 'rm -rf "$tmp"' EXIT
 echo "linux-tree: unpacking $tarball" >&2
 tar -C "$tmp" -xf "$tarball"
 mv "$tmp/$pkg" "$tree"
+write_origin
 echo "$tree"

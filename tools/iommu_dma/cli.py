@@ -179,21 +179,26 @@ def cmd_series(args: argparse.Namespace) -> int:
         checkpatch=Path(args.checkpatch) if args.checkpatch else None,
         checker=Path(args.checker) if args.checker else None,
         work_root=Path(args.work_root) if args.work_root else None,
-        jobs=args.jobs, boot=args.boot))
+        jobs=args.jobs, boot=args.boot, reroll=args.reroll, rfc=args.rfc,
+        subject_prefix=args.subject_prefix, to=tuple(args.to),
+        cc=tuple(args.cc), maintainers=not args.no_maintainers,
+        suggested_by=args.suggested_by, link=args.link, force=args.force))
     print(f'{PROG}: {len(res.subjects)} patches and a cover letter in '
-          f'{res.out} ({res.where})')
+          f'{res.out}')
     for subject in res.subjects:
         print(f'  {subject}')
-    for line in res.checks:
-        print(f'{PROG}: bisect check {line}', file=sys.stderr)
+    for note in res.notes:
+        print(f'{PROG}: note: {note}', file=sys.stderr)
     return 0
 
 
 def add_series(sub) -> None:
     s = sub.add_parser('series', help='write a git format-patch series '
-                       'with a cover letter, bisect-checked')
-    s.add_argument('kernel', metavar='KERNEL', help='pristine kernel tree')
-    s.add_argument('-o', '--out', required=True, help='output directory')
+                       'with a cover letter, every step build-checked')
+    s.add_argument('kernel', metavar='KERNEL', help='pristine kernel tree '
+                   '(a git tree: its HEAD is the base)')
+    s.add_argument('-o', '--out', required=True, help='output directory; '
+                   'a series already there moves to OUT/v<N>/')
     s.add_argument('--split', choices=('stage', 'driver', '0', '1'),
                    default='stage',
                    help='stage: fields and flags, core, dropped comparisons '
@@ -205,13 +210,30 @@ def add_series(sub) -> None:
                    'without scripts/checkpatch.pl (run with --no-tree)')
     s.add_argument('--checker', help='kbuild-check (default: '
                    '$IOMMU_DMA_OUT/checker/kbuild-check)')
-    s.add_argument('--work-root', help='work trees and kbuild output '
+    s.add_argument('--work-root', help='run directories and boot builds '
                    '(default: $IOMMU_DMA_OUT or build/)')
     s.add_argument('-j', '--jobs', type=int, default=2,
                    help='spatch and build jobs')
     s.add_argument('--boot', action='store_true',
                    help='boot-check the final tree against pristine under '
                    'QEMU and put the table in the cover letter')
+    s.add_argument('-v', '--reroll', type=int, metavar='N',
+                   help='version (default: the one in OUT plus 1, else 1)')
+    s.add_argument('--rfc', action='store_true', help='[RFC PATCH]')
+    s.add_argument('--subject-prefix', default='PATCH',
+                   help='instead of PATCH')
+    s.add_argument('--to', action='append', default=[],
+                   help='add a To: address (repeatable)')
+    s.add_argument('--cc', action='append', default=[],
+                   help='add a Cc: address (repeatable)')
+    s.add_argument('--no-maintainers', action='store_true',
+                   help='no To:/Cc: from get_maintainer.pl: only --to/--cc')
+    s.add_argument('--suggested-by', metavar="'NAME <EMAIL>'",
+                   help='Suggested-by: trailer on every patch')
+    s.add_argument('--link', help='Link: trailer on every patch')
+    s.add_argument('--force', action='store_true',
+                   help='a git tree whose files to change differ from HEAD: '
+                   'make the series from the working tree')
     s.set_defaults(func=cmd_series)
 
 

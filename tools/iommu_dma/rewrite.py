@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
-from . import upstream
+from . import layout, upstream
 from .holdback import hold_back_partial
 from .parsecheck import check_parsed
 from .record import Record
@@ -163,6 +163,7 @@ def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
     for cocci, files in steps:
         before = snapshot(scratch, files)
         events = run(semantic_patch(cocci), scratch, files, modes, jobs)
+        layout.tidy(cocci, scratch, files)   # kernel-doc, alignment
         files = changed(scratch, before)
         unwritten = sorted({e['file'] for e in events
                             if e['event'] in CHANGES} - set(files))

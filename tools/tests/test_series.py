@@ -1,10 +1,13 @@
 """`iommu-dma series`: mailable, bisectable, checkpatch-clean series.
 
-Fixture tests (seconds) cover both work-tree kinds (a plain tree with a
-throw-away git baseline, a git tree with a worktree and a new branch),
-SPLIT=0/1, and the refusals; the real-tree tests make the 6.1 and 6.12
-series with the per-patch bisect check, then `git am` them onto a pristine
-copy and compare with `iommu-dma apply`.
+Fixture tests (seconds) cover a tarball tree and a git tree (HEAD is the
+base, the repository is only read: a `.gitignore` of `/*`, a detached
+HEAD, dirty unrelated files, dirty target files and FORCE=1), SPLIT=0 and
+driver, versions and range-diffs, trailers and addresses, killed and
+interrupted runs, and the refusals; the real-tree tests make the 6.1 and
+6.12 series from Debian's trees and from a git repository of 6.1, with the
+per-patch build check, then `git am` them onto a pristine copy and compare
+with `iommu-dma apply`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from toolrun import CHECKER, TOP, fixture_copy, linked_copy, linux_tree, \
-    tool, tree_digest
+from toolrun import CHECKER, TOP, fixture_copy, linked_copy, \
+    linux_tree, tool, tree_digest
 
 SIGNOFF = 'Test Person <test@example.org>'
 OUT_ROOT = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build'))
@@ -103,7 +107,7 @@ def phases(subjects: list[str]) -> list[str]:
             out.append('declare')
         elif 'Allocate DMA API domains' in s:
             out.append('core')
-        elif s.split(': ', 1)[1].startswith('Remove IOMMU_DOMAIN_DMA from'):
+        elif s.split(': ', 1)[1].startswith('Remove IOMMU_DOMAIN_DMA '):
             out.append('drop')
         else:
             out.append('?')
@@ -161,7 +165,7 @@ def test_fixture_series_order_and_one_file_per_driver(fixture_series):
     for p in files[1:]:
         text = p.read_text()
         assert f'\nSigned-off-by: {SIGNOFF}\n' in text
-        assert text.splitlines()[1] == f'From: {SIGNOFF}'
+        assert f'\nFrom: {SIGNOFF}\n' in text.split('\n\n', 1)[0]
 
 
 def test_fixture_series_leaves_the_tree_alone(fixture_series):
@@ -196,13 +200,17 @@ def test_fixture_series_checkpatch_clean_and_cover_letter(fixture_series):
     assert '*** ' not in cover
     for needle in ('drivers/iommu/chain-first.c (chain_first_ops): '
                    'use_dma_iommu',
-                   'Findings', 'drivers/iommu/implicit-dma.c',
+                   'Behaviour changes, and comparisons left in place',
+                   'drivers/iommu/implicit-dma.c',
                    'line 18 `if (type == IOMMU_DOMAIN_UNMANAGED)`: DMA '
                    'domains now take its UNMANAGED branch',
                    'drivers/iommu/label-body.c',
-                   'Differences from the original patch',
+                   'Differences from the sketch',
+                   'It follows the sketch Jason Gunthorpe posted',
                    'no scripts/get_maintainer.pl',
-                   '--no-tree (the tree has no', 'Base: Linux 6.1.0-fixtures'):
+                   '--strict --no-tree: no errors, warnings or checks',
+                   'git am of the 27 mailed patches onto the base gives',
+                   'Base: Linux 6.1.0-fixtures', 'change-id: '):
         assert needle in ' '.join(cover.split()) or needle in cover, needle
     assert max(len(line) for line in cover.split('\n\n', 1)[1].split(
         ' 0 files changed')[0].splitlines()) <= 80
@@ -217,7 +225,9 @@ def test_fixture_split0_is_one_patch(tmp_path):
     assert [p.name[:4] for p in files] == ['0000', '0001']
     assert subject(files[1]) == 'iommu: Remove IOMMU_DOMAIN_DMA from drivers'
     text = files[1].read_text()
-    assert 'exactly the same driver functionality' in text
+    assert 'Drivers should not have to know about the DMA API' in text
+    # written for the history: no copy of the sketch's changelog
+    assert 'exactly the same driver functionality' not in text
     ref = applied_copy(kernel, tmp_path / 'ref')
     am = am_onto_pristine(kernel, tmp_path / 'am', touched(files[1]),
                           files[1:])
@@ -226,38 +236,198 @@ def test_fixture_split0_is_one_patch(tmp_path):
     checkpatch_clean(CHECKPATCH, out, files[1:], no_tree=True)
 
 
-def test_git_tree_gets_a_branch_not_a_checkout(tmp_path):
-    kernel = fixture_copy(tmp_path / 'linux-fixtures')
+def git_repo(kernel: Path) -> Path:
+    """A repository like one made from Debian's tree: its .gitignore
+    ignores everything, the files are added with -f."""
+    (kernel / '.gitignore').write_text('/*\n')
     git(kernel, 'init', '-q', '-b', 'main')
-    git(kernel, 'add', '.')
+    git(kernel, 'add', '-f', '.')
     git(kernel, 'commit', '-qm', 'Import fixtures')
+    return kernel
+
+
+def repo_state(repo: Path) -> dict:
+    """What the user's repository must keep: HEAD, index, stash,
+    worktrees, branches and refs."""
+    return {'head': git(repo, 'rev-parse', 'HEAD'),
+            'symbolic': subprocess.run(['git', 'symbolic-ref', '-q',
+                                        'HEAD'], cwd=repo,
+                                       capture_output=True,
+                                       text=True).stdout,
+            'index': (repo / '.git' / 'index').read_bytes(),
+            'stash': git(repo, 'stash', 'list'),
+            'worktrees': git(repo, 'worktree', 'list', '--porcelain'),
+            'refs': git(repo, 'for-each-ref')}
+
+
+def addresses(head: str) -> str:
+    """The To: and Cc: headers, folded lines included."""
+    return '\n'.join(re.findall(r'^(?:To|Cc): .*(?:\n[ \t].*)*', head,
+                                re.M))
+
+
+def run_dirs(work: Path) -> list[Path]:
+    root = work / 'series'
+    return sorted(p for p in root.iterdir() if p.name != 'logs') \
+        if root.is_dir() else []
+
+
+def test_git_tree_is_only_read(tmp_path):
+    kernel = git_repo(fixture_copy(tmp_path / 'linux-fixtures'))
     # history teaches a prefix the table does not have
     f = kernel / 'drivers/iommu/chain-first.c'
     f.write_text(f.read_text() + '/* touch */\n')
     git(kernel, 'commit', '-qam', 'iommu/cfirst: Add a comment')
+    # a stash, a detached HEAD and dirty unrelated files
+    (kernel / 'Makefile').write_text((kernel / 'Makefile').read_text() +
+                                     '# stashed\n')
+    git(kernel, 'stash', '-q')
+    git(kernel, 'checkout', '-q', '--detach')
     head = git(kernel, 'rev-parse', 'HEAD').strip()
-    # an uncommitted change stays where it is and is not in the series
-    dirty = kernel / 'drivers/iommu/chain-last.c'
-    dirty.write_text(dirty.read_text() + '/* dirty */\n')
+    dirty = kernel / 'Makefile'
+    dirty.write_text(dirty.read_text() + '# dirty\n')
+    (kernel / 'notes.txt').write_text('untracked\n')
+    before = repo_state(kernel)
+    digest = tree_digest(kernel)
     out = tmp_path / 'out'
-    res = series(kernel, out, '--checkpatch', str(CHECKPATCH),
-                 work=tmp_path / 'work')
-    assert git(kernel, 'rev-parse', 'HEAD').strip() == head
-    assert git(kernel, 'symbolic-ref', 'HEAD').strip() == 'refs/heads/main'
-    assert dirty.read_text().endswith('/* dirty */\n')
-    assert len(git(kernel, 'worktree', 'list').splitlines()) == 1
-    branches = git(kernel, 'branch', '--list', 'iommu-dma/*').split()
-    assert len(branches) == 1, branches
+    series(kernel, out, '--checkpatch', str(CHECKPATCH),
+           work=tmp_path / 'work')
+    assert repo_state(kernel) == before
+    assert tree_digest(kernel) == digest
+    assert run_dirs(tmp_path / 'work') == []      # nothing left behind
     numbered = patches(out)[1:]
-    log = git(kernel, 'log', '--format=%s', f'{head}..{branches[0]}')
-    assert len(log.splitlines()) == len(numbered)
+    # every driver found although .gitignore ignores everything
+    assert len(numbered) == 27, [p.name for p in numbered]
     subjects = [subject(p) for p in numbered]
     assert 'iommu/cfirst: Declare DMA API support in chain_first_ops' \
         in subjects
     assert all('dirty' not in p.read_text() for p in numbered)
     cover = (out / '0000-cover-letter.patch').read_text()
-    assert f'base-commit: {head}' in cover
-    assert 'branch iommu-dma/' in res.stdout
+    assert f'\nbase-commit: {head}\n' in cover
+    assert re.search(r'^change-id: \d{8}-remove-iommu-domain-dma-[0-9a-f]{12}$',
+                     cover, re.M)
+    # OUT holds the mail and nothing else
+    assert sorted(p.name for p in out.iterdir()) == \
+        sorted(p.name for p in patches(out))
+    # the blob ids are HEAD's: git am onto the user's HEAD works
+    am = tmp_path / 'am'
+    git(tmp_path, 'clone', '-q', str(kernel), str(am))
+    git(am, 'checkout', '-q', head)
+    for p in numbered:
+        git(am, 'am', '-q', str(p))
+    ref = tmp_path / 'ref'
+    git(tmp_path, 'clone', '-q', str(kernel), str(ref))
+    git(ref, 'checkout', '-q', head)
+    tool('apply', str(ref))
+    for rel in sorted({t for p in numbered for t in touched(p)}):
+        assert (am / rel).read_bytes() == (ref / rel).read_bytes(), rel
+
+
+def test_dirty_target_refused_or_forced(tmp_path):
+    kernel = git_repo(fixture_copy(tmp_path / 'linux-fixtures'))
+    target = kernel / 'drivers/iommu/chain-last.c'
+    target.write_text(target.read_text() + '/* local */\n')
+    out = tmp_path / 'out'
+    res = series(kernel, out, '--checkpatch', str(CHECKPATCH),
+                 work=tmp_path / 'work', check=False)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
+    assert 'drivers/iommu/chain-last.c differs from HEAD' in res.stderr
+    assert not out.exists()
+    assert run_dirs(tmp_path / 'work') == []
+    res = series(kernel, out, '--checkpatch', str(CHECKPATCH), '--force',
+                 work=tmp_path / 'work')
+    cover = ' '.join((out / '0000-cover-letter.patch').read_text().split())
+    assert 'Made from uncommitted changes to drivers/iommu/chain-last.c ' \
+        '(FORCE=1)' in cover
+    assert 'prerequisite-patch-id: ' in cover
+    assert 'FORCE=1' in res.stderr
+
+
+def test_versions_range_diff_and_mail_options(tmp_path):
+    kernel = git_repo(fixture_copy(tmp_path / 'linux-fixtures'))
+    out = tmp_path / 'out'
+    work = tmp_path / 'work'
+    series(kernel, out, '--split', 'stage', work=work)
+    v1 = (out / '0000-cover-letter.patch').read_text()
+    change_id = re.search(r'^change-id: (\S+)$', v1, re.M).group(1)
+    series(kernel, out, '--split', 'stage', '--rfc', '--subject-prefix',
+           'PATCH iommu-next', '--suggested-by',
+           'Jason Gunthorpe <jgg@nvidia.com>', '--link',
+           'https://lore.kernel.org/r/Y9RcvbRxaolX5ZZ8@nvidia.com',
+           '--to', 'iommu@lists.linux.dev', '--cc', 'someone@example.org',
+           work=work)
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == 'v1' and all(n.startswith('v2-') for n in names[1:])
+    assert sorted(p.name for p in (out / 'v1').iterdir()) == [
+        '0000-cover-letter.patch'] + [p.name for p in patches(out / 'v1')][1:]
+    cover = (out / 'v2-0000-cover-letter.patch').read_text()
+    assert 'Subject: [RFC PATCH iommu-next v2 0/3] iommu: Remove ' \
+        'IOMMU_DOMAIN_DMA from drivers' in cover
+    assert f'change-id: {change_id}' in cover       # the same series
+    assert 'Range-diff against v1:' in cover
+    assert '+    Suggested-by: Jason Gunthorpe <jgg@nvidia.com>' in cover
+    heads = set()
+    for p in sorted(out.glob('v2-*.patch')):
+        text = p.read_text()
+        head = text.split('\n\n', 1)[0]
+        assert 'To: iommu@lists.linux.dev' in head
+        assert 'Cc: someone@example.org' in head
+        heads.add(addresses(head))
+        if '0000-cover' not in p.name:
+            assert '\nSuggested-by: Jason Gunthorpe <jgg@nvidia.com>\n' \
+                'Link: https://lore.kernel.org/r/Y9RcvbRxaolX5ZZ8@nvidia.com'\
+                f'\nSigned-off-by: {SIGNOFF}\n' in text
+    assert len(heads) == 1          # everyone gets every patch
+    # REROLL= wins over counting, and leaves v2 in v2/
+    series(kernel, out, '--split', 'stage', '--reroll', '5', work=work)
+    assert (out / 'v5-0000-cover-letter.patch').exists()
+    assert (out / 'v2' / 'v2-0000-cover-letter.patch').exists()
+    assert 'Range-diff against v2:' in \
+        (out / 'v5-0000-cover-letter.patch').read_text()
+
+
+def wait_for(cond, timeout: float = 120) -> None:
+    import time
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, 'timed out'
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize('sig', ['KILL', 'INT'])
+def test_killed_or_interrupted_run(tmp_path, sig):
+    import signal
+    kernel = git_repo(fixture_copy(tmp_path / 'linux-fixtures'))
+    before = repo_state(kernel)
+    out = tmp_path / 'out'
+    work = tmp_path / 'work'
+    args = [sys.executable, '-m', 'iommu_dma', 'series', str(kernel), '-o',
+            str(out), '--signoff', SIGNOFF, '--checker', str(CHECKER),
+            '--work-root', str(work)]
+    proc = subprocess.Popen(args, env=dict(os.environ,
+                                           PYTHONPATH=str(TOP / 'tools')),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    # mid-run: the copy exists, the rules are running
+    wait_for(lambda: any((d / 'tree' / 'Makefile').exists()
+                         for d in run_dirs(work)))
+    proc.send_signal(getattr(signal, f'SIG{sig}'))
+    _, err = proc.communicate(timeout=60)
+    assert not out.exists()
+    assert repo_state(kernel) == before
+    if sig == 'INT':
+        assert proc.returncode == 130
+        assert err.strip().splitlines()[-1] == 'iommu-dma: interrupted'
+        assert run_dirs(work) == []
+        return
+    assert proc.returncode == -9
+    left = run_dirs(work)
+    assert len(left) == 1
+    res = series(kernel, out, '--split', 'stage', work=work)
+    assert f'removed {left[0]}, left by an interrupted run' in res.stderr
+    assert run_dirs(work) == []
+    assert len(patches(out)) == 4
+    assert repo_state(kernel) == before
 
 
 def test_refused_when_a_step_does_not_build(tmp_path):
@@ -281,7 +451,7 @@ def test_refused_when_a_step_does_not_build(tmp_path):
         else:
             os.environ['IOMMU_DMA_COCCI'] = env_cocci
     assert res.returncode == 2, res.stderr
-    assert re.search(r'error: bisect check failed after patch 1/\d+ '
+    assert re.search(r'error: build check failed after patch 1/\d+ '
                      r'\(iommu/\S+: Declare', res.stderr), res.stderr
     assert not patches(out) if out.exists() else True
 
@@ -365,13 +535,17 @@ def test_real_tree_series(version: str, tmp_path) -> None:
     assert kinds == sorted(kinds, key=['fields', 'declare', 'core',
                                        'drop'].index), subjects
     # the bisect check ran after every patch (all of them touch C files)
-    assert len(re.findall(r'bisect check +\d+/\d+ .* ok', res.stderr)) == \
-        len(numbered), res.stderr
-    # To:/Cc: from get_maintainer.pl, the iommu list on every patch
-    for p in numbered:
-        head = p.read_text().split('\n\n', 1)[0]
-        assert re.search(r'^To: .*<.*@.*>', head, re.M), p.name
-        assert 'iommu@lists.linux.dev' in head, p.name
+    assert len(re.findall(r'build check \d+/\d+: .* built', res.stderr)) \
+        == len(numbered), res.stderr
+    # To:/Cc: from get_maintainer.pl over the whole series, the same on
+    # every patch and the cover letter
+    heads = {addresses(p.read_text().split('\n\n', 1)[0]) for p in files}
+    assert len(heads) == 1, heads
+    head = heads.pop()
+    assert re.search(r'^To: .*<.*@.*>', head, re.M), head
+    assert 'iommu@lists.linux.dev' in head, head
+    if version == '6.1':   # a driver maintainer sees the core patch too
+        assert 'dwmw2@infradead.org' in head or 'baolu.lu' in head, head
     checkpatch_clean(pristine / 'scripts' / 'checkpatch.pl', pristine,
                      numbered, no_tree=False)
     touched_files = sorted({f for p in numbered for f in touched(p)})
@@ -381,7 +555,10 @@ def test_real_tree_series(version: str, tmp_path) -> None:
     for f in touched_files:
         assert (am / f).read_bytes() == (ref / f).read_bytes(), f
     cover = (out / '0000-cover-letter.patch').read_text()
+    assert f'Debian linux-source-{version} ' in cover, cover
     assert f'Linux {version}.' in cover and 'no base-commit' in cover
+    assert 'scripts/kernel-doc -none on include/linux/iommu.h: no new' \
+        in ' '.join(cover.split())
     if boot:
         assert 'Boot check (default domain type per group' in cover
         table = cover[cover.index('Boot check'):]

@@ -1,0 +1,59 @@
+"""Every git command of the tool goes through run(): one place that keeps
+the user's configuration from changing what we read or write.
+
+The -c options stop git from taking, from the user's config, what would
+change the patches (prefixes, renames, sign-offs, cover letters), run the
+user's hooks or signers, or colour the output; GIT_OPTIONAL_LOCKS=0 keeps
+read-only commands such as `git status` from refreshing the user's index.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .errors import ToolError
+
+HARDENED = ['-c', 'diff.noprefix=false', '-c', 'diff.mnemonicPrefix=false',
+            '-c', 'format.signOff=false', '-c', 'commit.gpgSign=false',
+            '-c', 'core.hooksPath=/dev/null', '-c', 'color.ui=false',
+            '-c', 'format.coverLetter=false', '-c', 'format.numbered=auto',
+            '-c', 'diff.renames=false', '-c', 'format.useAutoBase=false',
+            '-c', 'am.threeWay=false', '-c', 'core.quotePath=false',
+            '-c', 'advice.detachedHead=false']
+
+
+def run(cwd: Path, *args: str, env: dict[str, str] | None = None,
+        check: bool = True, stdin: str | None = None) -> str:
+    """stdout of `git args` in cwd; a failure is a one-line ToolError."""
+    res = subprocess.run(['git', *HARDENED, *args], cwd=cwd, input=stdin,
+                         capture_output=True, text=True,
+                         errors='surrogateescape',
+                         env=dict(os.environ, GIT_OPTIONAL_LOCKS='0',
+                                  **(env or {})))
+    if check and res.returncode != 0:
+        why = (res.stderr or res.stdout).strip().splitlines()
+        raise ToolError(f'git {args[0]} failed in {cwd}: '
+                        f'{why[-1] if why else "exit " + str(res.returncode)}')
+    return res.stdout
+
+
+def ok(cwd: Path, *args: str) -> bool:
+    """Whether `git args` succeeds (a question, not a step)."""
+    res = subprocess.run(['git', *HARDENED, *args], cwd=cwd,
+                         capture_output=True,
+                         env=dict(os.environ, GIT_OPTIONAL_LOCKS='0'))
+    return res.returncode == 0
+
+
+def config(cwd: Path, key: str) -> str:
+    """The user's value of key, '' when unset."""
+    res = subprocess.run(['git', 'config', key], cwd=cwd,
+                         capture_output=True, text=True)
+    return res.stdout.strip()
+
+
+def author_env(name: str, email: str) -> dict[str, str]:
+    return {'GIT_AUTHOR_NAME': name, 'GIT_AUTHOR_EMAIL': email,
+            'GIT_COMMITTER_NAME': name, 'GIT_COMMITTER_EMAIL': email}
