@@ -93,7 +93,7 @@ help:
 	@echo 'Tests and benchmarks:'
 	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
 	@echo '  bench-check checker cold/warm against a full drivers/iommu build'
-	@echo '  bench       make diff vs plain spatch --dir, grep, checker (KERNEL= REPS=)'
+	@echo '  bench       make diff vs its floor, plain spatch --dir, checker, per tree (KERNELS= REPS=)'
 	@echo '  fuzz        rewrite N= mutated fixture drivers (SEED=), 0 wrong expected'
 	@echo '  clean       remove build/ (the kernel cache stays)'
 	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1 FORCE=1'
@@ -196,26 +196,33 @@ bench-check: checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)tools/checker/bench.sh -O $(O) -j $(J) $(LINUX_6_1)
 
-# `make diff` beside plain `spatch --dir`, grep -rl and the checker, on
-# KERNEL (default: the 6.1 tree): median of REPS= runs (PLAIN_REPS= for the
-# slow plain spatch, each rule stopped after PLAIN_CAP= s; BENCH_CHECKER=0
-# skips the checker; BENCH_BOOT=1 adds the boot check cold and cached, about
-# 6 min); writes bench.json.
+# `make diff` against its floor (the candidate grep piped into one spatch
+# run of a trivial rule), plain `spatch --dir` and the checker, per tree in
+# one run: KERNELS= (default: the Debian 6.1, 6.12 and 7.3 trees that are
+# unpacked; KERNEL= one tree instead); median of REPS= runs (PLAIN_REPS= for
+# the slow plain spatch, each rule stopped after PLAIN_CAP= s;
+# BENCH_CHECKER=0 skips the checker; BENCH_SERIES=1 adds `series` per
+# split; BENCH_BOOT=1 the boot check cold and cached, about 6 min per
+# tree); writes bench.json.
 .PHONY: bench
-REPS ?= 5
+REPS ?= 3
 PLAIN_REPS ?= 1
 PLAIN_CAP ?= 120
 BENCH_CHECKER ?= 1
+BENCH_SERIES ?= 0
 BENCH_BOOT ?= 0
+KERNELS ?= $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(foreach t,$(LINUX_6_1) \
+	$(LINUX_6_12) $(LINUX_7_3),$(if $(wildcard $(t)/Makefile),$(t))),$(KERNEL))
 bench: checker
-	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
+	$(Q)test -n "$(strip $(KERNELS))" || { echo 'make bench: no tree: \
+run make linux KVER=6.1 (6.12, 7.3) or set KERNELS=' >&2; exit 2; }
 	$(Q)PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma.bench \
 		--reps $(REPS) --plain-reps $(PLAIN_REPS) -j $(J) \
 		--plain-cap $(PLAIN_CAP) \
 		$(if $(filter 1,$(BENCH_CHECKER)),--checker $(CHECKER)) \
+		$(if $(filter 1,$(BENCH_SERIES)),--series) \
 		$(if $(filter 1,$(BENCH_BOOT)),--boot) \
-		--json $(O)/bench.json --work $(O)/bench \
-		$(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
+		--json $(O)/bench.json --work $(O)/bench $(KERNELS)
 
 # Mutation testing; `make test` runs a small N through tools/tests/test_fuzz.py.
 N ?= 50

@@ -32,7 +32,7 @@ def emit(event, **fields):
 # positions name the real files and can key the state.
 calls = {}
 compares = {}
-filtered = set()
+type_filtered = set()    # (file, fn): tests its type
 allocs = set()
 
 def note_call(file, caller, callee):
@@ -62,7 +62,7 @@ def decide(file, fn):
 	out = []
 	if (file, fn) not in allocs:
 		return out
-	if (file, fn) not in filtered:
+	if (file, fn) not in type_filtered:
 		out.append(('implicit-dma', None, None,
 			    'no type filter: took IOMMU_DOMAIN_DMA and DMA_FQ without naming them'))
 	for helper, line in comparing_helpers(file, fn):
@@ -128,7 +128,7 @@ fn(T t) {
 fn << ops.fn;
 p << type_filter_chain.p;
 @@
-filtered.add((p[0].file, fn))
+type_filtered.add((p[0].file, fn))
 
 @type_filter_switch depends on report@
 identifier ops.fn, t;
@@ -146,7 +146,7 @@ fn(T t) {
 fn << ops.fn;
 p << type_filter_switch.p;
 @@
-filtered.add((p[0].file, fn))
+type_filtered.add((p[0].file, fn))
 
 @domain_alloc_fn depends on report@
 identifier ops.fn;

@@ -17,10 +17,13 @@ the other variables the gate reads, and checks what the rewrite must keep.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,8 +79,12 @@ def domain_types(header: str) -> DomainTypes:
     return DomainTypes(defines, names)
 
 
+@functools.lru_cache(maxsize=16)
 def blank(text: str) -> str:
-    """Comments and string/char literals as spaces, newlines kept."""
+    """Comments and string/char literals as spaces, newlines kept.
+
+    Kept for the last few texts: the report blanks the same driver once
+    per helper it follows."""
     def space(m: re.Match) -> str:
         s = m.group(0)
         if s[0] in '"\'':
@@ -621,10 +628,36 @@ def rename(lines: list[str], old: str, new: str) -> list[str]:
     return [re.sub(rf'\b{re.escape(old)}\b', new, x) for x in lines]
 
 
+# Evaluations by program text (the text fixes the result: the compiler and
+# the program are deterministic), so the report can build its programs
+# side by side first and then read them in order; bounded.
+_EVALUATED: 'OrderedDict[str, Evaluation | Unmodelled]' = OrderedDict()
+_EVALUATED_MAX = 256
+_LOCK = threading.Lock()
+
+
 def evaluate(types: DomainTypes, before: Gate, after: Gate,
              check: Check | None, where: str) -> Evaluation:
     """Build and run the program; its output is the evaluation."""
     text, variables = program(types, before, after, check, where)
+    with _LOCK:
+        hit = _EVALUATED.get(text)
+    if hit is None:
+        try:
+            hit = _evaluate(text, variables, check, where)
+        except Unmodelled as e:
+            hit = e
+        with _LOCK:
+            _EVALUATED[text] = hit
+            while len(_EVALUATED) > _EVALUATED_MAX:
+                _EVALUATED.popitem(last=False)
+    if isinstance(hit, Unmodelled):
+        raise Unmodelled(*hit.args)
+    return hit
+
+
+def _evaluate(text: str, variables: list[str], check: Check | None,
+              where: str) -> Evaluation:
     with tempfile.TemporaryDirectory(prefix='iommu-dma-proof-') as tmp:
         src, exe = Path(tmp) / 'proof.c', Path(tmp) / 'proof'
         src.write_text(text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -120,19 +121,33 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
         if e['event'] == 'gate':
             gates.setdefault((e['file'], e['function']), []).append(
                 f"{types_short(e['removed'])} ({e['shape']})")
-    rows = []
-    for e in sorted((e for e in events if e['event'] == 'ops'),
-                    key=lambda e: (e['file'], e['line'])):
+    def new_row(e: dict) -> Row:
         key = (e['file'], e['ops'])
         row = Row(e['file'], e['ops'], e['line'])
         alloc = allocs.get(key) or paging.get(key)
         if alloc:
             row.allocator, row.function = alloc['field'], alloc['function']
-        fkey = (row.file, row.function)
         row.flags = list(flags.get(key, []))
         if key in legacy:
             row.flags.append(f'use_dma_iommu=false when {legacy[key]}')
-        row.removed = sorted(gates.get(fkey, [])) if row.function else []
+        row.removed = sorted(gates.get((row.file, row.function), [])) \
+            if row.function else []
+        return row
+    ops = sorted((e for e in events if e['event'] == 'ops'),
+                 key=lambda e: (e['file'], e['line']))
+    # Each proof compiles a C program: build them side by side on throw-
+    # away rows first (proof.evaluate keeps the results by program text),
+    # then every row in order, exactly as before.
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(lambda r: evaluate_row(r, rewrite, types, params,
+                                             legacy.get((r.file, r.ops))),
+                      [r for r in map(new_row, ops)
+                       if r.allocator == 'domain_alloc']))
+    rows = []
+    for e in ops:
+        key = (e['file'], e['ops'])
+        row = new_row(e)
+        fkey = (row.file, row.function)
         row.findings = [f for f in record.findings
                         if (f['file'], f['function']) == fkey]
         if row.allocator == 'domain_alloc':

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
-from . import layout, upstream
+from . import combine, layout, parsecheck, spatch, upstream
 from .holdback import hold_back_partial
 from .parsecheck import check_parsed
 from .record import Record
@@ -60,6 +60,9 @@ STEPS = (
          'IOMMU_DOMAIN_DMA'),
 )
 AUDIT = 'domain_alloc_audit'
+INVENTORY = 'iommu_ops_inventory'     # the report's (report.py)
+# Modes of the core step (and of its shape detection, which runs it).
+CORE_MODES = ['patch', 'record']
 # Events that say a file was changed.
 CHANGES = ('gate', 'flag', 'legacy-binding', 'field', 'core')
 
@@ -71,6 +74,16 @@ def cocci_dir() -> Path:
 
 def semantic_patch(name: str) -> SemanticPatch:
     return SemanticPatch(cocci_dir() / f'{name}.cocci')
+
+
+@dataclass(frozen=True)
+class ScannedTree(KernelTree):
+    """The tree as compute() scanned it: candidates() answers from that
+    scan (report.build asks again right after compute: no second grep)."""
+    scanned: tuple[str, ...] = ()
+
+    def candidates(self) -> list[str]:
+        return list(self.scanned)
 
 
 @dataclass
@@ -120,8 +133,7 @@ class Lanes:
     Work is only ever handed to a lane when its files are disjoint from
     every other lane's: the candidate grep (reads the tree) beside the core
     shape detection (iommu.c), the header and core steps (iommu.h, iommu.c)
-    beside the driver steps, and driver files split into chunks for the
-    audit. Threads only wait on spatch and grep processes.
+    beside the driver steps. Threads only wait on spatch and grep processes.
     """
 
     def __init__(self, jobs: int):
@@ -145,11 +157,20 @@ class Lanes:
 def detect_core_shape(scratch: Path) -> str | None:
     """The first shape in CORE_SHAPES whose rule recognises iommu.c.
 
-    One rule after the other: two spatch processes never share a file
-    (both run with --in-place)."""
+    Each rule runs as the core step will (-D patch -D record), on a copy
+    of iommu.c of its own, one after the other: scratch is not changed,
+    and the result waits in spatch.MEMO for the core step, which then
+    starts no spatch."""
+    before = (scratch / IOMMU_C).read_bytes()
     for shape, (cocci, _) in CORE_SHAPES.items():
-        events = run(semantic_patch(cocci), scratch, [IOMMU_C],
-                     ['report', 'record'])
+        sp = semantic_patch(cocci)
+        with tempfile.TemporaryDirectory(prefix='iommu-dma-core-') as tmp:
+            copy_files(scratch, Path(tmp), [IOMMU_C])
+            events = run(sp, Path(tmp), [IOMMU_C], CORE_MODES)
+            after = (Path(tmp) / IOMMU_C).read_bytes()
+        key = spatch.ResultCache.key(sp, spatch.command(sp, CORE_MODES),
+                                     IOMMU_C, before)
+        spatch.MEMO[key] = (events, None if after == before else after)
         if any(e['event'] == 'core-shape' for e in events):
             return shape
     return None
@@ -177,24 +198,13 @@ def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
     return done
 
 
-def chunks(files: list[str], n: int) -> list[list[str]]:
-    """files in at most n contiguous runs of near-equal length."""
-    n = max(1, min(n, len(files)))
-    size, extra = divmod(len(files), n)
-    out, start = [], 0
-    for i in range(n):
-        end = start + size + (1 if i < extra else 0)
-        out.append(files[start:end])
-        start = end
-    return [c for c in out if c]
-
-
 def compute(tree: KernelTree, parts: str = 'all',
             jobs: int = 1) -> Rewrite:
     """Run every step on a scratch copy; the tree is not touched."""
     if parts not in PARTS:
         raise ToolError(f'PARTS={parts}: expected one of {", ".join(PARTS)}')
     check_spatch()
+    spatch.MEMO.clear()     # only this computation's results from here on
     core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
     done = core_state(tree) == 'done'
     scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
@@ -224,7 +234,7 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
                   shape: str | None, lanes: Lanes) -> Rewrite:
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
-    rewrite = Rewrite(tree, record, scratch)
+    rewrite = Rewrite(ScannedTree(tree.path, tuple(drivers)), record, scratch)
 
     if done:
         record.core_shape = 'rewritten'
@@ -266,6 +276,21 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         run_steps, scratch, [(cocci, scopes[scope]) for step, cocci
                              in planned if step.scope == scope], modes, jobs)
         for scope in ('header', 'core')}
+    # One spatch pass parses every driver once for the parse check, the
+    # report's inventory, the audit and the flags step (combine.py); their
+    # own runs below then find the results in spatch.MEMO.
+    # The audit reads the drivers before the flags step changes them: its
+    # results serve the files no step changes (the key is the content).
+    first = [combine.Section(SemanticPatch(parsecheck.COCCI),
+                             ('report', 'record')),
+             combine.Section(semantic_patch(INVENTORY), ('report', 'record'))]
+    if parts in ('all', 'drivers'):
+        first.append(combine.Section(semantic_patch(AUDIT),
+                                     ('report', 'record')))
+    flags = [cocci for step, cocci in planned if step.phase == 'declare']
+    if flags and flags[0] == 'iommu_ops_dma_flags':
+        first.append(combine.Section(semantic_patch(flags[0]), tuple(modes)))
+    combine.prime(first, scratch, drivers, jobs)
     check_parsed(scratch, drivers, jobs)  # no driver silently skipped
     texts = {f: (scratch / f).read_bytes() for f in drivers}
     by_scope['drivers'] = lanes.submit(
@@ -282,13 +307,11 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         rewrite.step_after.append(after)
     if parts in ('all', 'drivers'):
         # The audit's facts are keyed by file and all come from that file
-        # (one group per file), so contiguous chunks of the sorted drivers
-        # give the findings one process would, in the same order.
-        audits = [lanes.submit(run, semantic_patch(AUDIT), scratch, chunk,
-                               ['report', 'record'])
-                  for chunk in chunks(drivers, jobs)]
-        for audit in audits:
-            record.add_events(audit.result())
+        # (one group per file): one spatch -j J over the files it still
+        # has to read (the others were read in the first pass) gives the
+        # findings one process would, in file order (spatch.run).
+        record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
+                              ['report', 'record'], jobs))
     hold_back_partial(rewrite)  # no driver rewritten in part
     check_consistency(record)
     record.files = changed(scratch, snapshot(tree.path, drivers + core_files))
@@ -308,6 +331,12 @@ def compute_upstream(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     record.changes.append({'event': 'upstream', 'file': IOMMU_C,
                            'function': fn, 'shape': upstream.SHAPE})
     if parts in ('all', 'drivers') and drivers:
+        # the audit and the report's inventory in one pass (combine.py)
+        combine.prime([combine.Section(semantic_patch(INVENTORY),
+                                       ('report', 'record')),
+                       combine.Section(semantic_patch(AUDIT),
+                                       ('report', 'record'))],
+                      scratch, drivers, jobs)
         record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
                               ['report', 'record'], jobs))
     record.findings = [f for f in record.findings

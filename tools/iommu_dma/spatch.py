@@ -65,6 +65,22 @@ def spatch_version() -> str:
     return out.splitlines()[0] if out else ''
 
 
+# spatch finds its libpython by running the `python3` it finds on PATH
+# (`python3 --version`, `ldd`); where that is a wrapper (a pyenv shim: a
+# dozen bash processes) every spatch start costs ~0.3 s. --python names
+# the interpreter instead: the distribution's, which the Debian package
+# is built against; IOMMU_DMA_SPATCH_PYTHON= (empty) leaves it to spatch.
+PYTHON_ENV = 'IOMMU_DMA_SPATCH_PYTHON'
+DEFAULT_PYTHON = '/usr/bin/python3'
+
+
+def python_option() -> list[str]:
+    python = os.environ.get(PYTHON_ENV, DEFAULT_PYTHON)
+    if not python or not os.access(python, os.X_OK):
+        return []
+    return ['--python', python]
+
+
 class ResultCache:
     """What one semantic patch did to one file, keyed by everything it read.
 
@@ -117,35 +133,58 @@ class ResultCache:
         os.replace(tmp, path)
 
 
+# Results computed ahead in this process (combine.prime: one spatch pass
+# for several rules), under the key their own run would have in the
+# ResultCache: a run finds them by the same key, so only the exact input
+# (rule text, command line, file path and content, spatch version) hits.
+# compute() empties it when it starts.
+MEMO: dict[str, tuple[list[dict], bytes | None]] = {}
+
+
+def command(sp: SemanticPatch, modes: list[str]) -> list[str]:
+    """The spatch command line run() uses for sp in these modes."""
+    wanted = [m for m in modes if m in sp.virtuals()]
+    cmd = ['spatch', *python_option(), '--sp-file', str(sp.path),
+           '--very-quiet', '--in-place', '--timeout', str(TIMEOUT)] + \
+        sp.options()
+    for mode in wanted:
+        cmd += ['-D', mode]
+    return cmd
+
+
 def run(sp: SemanticPatch, cwd: Path, files: list[str],
         modes: list[str], jobs: int = 1) -> list[dict]:
     """Run sp in place on files (relative to cwd); return its events.
 
     cwd is always a scratch copy: spatch never writes into a user's tree.
-    Any exception spatch reports for any file fails the whole run. With
-    $IOMMU_DMA_CACHE set, files whose result is cached are not run again.
+    Any exception spatch reports for any file fails the whole run. Files
+    whose result is in MEMO or, with $IOMMU_DMA_CACHE set, in the result
+    cache are not run again.
     """
     if not files:
         return []
-    wanted = [m for m in modes if m in sp.virtuals()]
-    cmd = ['spatch', '--sp-file', str(sp.path), '--very-quiet',
-           '--in-place', '--timeout', str(TIMEOUT)] + sp.options()
-    for mode in wanted:
-        cmd += ['-D', mode]
+    cmd = command(sp, modes)
     cache = ResultCache.from_env()
-    if cache is None:
-        return _run(sp, cwd, files, cmd, jobs)
+    if cache is None and not MEMO:
+        # in file order, as from the cache: -j workers print as they go
+        new = _run(sp, cwd, files, cmd, jobs)
+        by_file = split_by_file(new, files)
+        return new if by_file is None else \
+            [e for rel in files for e in by_file[rel]]
     before = {rel: (cwd / rel).read_bytes() for rel in files}
-    keys = {rel: cache.key(sp, cmd, rel, data)
+    keys = {rel: ResultCache.key(sp, cmd, rel, data)
             for rel, data in before.items()}
     events: dict[str, list[dict]] = {}
     missing = []
     for rel in files:
-        hit = cache.get(keys[rel])
+        hit = MEMO.get(keys[rel])
+        if hit is None and cache is not None:
+            hit = cache.get(keys[rel])
         if hit is None:
             missing.append(rel)
             continue
         events[rel], after = hit
+        events[rel] = [dict(e, rule=sp.name) for e in events[rel]]
         if after is not None:
             replace_file(cwd / rel, after)
     new = _run(sp, cwd, missing, cmd, jobs)
@@ -156,8 +195,9 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
     for rel in missing:
         after = (cwd / rel).read_bytes()
         events[rel] = by_file[rel]
-        cache.put(keys[rel], by_file[rel],
-                  None if after == before[rel] else after)
+        if cache is not None:
+            cache.put(keys[rel], by_file[rel],
+                      None if after == before[rel] else after)
     return [e for rel in files for e in events[rel]]
 
 
@@ -200,6 +240,19 @@ def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
                              errors='surrogateescape')
     finally:
         os.unlink(groups)
+    interrupted_or_failed(res, sp.path.name)
+    events = []
+    for line in res.stdout.splitlines():
+        if line.startswith(EVENT_PREFIX):
+            event = json.loads(line[len(EVENT_PREFIX):])
+            event['rule'] = sp.name
+            events.append(event)
+    return events
+
+
+def interrupted_or_failed(res: subprocess.CompletedProcess,
+                          name: str) -> None:
+    """Ctrl-C (KeyboardInterrupt) or a failed rule (ToolError)."""
     if res.returncode < 0 or 'UnixExit(-1)' in res.stderr:
         # Killed by a signal, or its workers were (Ctrl-C reaches the
         # whole process group): an interruption, not a failed rule.
@@ -208,11 +261,4 @@ def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
               if line.startswith('EXN') or 'error' in line.lower()]
     if res.returncode != 0 or errors:
         detail = errors[0] if errors else res.stderr.strip()[-300:]
-        raise ToolError(f'{sp.path.name}: spatch failed: {detail}')
-    events = []
-    for line in res.stdout.splitlines():
-        if line.startswith(EVENT_PREFIX):
-            event = json.loads(line[len(EVENT_PREFIX):])
-            event['rule'] = sp.name
-            events.append(event)
-    return events
+        raise ToolError(f'{name}: spatch failed: {detail}')

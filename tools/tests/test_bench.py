@@ -45,40 +45,70 @@ def test_add_sums_rules_into_one_sample():
 
 def test_targets_met_and_not_met():
     rows = {'diff': row('diff', 4.0), 'diff-warm': row('diff-warm', 0.5),
-            'grep': row('grep', 1.0), 'plain': row('plain', 30.0)}
+            'floor': row('floor', 2.0), 'plain': row('plain', 30.0)}
     judged = {(t['row'], t['target'].split()[0]): t
               for t in bench.targets(rows)}
     assert judged[('diff', 'plain')]['ratio'] == pytest.approx(7.5)
     assert judged[('diff', 'plain')]['met'] is True
-    assert judged[('diff', 'diff')]['ratio'] == pytest.approx(4.0)
+    assert judged[('diff', 'diff')]['ratio'] == pytest.approx(2.0)
     assert judged[('diff', 'diff')]['met'] is False
-    assert judged[('diff-warm', 'diff-warm')]['met'] is True
     assert judged[('diff-warm', 'plain')]['ratio'] == pytest.approx(60)
-    # 3x exactly is met, 2x exactly is met
-    rows = {'diff': row('diff', 2.0), 'grep': row('grep', 1.0),
-            'plain': row('plain', 6.0)}
+    rss = [t for t in bench.targets(rows) if 'rss' in t['target']]
+    assert rss and rss[0]['met'] and rss[0]['ratio'] == 10.0
+    # 3x exactly is met, 1.5x exactly is met
+    rows = {'diff': row('diff', 3.0), 'floor': row('floor', 2.0),
+            'plain': row('plain', 9.0)}
     assert all(t['met'] for t in bench.targets(rows))
-    # no plain row measured: only the grep target is judged
+    # no plain row measured: the floor and memory targets only
     assert [t['target'] for t in bench.targets(
-        {'diff': row('diff', 1), 'grep': row('grep', 1)})] == \
-        ['diff / grep <= 2']
+        {'diff': row('diff', 1), 'floor': row('floor', 1)})] == \
+        ['diff / floor <= 1.5', 'peak rss MiB <= 1024']
+    # a process over 1 GiB
+    big = bench.Row('checker-cold', 'c', [bench.Sample(1, 1, 2048, 0)])
+    (t,) = [t for t in bench.targets({'checker-cold': big})]
+    assert t['row'] == 'checker-cold' and not t['met']
 
 
 def test_table_and_json_report():
-    rows = {'diff': row('diff', 3.0, 1.0, 2.0), 'grep': row('grep', 1.0),
+    rows = {'diff': row('diff', 3.0, 1.0, 2.0), 'floor': row('floor', 1.0),
             'plain': row('plain', 10.0, status=1)}
     data = bench.report(rows, {'kernel': 'k'})
     text = bench.table(rows, data['targets'], 'HEAD')
     lines = text.splitlines()
     assert lines[0] == 'HEAD'
-    assert any(ln.startswith('diff ') and ' 2.00 ' in ln for ln in lines)
+    # the ratio to the floor first, then the wall time
+    assert any(ln.split()[:3] == ['diff', '2.00', '2.00'] for ln in lines)
+    assert any(ln.split()[:3] == ['plain', '10.00', '10.00']
+               for ln in lines)
     assert any('plain' in ln and 'FAILED' in ln for ln in lines)
-    assert 'target plain / diff >= 3: 5.00 met' in text
-    assert 'target diff / grep <= 2: 2.00 met' in text
+    assert 'target plain / diff >= 3: 5.00 (diff) met' in text
+    assert 'target diff / floor <= 1.5: 2.00 (diff) NOT met' in text
     back = json.loads(json.dumps(data))
     assert back['rows']['diff']['wall'] == 2.0
+    assert back['rows']['diff']['x_floor'] == 2.0
     assert back['rows']['plain']['ok'] is False
     assert len(back['rows']['diff']['samples']) == 3
+
+
+def test_floor_is_the_scan_piped_into_one_spatch(tmp_path):
+    rule = tmp_path / 'floor.cocci'
+    cmd = bench.floor_command(Path('/k'), rule)
+    assert cmd[:2] == ['sh', '-c']
+    scan, spatch_cmd = cmd[2].split(' | ')
+    assert scan == "grep -rlE --include=*.c 'struct iommu_ops' /k"
+    assert spatch_cmd.startswith('xargs -r spatch ')
+    assert f'--sp-file {rule}' in spatch_cmd
+    assert '--no-includes' in spatch_cmd and '-j' not in spatch_cmd.split()
+
+
+def test_summary_puts_ratios_first():
+    rows = {'diff': row('diff', 3.0), 'diff-warm': row('diff-warm', 1.0),
+            'floor': row('floor', 2.0)}
+    text = bench.summary([(rows, {'version': '6.1.1'})])
+    line = text.splitlines()[1]
+    assert line.split()[:6] == ['linux', '6.1.1', 'cold', '1.50x', 'warm',
+                                '0.50x']
+    assert '(diff 3.00 s, floor 2.00 s, warm 1.00 s; peak 10 MiB)' in line
 
 
 def test_measure_reports_exit_status(tmp_path):
@@ -97,7 +127,7 @@ def test_measure_caps_a_slow_command_and_its_children():
     r = bench.Row('plain', 'c', [bench.add([bench.Sample(1, 1, 1, 0), s])])
     assert r.capped and r.ok       # killed by the cap is not a failure
     rows = {'diff': row('diff', 0.1), 'plain': r}
-    (t,) = bench.targets(rows)
+    (t, _) = bench.targets(rows)
     assert t['lower_bound'] and t['met']
     assert '>=' in bench.table(rows, [t], 'HEAD')
 
@@ -130,16 +160,6 @@ def test_series_rules_and_plain_commands(tmp_path):
         f.write_text(text + '\n/* use_dma_iommu */\n')
     assert 'core_default_domain' not in [c for c, _ in
                                          bench.series_rules(tree)]
-
-
-def test_chunks_are_contiguous_and_cover_everything():
-    files = [f'f{i:02}' for i in range(7)]
-    for n in (1, 2, 3, 7, 9):
-        got = rewrite.chunks(files, n)
-        assert [f for c in got for f in c] == files
-        assert len(got) == min(n, 7)
-        assert max(map(len, got)) - min(map(len, got)) <= 1
-    assert rewrite.chunks([], 2) == []
 
 
 def outcome(tree_path: Path, jobs: int) -> dict:
@@ -197,15 +217,23 @@ def test_lanes_and_result_cache_change_nothing(tmp_path, monkeypatch):
 
 def test_bench_end_to_end_on_fixtures(tmp_path, monkeypatch):
     linux = fixture_copy(tmp_path / 'linux')
+    other = fixture_copy(tmp_path / 'linux2')
     work = tmp_path / 'work'
     work.mkdir()
     out = tmp_path / 'bench.json'
-    assert bench.main([str(linux), '--reps', '1', '--plain-reps', '1',
-                       '--json', str(out), '--work', str(work)]) == 0
+    assert bench.main([str(linux), str(other), '--reps', '1',
+                       '--plain-reps', '1', '--json', str(out), '--work',
+                       str(work)]) == 0
     data = json.loads(out.read_text())
-    assert set(data['rows']) == {'diff', 'diff-warm', 'grep', 'plain'}
-    assert all(r['ok'] for r in data['rows'].values())
-    assert len(data['targets']) == 4
-    # the warm row ran against a filled cache
-    assert list((work / 'cache-warm').rglob('*.json'))
-    assert [p.name for p in work.glob('cache-*')] == ['cache-warm']
+    assert len(data['trees']) == 2      # one run, every tree
+    for n, tree in enumerate(data['trees']):
+        assert set(tree['rows']) == {'diff', 'diff-warm', 'floor', 'scan',
+                                     'plain'}
+        assert all(r['ok'] for r in tree['rows'].values())
+        assert len(tree['targets']) == 4
+        # the floor's spatch found the fixture's ops
+        assert tree['rows']['floor']['x_floor'] == 1.0
+        # the warm row ran against a filled cache
+        root = work / f'tree{n}'
+        assert list((root / 'cache-warm').rglob('*.json'))
+        assert [p.name for p in root.glob('cache-*')] == ['cache-warm']

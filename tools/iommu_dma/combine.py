@@ -1,0 +1,392 @@
+"""Several semantic patches in one spatch pass: each file parsed once.
+
+The rules stay separate files under cocci/ (the kernel's make coccicheck
+runs them one by one); the pipeline may run some of them together. A pass
+is a list of sections, each one semantic patch with its own -D modes:
+
+  read-only sections first (report/record modes, no -D patch: they
+  change nothing), then at most one section that may change the file.
+
+Every section then sees exactly what its own run would see (the file as
+it was before the pass, with real file names and line numbers: spatch
+reparses a file into temporary "small" files only after a rule changed
+it, so nothing may come after the changing section), and its events and
+the changed file are exactly what its own run gives. prime() enters each
+section's per-file result into spatch.MEMO under the key its own
+spatch.run() would use, so the pipeline's own calls (check_parsed, the
+steps, the report's inventory) find them there and start no spatch.
+
+The combined semantic patch is generated: each section's rules, virtual
+rules and rule references are renamed with a section prefix (its -D modes
+too), its Python is kept as it is. It is refused (NotCombinable, and the
+caller runs the sections one by one) when the sections' Python globals
+would collide, when an event name does not tell which section emitted it,
+or when their options differ. IOMMU_DMA_COMBINE=0 turns combining off
+(tests compare both ways).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import spatch as _spatch
+from .errors import ToolError
+from .spatch import (EVENT_PREFIX, MEMO, TIMEOUT, ResultCache, SemanticPatch,
+                     command, interrupted_or_failed, python_option,
+                     replace_file)
+
+COMBINE_ENV = 'IOMMU_DMA_COMBINE'
+CACHE_FORMAT = b'iommu-dma combined pass 1'
+HEADER = re.compile(r'^@([^@]*)@\s*$')
+SCRIPT_KINDS = ('script:python', 'initialize:python', 'finalize:python')
+EMIT_CALL = re.compile(r'\bemit\(')
+EMIT_NAMED = re.compile(r"\bemit\(\s*'([\w-]+)'")
+
+
+class NotCombinable(Exception):
+    pass
+
+
+def enabled() -> bool:
+    return os.environ.get(COMBINE_ENV, '1') != '0'
+
+
+@dataclass(frozen=True)
+class Section:
+    sp: SemanticPatch
+    modes: tuple[str, ...]
+
+    def wanted(self) -> list[str]:
+        """The -D modes its own run passes (only declared virtuals)."""
+        return [m for m in self.modes if m in self.sp.virtuals()]
+
+    @property
+    def changes(self) -> bool:
+        return 'patch' in self.wanted()
+
+
+@dataclass
+class Rule:
+    header: str           # between the @s
+    decls: list[str]      # metavariable lines (script: bindings)
+    body: list[str]       # after @@
+
+
+def split_rules(text: str) -> tuple[list[str], list[Rule]]:
+    """(virtual names, rules) of a semantic patch."""
+    virtuals, rules = [], []
+    cur: Rule | None = None
+    in_decls = False
+    for line in text.split('\n'):
+        m = HEADER.match(line)
+        if m and line.strip() != '@@':
+            cur = Rule(m.group(1).strip(), [], [])
+            rules.append(cur)
+            in_decls = True
+            continue
+        if cur is None:
+            v = re.match(r'virtual\s+(\w+)\s*$', line)
+            if v:
+                virtuals.append(v.group(1))
+            continue
+        if in_decls and line.strip() == '@@':
+            in_decls = False
+            continue
+        (cur.decls if in_decls else cur.body).append(line)
+    return virtuals, rules
+
+
+def rule_name(header: str) -> str | None:
+    first = header.split()[0] if header.split() else ''
+    if not first or first == 'depends' or first.startswith(SCRIPT_KINDS):
+        return None
+    return first
+
+
+def python_names(code: str) -> tuple[dict[str, str], set[str]]:
+    """Module-level definitions (name -> the statement, dumped) and every
+    global name the code stores (at top level, or through `global`)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as e:
+        raise NotCombinable(f'python does not parse: {e}') from None
+    defs: dict[str, str] = {}
+    for node in tree.body:
+        names: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [(a.asname or a.name).split('.')[0] for a in node.names]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            # a value, not a definition: never shared between sections
+            names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Store)]
+            for n in names:
+                defs[n] = ''
+            continue
+        for n in names:
+            defs[n] = ast.dump(node)
+    stored: set[str] = set()
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.Lambda, ast.ClassDef)):
+            in_function = True
+        if isinstance(node, ast.Global):
+            stored.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
+                and not in_function:
+            stored.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_function)
+    visit(tree, False)
+    return defs, stored | set(defs)
+
+
+@dataclass
+class Combined:
+    text: str
+    options: list[str]
+    defines: list[str]            # -D flags of the combined run
+    events: dict[str, int]        # event name -> section index
+
+
+def generate(sections: list[Section]) -> Combined:
+    """The combined semantic patch, or NotCombinable."""
+    if not sections:
+        raise NotCombinable('no sections')
+    if any(s.changes for s in sections[:-1]):
+        raise NotCombinable('only the last section may change files')
+    options = sections[0].sp.options()
+    out: list[str] = []
+    head: list[str] = []        # every virtual goes before the first rule
+    defines: list[str] = []
+    events: dict[str, int] = {}
+    script_sets: list[set[str]] = []
+    init_sets: list[set[str]] = []
+    def_sets: list[dict[str, str]] = []
+    for k, sec in enumerate(sections):
+        if sec.sp.options() != options:
+            raise NotCombinable(f'{sec.sp.name}: options differ')
+        prefix = f's{k}_'
+        text = sec.sp.path.read_text()
+        virtuals, rules = split_rules(text)
+        names = {n for n in (rule_name(r.header) for r in rules) if n}
+        if len(names) != len([r for r in rules if rule_name(r.header)]):
+            raise NotCombinable(f'{sec.sp.name}: a rule name twice')
+        renamed = names | set(virtuals)
+
+        def ren_expr(expr: str) -> str:
+            return re.sub(r'\b\w+\b', lambda m: prefix + m.group(0)
+                          if m.group(0) in renamed else m.group(0), expr)
+
+        def ren_decl(line: str) -> str:
+            return re.sub(r'\b(\w+)\.(\w+)\b',
+                          lambda m: prefix + m.group(0)
+                          if m.group(1) in names else m.group(0), line)
+        out.append(f'// section {k}: {sec.sp.name}.cocci '
+                   f'-D {" -D ".join(sec.wanted()) or "(none)"}')
+        head += [f'virtual {prefix}{v}' for v in virtuals]
+        defines += [f'{prefix}{m}' for m in sec.wanted()]
+        init_names: set[str] = set()
+        script_names: set[str] = set()
+        init_defs: dict[str, str] = {}
+        for r in rules:
+            header = r.header
+            dep = re.search(r'\bdepends on\b(.*)$', header)
+            if dep:
+                header = header[:dep.start(1)] + ren_expr(dep.group(1))
+            name = rule_name(header)
+            if name:
+                header = prefix + header
+            out.append(f'@{header}@')
+            out += [ren_decl(d) for d in r.decls]
+            out.append('@@')
+            out += r.body
+            kind = header.split()[0]
+            if kind.startswith(SCRIPT_KINDS):
+                # SmPL comments between rules are not Python
+                defs, stored = python_names('\n'.join(
+                    x for x in r.body if not x.lstrip().startswith('//')))
+                if kind == 'initialize:python':
+                    init_defs.update(defs)
+                    init_names |= stored
+                else:
+                    script_names |= stored | {
+                        m.group(1) for d in r.decls
+                        for m in [re.match(r'\s*(\w+)\s*<<', d)] if m}
+        emitted = EMIT_NAMED.findall(text)
+        calls = len(EMIT_CALL.findall(text))
+        if calls != len(emitted) + text.count('def emit('):
+            raise NotCombinable(f'{sec.sp.name}: an event whose name is '
+                                f'not a literal')
+        if text.count(EVENT_PREFIX.strip()) != text.count('def emit('):
+            raise NotCombinable(f'{sec.sp.name}: prints events outside '
+                                f'emit()')
+        for name in set(emitted):
+            if name in events and events[name] != k:
+                raise NotCombinable(f'event {name} comes from two '
+                                    f'sections')
+            events[name] = k
+        init_sets.append(init_names)
+        script_sets.append(script_names)
+        def_sets.append(init_defs)
+        out.append('')
+    # A script of one section must not assign what another section's
+    # Python keeps between rules (identical definitions may be shared).
+    for k, inits in enumerate(init_sets):
+        for j, scripts in enumerate(script_sets):
+            if j != k and inits & scripts:
+                clash = sorted(inits & scripts)[0]
+                raise NotCombinable(f'python global {clash} of section {k} '
+                                    f'assigned by section {j}')
+    # Two sections may share a global only as the same function or import.
+    for k, inits in enumerate(init_sets):
+        for j in range(k + 1, len(init_sets)):
+            for n in sorted(inits & init_sets[j]):
+                same = def_sets[k].get(n) or None
+                if same is None or same != def_sets[j].get(n):
+                    raise NotCombinable(f'python global {n} in sections '
+                                        f'{k} and {j}')
+    return Combined('\n'.join(head + [''] + out) + '\n', options, defines,
+                    events)
+
+
+def run_combined(sections: list[Section], cwd: Path, files: list[str],
+                 jobs: int) -> dict[str, tuple[list[list[dict]],
+                                               bytes | None]]:
+    """Run the pass in place on files (relative to cwd): per file, the
+    events of each section and the new content (None: unchanged)."""
+    comb = generate(sections)
+    cache = ResultCache.from_env()
+    cmd_tail = [*python_option(), '--very-quiet', '--in-place',
+                '--timeout', str(TIMEOUT), *comb.options]
+    for d in comb.defines:
+        cmd_tail += ['-D', d]
+    before = {rel: (cwd / rel).read_bytes() for rel in files}
+    keys = {rel: combined_key(comb.text, cmd_tail, rel, data)
+            for rel, data in before.items()}
+    results: dict[str, tuple[list[list[dict]], bytes | None]] = {}
+    missing = []
+    for rel in files:
+        hit = cache.get(keys[rel]) if cache else None
+        if hit is None:
+            missing.append(rel)
+            continue
+        flat, after = hit
+        results[rel] = (per_section(flat, len(sections)), after)
+        if after is not None:
+            replace_file(cwd / rel, after)
+    if missing:
+        fd, sp_path = tempfile.mkstemp(prefix='.combined.', suffix='.cocci',
+                                       dir=cwd)
+        with os.fdopen(fd, 'w') as f:
+            f.write(comb.text)
+        try:
+            flat = run_pass(Path(sp_path), cwd, missing, cmd_tail, jobs,
+                            comb, sections)
+        finally:
+            os.unlink(sp_path)
+        by_file: dict[str, list[dict]] = {rel: [] for rel in missing}
+        for e in flat:
+            rel = os.path.normpath(str(e.get('file', '')))
+            if rel not in by_file:
+                raise NotCombinable(f'an event names no file of the pass: '
+                                    f'{e}')
+            by_file[rel].append(e)
+        for rel in missing:
+            data = (cwd / rel).read_bytes()
+            after = None if data == before[rel] else data
+            results[rel] = (per_section(by_file[rel], len(sections)), after)
+            if cache:
+                cache.put(keys[rel], by_file[rel], after)
+    return results
+
+
+def per_section(flat: list[dict], n: int) -> list[list[dict]]:
+    out: list[list[dict]] = [[] for _ in range(n)]
+    for e in flat:
+        out[e['_section']].append({k: v for k, v in e.items()
+                                   if k != '_section'})
+    return out
+
+
+def combined_key(text: str, cmd: list[str], rel: str, data: bytes) -> str:
+    h = hashlib.sha256(CACHE_FORMAT)
+    for part in (_spatch.spatch_version().encode(), text.encode(),
+                 '\0'.join(cmd).encode(),
+                 rel.encode(errors='surrogateescape'), data):
+        h.update(len(part).to_bytes(8, 'little'))
+        h.update(part)
+    return h.hexdigest()
+
+
+def run_pass(sp_path: Path, cwd: Path, files: list[str], cmd_tail: list[str],
+             jobs: int, comb: Combined, sections: list[Section]
+             ) -> list[dict]:
+    cmd = ['spatch', '--sp-file', str(sp_path), *cmd_tail]
+    if jobs > 1 and len(files) > 1:
+        cmd += ['-j', str(jobs)]
+    fd, groups = tempfile.mkstemp(dir=cwd, prefix='.combined.',
+                                  suffix='.groups')
+    with os.fdopen(fd, 'w', errors='surrogateescape') as f:
+        f.write('\n\n'.join(files) + '\n')
+    try:
+        res = subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
+                             capture_output=True, text=True,
+                             errors='surrogateescape')
+    finally:
+        os.unlink(groups)
+    names = '+'.join(s.sp.name for s in sections)
+    interrupted_or_failed(res, f'{names} (combined)')
+    events = []
+    for line in res.stdout.splitlines():
+        if line.startswith(EVENT_PREFIX):
+            event = json.loads(line[len(EVENT_PREFIX):])
+            k = comb.events.get(event.get('event'))
+            if k is None:
+                raise NotCombinable(f'unattributed event {event}')
+            event['_section'] = k
+            events.append(event)
+    return events
+
+
+def prime(sections: list[Section], cwd: Path, files: list[str],
+          jobs: int) -> bool:
+    """Run the sections as one pass on files in cwd and remember each
+    section's per-file result for spatch.run(); False when they cannot be
+    combined (nothing run: the caller's own runs do the work).
+
+    The files in cwd are left as they were: the last section's changes
+    are made by its own run(), from MEMO, when the pipeline gets there."""
+    if not enabled() or not files:
+        return False
+    try:
+        generate(sections)
+    except NotCombinable:
+        return False
+    before = {rel: (cwd / rel).read_bytes() for rel in files}
+    try:
+        results = run_combined(sections, cwd, files, jobs)
+    except NotCombinable as e:
+        raise ToolError(f'combined spatch pass: {e}') from None
+    finally:
+        for rel, data in before.items():
+            if (cwd / rel).read_bytes() != data:
+                replace_file(cwd / rel, data)
+    last = len(sections) - 1
+    for k, sec in enumerate(sections):
+        cmd = command(sec.sp, list(sec.modes))
+        for rel in files:
+            events, after = results[rel]
+            key = ResultCache.key(sec.sp, cmd, rel, before[rel])
+            MEMO[key] = (events[k], after if k == last else None)
+    return True
