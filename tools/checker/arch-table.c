@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 
 #include "arch-table.h"
+#include "util.h"
 
 #define MAX_FIELDS 64
 

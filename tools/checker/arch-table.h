@@ -6,7 +6,7 @@
 #ifndef KCHECK_ARCH_TABLE_H
 #define KCHECK_ARCH_TABLE_H
 
-#include "util.h"
+#include "strvec.h"
 
 #define MAX_ARCHES 16
 

@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Compiler diagnostics in build logs: "path:line[:col]: warning: msg" from
- * gcc and sparse.  Paths are made relative to the tree so that logs of a
- * shadow copy and of the tree compare equal; keys drop the line numbers so
- * that a rewrite moving code does not make old warnings look new.
+ * Compiler diagnostics in build logs (see diag.h).
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "diag.h"
+#include "util.h"
 
 #define MAX_ERROR_LINES 5
 
@@ -121,17 +119,6 @@ void diag_parse(const char *text, const char *const *roots,
 	}
 }
 
-void diag_parse_file(const char *log, const char *const *roots,
-		     struct diag_list *out)
-{
-	char *text = read_file(log, NULL);
-
-	if (!text)
-		return;
-	diag_parse(text, roots, out);
-	free(text);
-}
-
 void diag_clear(struct diag_list *l)
 {
 	size_t i;
@@ -157,7 +144,6 @@ static void diag_copy(struct diag_list *out, const struct diag *d)
 	diag_push(out, &c);
 }
 
-/* The diagnostics of @now beyond those of @base (counting duplicates). */
 void diag_new_keys(const struct diag_list *base, const struct diag_list *now,
 		   struct diag_list *out)
 {
@@ -178,70 +164,36 @@ void diag_new_keys(const struct diag_list *base, const struct diag_list *now,
 	free(used);
 }
 
-static void push_errors(const struct diag_list *l, const struct target *t,
-			int any, struct strvec *out)
+static void push_errors(const struct diag_list *l, const char *src,
+			const char *file, int any, struct strvec *out)
 {
 	size_t i;
 
 	for (i = 0; i < l->nr && out->nr < MAX_ERROR_LINES; i++) {
 		if (!l->d[i].is_error)
 			continue;
-		if (any || !strcmp(l->d[i].path, t->src) ||
-		    !strcmp(l->d[i].path, t->file))
+		if (any || !strcmp(l->d[i].path, src) ||
+		    !strcmp(l->d[i].path, file))
 			strvec_push_unique(out, l->d[i].text);
 	}
 }
 
-/*
- * The first error lines for a failed target: its own file's errors, else
- * any compiler error, else make's "*** [...] Error" line for its object.
- */
-void diag_error_lines(const struct diag_list *l, const struct target *t,
-		      const char *log_text, struct strvec *out)
+void diag_error_lines(const struct diag_list *l, const char *src,
+		      const char *file, const char *obj, const char *log_text,
+		      struct strvec *out)
 {
 	const char *line, *end;
 	char *copy;
 
-	push_errors(l, t, 0, out);
+	push_errors(l, src, file, 0, out);
 	if (!out->nr)
-		push_errors(l, t, 1, out);
+		push_errors(l, src, file, 1, out);
 	for (line = log_text; !out->nr && line && *line;
 	     line = *end ? end + 1 : NULL) {
 		end = strchrnul(line, '\n');
 		copy = xasprintf("%.*s", (int)(end - line), line);
-		if (strstr(copy, "*** [") && strstr(copy, t->obj))
+		if (strstr(copy, "*** [") && strstr(copy, obj))
 			strvec_push(out, copy);
 		free(copy);
-	}
-}
-
-char *diag_keys_text(const struct diag_list *l)
-{
-	size_t i, len = 1;
-	char *buf, *p;
-
-	for (i = 0; i < l->nr; i++)
-		len += strlen(l->d[i].key) + 1;
-	buf = xmalloc(len);
-	p = buf;
-	for (i = 0; i < l->nr; i++)
-		p += sprintf(p, "%s\n", l->d[i].key);
-	*p = '\0';
-	return buf;
-}
-
-void diag_from_keys(const char *text, struct diag_list *out)
-{
-	const char *line, *end;
-	struct diag d = { 0 };
-
-	for (line = text; line && *line; line = *end ? end + 1 : NULL) {
-		end = strchrnul(line, '\n');
-		if (end == line)
-			continue;
-		d.key = xasprintf("%.*s", (int)(end - line), line);
-		d.text = xstrdup(d.key);
-		d.path = xstrdup("");
-		diag_push(out, &d);
 	}
 }

@@ -5,12 +5,15 @@
  * the host compiler against the tree's own headers.  -Werror makes any
  * warning fail, so there is no baseline to compare with.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "diag.h"
+#include "fixture.h"
 #include "run-command.h"
+#include "util.h"
 
 static const char *host_cc(void)
 {
@@ -74,35 +77,44 @@ static void judge(struct checker *c, struct target *t, int ret,
 	text = read_file(log, NULL);
 	if (text)
 		diag_parse(text, roots, &dl);
-	diag_error_lines(&dl, t, text, &cell->errors);
+	diag_error_lines(&dl, t->src, t->file, t->obj, text, &cell->errors);
 	diag_clear(&dl);
 	free(text);
 }
 
+/* <logdir>/host-<file with / as _>.log */
+static char *log_name(const struct checker *c, const struct target *t)
+{
+	char *log = xasprintf("%s/host-%s.log", c->logdir, t->file);
+	char *p;
+
+	for (p = log + strlen(c->logdir) + 1; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	return log;
+}
+
+static void check_one(struct checker *c, struct target *t)
+{
+	char *obj = xasprintf("%s/host/%s", c->work, t->obj);
+	char *log = log_name(c, t);
+	double t0 = now_sec();
+	int ret;
+
+	ret = compile_one(c, t, obj, log);
+	progress("[host] %s: %s (%.1f s)", t->obj, ret ? "FAILED" : "ok",
+		 now_sec() - t0);
+	judge(c, t, ret, log);
+	free(obj);
+}
+
 void fixture_run(struct checker *c)
 {
-	double t0;
 	size_t i;
-	int ret;
 
 	if (!c->warnings)
 		progress("kbuild-check: fixture mode compiles with -Werror: --no-warnings has no effect");
-	for (i = 0; i < c->nr; i++) {
-		struct target *t = &c->t[i];
-		char *obj, *log;
-
-		if (t->skip)
-			continue;
-		obj = xasprintf("%s/host/%s", c->work, t->obj);
-		log = xasprintf("%s/host-%s.log", c->logdir, t->file);
-		for (char *p = log + strlen(c->logdir) + 1; *p; p++)
-			if (*p == '/')
-				*p = '_';
-		t0 = now_sec();
-		ret = compile_one(c, t, obj, log);
-		progress("[host] %s: %s (%.1f s)", t->obj,
-			 ret ? "FAILED" : "ok", now_sec() - t0);
-		judge(c, t, ret, log);
-		free(obj);
-	}
+	for (i = 0; i < c->nr; i++)
+		if (!c->t[i].skip)
+			check_one(c, &c->t[i]);
 }

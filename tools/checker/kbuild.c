@@ -1,46 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kbuild mode: one output directory per (tree, arch), prepared once and
- * reused; one "make -k" per arch for the touched objects.
+ * Kbuild mode: one output directory per (tree, arch), configured once and
+ * reused (config.h); one "make -k" per arch for the touched objects.
  *
  * Baseline for warnings: kbuild ties an output directory to one source
  * tree (absolute paths in every .cmd file), so a second, pristine tree
  * would need a second prepared directory per arch and double the cold
  * time.  Instead every build runs on a hard-linked shadow copy of the tree
- * (cp -al, under the output root): for the baseline its touched files are
- * swapped (unlink + link) to the originals in .iommu-dma/orig/, the same
- * objects are built in the same output directory, then the rewritten files
- * are linked back.  The tree itself is never written.  Baseline
- * diagnostics are cached by a hash of the originals and the .config.
+ * (shadow.h): for the baseline its touched files are swapped to the
+ * originals in .iommu-dma/orig/, the same objects are built in the same
+ * output directory, then the rewritten files are linked back.  The tree
+ * itself is never written.
+ *
+ * Each object's part of the log is kept with what it was built from
+ * (objcache.h), for the originals and for the rewritten files apart: a
+ * run makes only the objects whose sources, headers, config or compiler
+ * changed, and runs no make at all when nothing did.
  */
-#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "buildlog.h"
+#include "config.h"
+#include "diag.h"
+#include "kbuild.h"
+#include "objcache.h"
 #include "run-command.h"
+#include "util.h"
 
-#define PREPARE_FAILED 1
+#define KEY_FORMAT "kbuild-check objects 1"
 
-static int cell_active(const struct checker *c, const struct target *t,
-		       size_t col)
-{
-	return !t->skip && (t->arches & (1U << col)) && !c->col_skip[col] &&
-	       t->cell[col].status != CELL_FAIL;
-}
-
-static int col_active(const struct checker *c, size_t col)
-{
-	size_t i;
-
-	for (i = 0; i < c->nr; i++)
-		if (cell_active(c, &c->t[i], col))
-			return 1;
-	return 0;
-}
+/* One column's objects in one pass (baseline or build). */
+struct pass {
+	const char *what;	/* for messages: "baseline (originals)" */
+	struct objcache oc;
+	char *key;
+	struct strvec objs;	/* sorted */
+	char **part;		/* each object's part of the log */
+	int *fresh;		/* made in this pass (else kept) */
+	size_t nr_fresh;
+	struct child_process cmd;
+	int started;
+	int ret;
+	char *log;
+	char *text;		/* make's whole output, or NULL */
+};
 
 static void fail_col(struct checker *c, size_t col, const char *why,
 		     const struct strvec *lines)
@@ -71,20 +78,34 @@ static const char *cross_prefix(const struct checker *c, size_t col)
 	return c->table.arch[col].cross;
 }
 
+/* The defconfig file's text; NULL for a make target (or none). */
+static char *defconfig_text(const struct checker *c,
+			    const struct arch_desc *a)
+{
+	char *p, *text;
+
+	p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch,
+		      a->defconfig);
+	text = read_file(p, NULL);
+	free(p);
+	if (text)
+		return text;
+	p = xasprintf("%s/arch/%s/configs/%s_%s", c->tree, a->srcarch,
+		      a->make_arch, a->defconfig);
+	text = read_file(p, NULL);
+	free(p);
+	return text;
+}
+
 /* A defconfig is a file in arch/$(SRCARCH)/configs/ or a make target. */
 static int have_defconfig(const struct checker *c, const struct arch_desc *a)
 {
 	char *p, *text, *target;
 	int found;
 
-	p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch, a->defconfig);
-	found = is_file(p);
-	free(p);
-	p = xasprintf("%s/arch/%s/configs/%s_%s", c->tree, a->srcarch,
-		      a->make_arch, a->defconfig);
-	found = found || is_file(p);
-	free(p);
-	if (found)
+	text = defconfig_text(c, a);
+	free(text);
+	if (text)
 		return 1;
 	p = xasprintf("%s/arch/%s/Makefile", c->tree, a->srcarch);
 	text = read_file(p, NULL);
@@ -131,122 +152,6 @@ static void check_arches(struct checker *c)
 	}
 }
 
-static int run_argv(const char *const *argv, int silent)
-{
-	struct child_process cmd = CHILD_PROCESS_INIT;
-	int ret;
-
-	for (; *argv; argv++)
-		strvec_push(&cmd.args, *argv);
-	cmd.silent = silent;
-	ret = run_command(&cmd);
-	child_process_clear(&cmd);
-	return ret;
-}
-
-static char *inode_stamp(const char *tree)
-{
-	struct stat a, b;
-	char *mk = xasprintf("%s/Makefile", tree);
-	int r = stat(tree, &a) | stat(mk, &b);
-
-	free(mk);
-	if (r)
-		return xstrdup("none\n");
-	return xasprintf("%lu:%lu %lu:%lu %ld\n", (unsigned long)a.st_dev,
-			 (unsigned long)a.st_ino, (unsigned long)b.st_dev,
-			 (unsigned long)b.st_ino, (long)b.st_mtime);
-}
-
-static void make_shadow(struct checker *c)
-{
-	const char *const rm[] = { "rm", "-rf", c->shadow, NULL };
-	const char *const cpl[] = { "cp", "-al", c->tree, c->shadow, NULL };
-	const char *const cpa[] = { "cp", "-a", c->tree, c->shadow, NULL };
-	double t0 = now_sec();
-
-	run_argv(rm, 0);
-	if (run_argv(cpl, 1)) {
-		progress("[tree] hard links failed (another filesystem?): copying the tree");
-		run_argv(rm, 0);
-		if (run_argv(cpa, 0))
-			die("cannot copy %s to %s", c->tree, c->shadow);
-	}
-	progress("[tree] shadow copy %s (%.1f s)", c->shadow, now_sec() - t0);
-}
-
-static int same_inode(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
-/* Point the shadow's copy of @rel at @from: unlink, then link or copy. */
-static void shadow_link(struct checker *c, const char *rel, const char *from)
-{
-	char *to = xasprintf("%s/%s", c->shadow, rel);
-	char *dir = xstrdup(to);
-
-	if (same_inode(from, to))
-		goto out;
-	*strrchr(dir, '/') = '\0';
-	mkdir_p(dir);
-	if (unlink(to) < 0 && errno != ENOENT)
-		die("cannot remove %s: %s", to, strerror(errno));
-	if (link(from, to) < 0 && copy_file(from, to) < 0)
-		die("cannot copy %s to %s", from, to);
-out:
-	free(dir);
-	free(to);
-}
-
-static char *orig_path(const struct checker *c, const char *rel)
-{
-	char *p;
-
-	if (!c->orig_dir)
-		return NULL;
-	p = xasprintf("%s/%s", c->orig_dir, rel);
-	if (is_file(p))
-		return p;
-	free(p);
-	return NULL;
-}
-
-/* Swap the touched files of the shadow to the originals or back. */
-static void shadow_use(struct checker *c, int orig)
-{
-	char *from, *o;
-	size_t i;
-
-	for (i = 0; i < c->touched.nr; i++) {
-		o = orig ? orig_path(c, c->touched.v[i]) : NULL;
-		from = o ? o : tree_path(c, c->touched.v[i]);
-		shadow_link(c, c->touched.v[i], from);
-		free(from);
-	}
-}
-
-static void shadow_sync(struct checker *c)
-{
-	char *stamp_path = xasprintf("%s/src.stamp", c->work);
-	char *want = inode_stamp(c->tree);
-	char *have = read_file(stamp_path, NULL);
-
-	c->shadow = xasprintf("%s/src", c->work);
-	if (!have || strcmp(have, want) || !is_dir(c->shadow)) {
-		make_shadow(c);
-		if (write_file(stamp_path, want, strlen(want)) < 0)
-			die("cannot write %s", stamp_path);
-	}
-	shadow_use(c, 0);
-	free(have);
-	free(want);
-	free(stamp_path);
-}
-
 static void make_cmd(const struct checker *c, size_t col,
 		     struct child_process *cmd)
 {
@@ -258,7 +163,7 @@ static void make_cmd(const struct checker *c, size_t col,
 	strvec_push(&cmd->env, "LC_CTYPE=C");
 	strvec_push(&cmd->env, "LC_MESSAGES=C");
 	strvec_push(&cmd->args, "make");
-	strvec_pushf(&cmd->args, "-C%s", c->shadow);
+	strvec_pushf(&cmd->args, "-C%s", c->shadow.dir);
 	strvec_pushf(&cmd->args, "O=%s", c->col_out[col]);
 	strvec_pushf(&cmd->args, "ARCH=%s", a->make_arch);
 	if (*cross_prefix(c, col))
@@ -270,45 +175,29 @@ static void make_cmd(const struct checker *c, size_t col,
 	strvec_pushf(&cmd->args, "-j%d", c->jobs);
 }
 
-static char *stamp_text(const struct checker *c, size_t col)
+/* The config inputs of a column (see config.h). */
+static char *want_stamp(const struct checker *c, size_t col)
 {
 	const struct arch_desc *a = &c->table.arch[col];
+	char *gcc = xasprintf("%sgcc", cross_prefix(c, col));
+	struct config_inputs in = {
+		.arch = a,
+		.cross = cross_prefix(c, col),
+		.compiler = config_program_id(gcc),
+		.version = c->version,
+		.defconfig = defconfig_text(c, a),
+	};
+	char *stamp = config_stamp(&in);
 
-	return xasprintf("ARCH=%s CROSS_COMPILE=%s %s\n", a->make_arch,
-			 cross_prefix(c, col), a->defconfig);
+	free((char *)in.compiler);
+	free((char *)in.defconfig);
+	free(gcc);
+	return stamp;
 }
 
-static int config_enabled(const char *config, const char *sym)
+static char *stamp_path(const struct checker *c, size_t col)
 {
-	char *y = xasprintf("\nCONFIG_%s=y\n", sym);
-	char *m = xasprintf("\nCONFIG_%s=m\n", sym);
-	int ret = config && (strstr(config, y) || strstr(config, m));
-
-	free(y);
-	free(m);
-	return ret;
-}
-
-/* "FOO" must be =y/=m, "!FOO" must not be. */
-static int sym_ok(const char *config, const char *sym)
-{
-	if (*sym == '!')
-		return !config_enabled(config, sym + 1);
-	return config_enabled(config, sym);
-}
-
-static char *read_config(const struct checker *c, size_t col)
-{
-	char *path = xasprintf("%s/.config", c->col_out[col]);
-	char *text = read_file(path, NULL);
-	char *nl;
-
-	free(path);
-	if (!text)
-		return NULL;
-	nl = xasprintf("\n%s", text);	/* so that the first line matches */
-	free(text);
-	return nl;
+	return xasprintf("%s/kcheck.stamp", c->col_out[col]);
 }
 
 static void needed_syms(const struct checker *c, size_t col,
@@ -328,99 +217,104 @@ static void needed_syms(const struct checker *c, size_t col,
 	}
 }
 
-static int step(const struct checker *c, size_t col, int fd,
-		struct child_process *cmd, const char *what)
+/* One column's configuration, run side by side with the others. */
+struct prep {
+	struct strvec syms;
+	enum prepare_mode mode;
+	char *stamp;
+	char *log;
+	int fd;
+	int failed;
+	int running;
+	struct child_process cmd;
+	double t0;
+};
+
+enum prep_step { STEP_DEFCONFIG, STEP_SYMBOLS, STEP_OLDDEFCONFIG,
+		 STEP_PREPARE, NR_STEPS };
+
+static const char *const step_name[] = {
+	"defconfig", "scripts/config", "olddefconfig", "prepare",
+};
+
+static void step_cmd(const struct checker *c, size_t col, struct prep *p,
+		     enum prep_step step)
 {
-	double t0 = now_sec();
+	struct child_process *cmd = &p->cmd;
+	size_t i;
+	const char *s;
+
+	if (step == STEP_SYMBOLS) {
+		strvec_pushf(&cmd->args, "%s/scripts/config", c->shadow.dir);
+		strvec_push(&cmd->args, "--file");
+		strvec_pushf(&cmd->args, "%s/.config", c->col_out[col]);
+		for (i = 0; i < p->syms.nr; i++) {
+			s = p->syms.v[i];
+			strvec_push(&cmd->args, *s == '!' ? "--disable" : "--enable");
+			strvec_push(&cmd->args, s + (*s == '!'));
+		}
+		return;
+	}
+	make_cmd(c, col, cmd);
+	if (step == STEP_DEFCONFIG)
+		strvec_push(&cmd->args, c->table.arch[col].defconfig);
+	else if (step == STEP_OLDDEFCONFIG)
+		strvec_push(&cmd->args, "olddefconfig");
+	else
+		strvec_push(&cmd->args, "prepare");
+}
+
+static int step_runs(const struct prep *p, enum prep_step step)
+{
+	if (p->mode == PREPARE_REUSE || p->failed)
+		return 0;
+	return step != STEP_DEFCONFIG || p->mode == PREPARE_DEFCONFIG;
+}
+
+static void start_step(const struct checker *c, size_t col, struct prep *p,
+		       enum prep_step step)
+{
+	child_process_init(&p->cmd);
+	step_cmd(c, col, p, step);
+	log_command(p->fd, &p->cmd);
+	p->cmd.out_fd = p->fd;
+	p->t0 = now_sec();
+	if (start_command(&p->cmd) < 0)
+		p->failed = 1;
+	else
+		p->running = 1;
+}
+
+static void finish_step(const struct checker *c, size_t col, struct prep *p,
+			enum prep_step step)
+{
+	const char *what = step_name[step];
 	int ret;
 
-	log_command(fd, cmd);
-	cmd->out_fd = fd;
-	ret = run_command(cmd);
+	if (step == STEP_DEFCONFIG)
+		what = c->table.arch[col].defconfig;
+	ret = finish_command(&p->cmd);
 	progress("[%s] %s: %s (%.1f s)", c->col_name[col], what,
-		 ret ? "FAILED" : "ok", now_sec() - t0);
-	child_process_clear(cmd);
-	return ret;
+		 ret ? "FAILED" : "ok", now_sec() - p->t0);
+	child_process_clear(&p->cmd);
+	p->running = 0;
+	p->failed = ret != 0;
 }
 
-static int prepare_steps(const struct checker *c, size_t col,
-			 const struct strvec *syms, int scratch, int fd)
+/* Each step for every column at once; a column stops at its failure. */
+static void run_steps(const struct checker *c, struct prep *p)
 {
-	struct child_process cmd = CHILD_PROCESS_INIT;
-	size_t i;
+	enum prep_step step;
+	size_t col;
 
-	if (scratch) {
-		make_cmd(c, col, &cmd);
-		strvec_push(&cmd.args, c->table.arch[col].defconfig);
-		if (step(c, col, fd, &cmd, c->table.arch[col].defconfig))
-			return PREPARE_FAILED;
+	for (step = 0; step < NR_STEPS; step++) {
+		for (col = 0; col < c->nr_cols; col++)
+			if (step_runs(&p[col], step))
+				start_step(c, col, &p[col], step);
+		for (col = 0; col < c->nr_cols; col++)
+			if (p[col].running)
+				finish_step(c, col, &p[col], step);
 	}
-	strvec_pushf(&cmd.args, "%s/scripts/config", c->shadow);
-	strvec_push(&cmd.args, "--file");
-	strvec_pushf(&cmd.args, "%s/.config", c->col_out[col]);
-	for (i = 0; i < syms->nr; i++) {
-		strvec_push(&cmd.args, *syms->v[i] == '!' ? "--disable" : "--enable");
-		strvec_push(&cmd.args, syms->v[i] + (*syms->v[i] == '!'));
-	}
-	if (step(c, col, fd, &cmd, "scripts/config"))
-		return PREPARE_FAILED;
-	make_cmd(c, col, &cmd);
-	strvec_push(&cmd.args, "olddefconfig");
-	if (step(c, col, fd, &cmd, "olddefconfig"))
-		return PREPARE_FAILED;
-	make_cmd(c, col, &cmd);
-	strvec_push(&cmd.args, "prepare");
-	if (step(c, col, fd, &cmd, "prepare"))
-		return PREPARE_FAILED;
-	return 0;
-}
-
-/* Runs in a child process, one per arch, so that arches prepare at once. */
-static int prepare_arch(const struct checker *c, size_t col,
-			const struct strvec *syms, int scratch,
-			const char *log)
-{
-	char *stamp_path = xasprintf("%s/kcheck.stamp", c->col_out[col]);
-	char *stamp = stamp_text(c, col);
-	int fd, ret;
-
-	if (mkdir_p(c->col_out[col]) < 0)
-		return PREPARE_FAILED;
-	fd = open_log(log, NULL);
-	if (fd < 0)
-		return PREPARE_FAILED;
-	unlink(stamp_path);
-	ret = prepare_steps(c, col, syms, scratch, fd);
-	if (!ret && write_file(stamp_path, stamp, strlen(stamp)) < 0)
-		ret = PREPARE_FAILED;
-	close(fd);
-	return ret;
-}
-
-/* 0: reuse as is, 1: enable symbols, 2: from the defconfig. */
-static int prepare_mode(const struct checker *c, size_t col,
-			const struct strvec *syms)
-{
-	char *stamp_path = xasprintf("%s/kcheck.stamp", c->col_out[col]);
-	char *have = read_file(stamp_path, NULL);
-	char *want = stamp_text(c, col);
-	char *config = NULL;
-	int mode = 2;
-	size_t i;
-
-	if (!have || strcmp(have, want))
-		goto out;
-	config = read_config(c, col);
-	mode = 0;
-	for (i = 0; i < syms->nr; i++)
-		if (!sym_ok(config, syms->v[i]))
-			mode = 1;
-out:
-	free(config);
-	free(want);
-	free(have);
-	free(stamp_path);
-	return mode;
 }
 
 static void grep_lines(const char *text, const char *needle, size_t max,
@@ -473,71 +367,96 @@ static void verify_target(struct checker *c, size_t col, struct target *t,
 static void verify_config(struct checker *c, size_t col,
 			  const struct strvec *syms)
 {
-	char *config = read_config(c, col);
+	char *config = config_read(c->col_out[col]);
+	const char *s;
 	size_t i;
 
-	for (i = 0; i < syms->nr; i++)
-		if (!sym_ok(config, syms->v[i]))
+	for (i = 0; i < syms->nr; i++) {
+		s = syms->v[i];
+		if (!config_sym_ok(config, s))
 			progress("[%s] CONFIG_%s is %s after olddefconfig",
-				 c->col_name[col], syms->v[i] + (*syms->v[i] == '!'),
-				 *syms->v[i] == '!' ? "still set" : "not enabled");
+				 c->col_name[col], s + (*s == '!'),
+				 *s == '!' ? "still set" : "not enabled");
+	}
 	for (i = 0; i < c->nr; i++)
 		if (cell_active(c, &c->t[i], col))
 			verify_target(c, col, &c->t[i], config);
 	free(config);
 }
 
-static pid_t start_prepare(struct checker *c, size_t col,
-			   const struct strvec *syms, int mode,
-			   const char *log)
+static void plan_prep(const struct checker *c, size_t col, struct prep *p)
 {
-	pid_t pid;
+	char *path = stamp_path(c, col);
+	char *have = read_file(path, NULL);
+	char *config = config_read(c->col_out[col]);
 
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		die("cannot fork: %s", strerror(errno));
-	if (!pid)
-		_exit(prepare_arch(c, col, syms, mode == 2, log));
-	return pid;
+	needed_syms(c, col, &p->syms);
+	p->stamp = want_stamp(c, col);
+	p->mode = config_prepare_mode(have, p->stamp, config, &p->syms);
+	free(config);
+	free(have);
+	free(path);
 }
 
+static void open_prep(const struct checker *c, size_t col, struct prep *p)
+{
+	char *path = stamp_path(c, col);
+
+	progress("[%s] preparing %s (%s)", c->col_name[col], c->col_out[col],
+		 p->mode == PREPARE_DEFCONFIG ? "from defconfig" :
+		 "enabling symbols");
+	p->log = xasprintf("%s/%s-prepare.log", c->logdir, c->col_name[col]);
+	if (mkdir_p(c->col_out[col]) < 0)
+		p->failed = 1;
+	else
+		p->fd = open_log(p->log, NULL);
+	if (p->fd < 0)
+		p->failed = 1;
+	unlink(path);	/* an interrupted prepare is done again */
+	free(path);
+}
+
+static void finish_prep(struct checker *c, size_t col, struct prep *p)
+{
+	char *path = stamp_path(c, col);
+
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->mode != PREPARE_REUSE && p->failed)
+		prepare_failed(c, col, p->log);
+	else if (p->mode != PREPARE_REUSE &&
+		 write_file(path, p->stamp, strlen(p->stamp)) < 0)
+		warn_msg("cannot write %s", path);
+	if (col_active(c, col))
+		verify_config(c, col, &p->syms);
+	strvec_clear(&p->syms);
+	free(p->stamp);
+	free(p->log);
+	free(path);
+}
+
+/* Configure and prepare the output directories that need it, at once. */
 static void prepare_all(struct checker *c)
 {
-	struct strvec syms[MAX_ARCHES];
-	pid_t pid[MAX_ARCHES] = { 0 };
-	char *log[MAX_ARCHES] = { NULL };
-	int mode, status;
+	struct prep p[MAX_ARCHES];
 	size_t col;
 
+	memset(p, 0, sizeof(p));
 	for (col = 0; col < c->nr_cols; col++) {
-		memset(&syms[col], 0, sizeof(syms[col]));
+		p[col].fd = -1;
+		p[col].mode = PREPARE_REUSE;
 		if (!col_active(c, col))
 			continue;
-		needed_syms(c, col, &syms[col]);
-		mode = prepare_mode(c, col, &syms[col]);
-		if (!mode) {
+		plan_prep(c, col, &p[col]);
+		if (p[col].mode == PREPARE_REUSE)
 			progress("[%s] output dir %s: reused", c->col_name[col],
 				 c->col_out[col]);
-			continue;
-		}
-		log[col] = xasprintf("%s/%s-prepare.log", c->logdir,
-				     c->col_name[col]);
-		progress("[%s] preparing %s (%s)", c->col_name[col],
-			 c->col_out[col], mode == 2 ? "from defconfig" :
-			 "enabling symbols");
-		pid[col] = start_prepare(c, col, &syms[col], mode, log[col]);
+		else
+			open_prep(c, col, &p[col]);
 	}
-	for (col = 0; col < c->nr_cols; col++) {
-		if (pid[col] > 0 && (waitpid(pid[col], &status, 0) < 0 ||
-				     !WIFEXITED(status) || WEXITSTATUS(status)))
-			prepare_failed(c, col, log[col]);
-		if (col_active(c, col))
-			verify_config(c, col, &syms[col]);
-		strvec_clear(&syms[col]);
-		free(log[col]);
-	}
+	run_steps(c, p);
+	for (col = 0; col < c->nr_cols; col++)
+		finish_prep(c, col, &p[col]);
 }
 
 static void col_objects(const struct checker *c, size_t col,
@@ -551,65 +470,244 @@ static void col_objects(const struct checker *c, size_t col,
 	strvec_sort(objs);
 }
 
-/* Delete the objects first: a failed compile would leave the old one. */
-static int start_build(struct checker *c, size_t col, const char *log,
-		       struct child_process *cmd)
+static unsigned long long hash_str(unsigned long long h, const char *s)
 {
-	struct strvec objs = STRVEC_INIT;
+	if (!s)
+		s = "-";
+	return fnv1a(h, s, strlen(s) + 1);
+}
+
+/* Everything an object's result depends on but its files. */
+static char *col_key(const struct checker *c, size_t col)
+{
+	char *stamp_file = stamp_path(c, col);
+	char *stamp = read_file(stamp_file, NULL);
+	char *config = config_read(c->col_out[col]);
+	char *sparse = c->sparse ? config_program_id("sparse") :
+		       xstrdup("C=0");
+	unsigned long long h = hash_str(FNV1A_INIT, KEY_FORMAT);
+
+	h = hash_str(h, stamp);
+	h = hash_str(h, config);
+	h = hash_str(h, sparse);
+	h = hash_str(h, "W=1");
+	h = hash_str(h, c->shadow.dir);
+	free(sparse);
+	free(config);
+	free(stamp);
+	free(stamp_file);
+	return xasprintf("%016llx", h);
+}
+
+/* Baseline: a touched file in the shadow is read from its original. */
+static char *orig_of_dep(const char *dep, void *data)
+{
+	const struct checker *c = data;
+	size_t n = strlen(c->shadow.dir);
+
+	if (strncmp(dep, c->shadow.dir, n) || dep[n] != '/' ||
+	    strvec_find(&c->touched, dep + n + 1) < 0)
+		return NULL;
+	return shadow_orig(&c->shadow, dep + n + 1);
+}
+
+static void pass_init(struct checker *c, size_t col, struct pass *ps,
+		      int baseline)
+{
+	size_t i, n;
+
+	memset(ps, 0, sizeof(*ps));
+	child_process_init(&ps->cmd);
+	ps->what = baseline ? "baseline (originals)" : "build";
+	ps->log = baseline ? xasprintf("%s/%s-baseline.log", c->logdir,
+				       c->col_name[col]) :
+		  xstrdup(c->col_log[col]);
+	if (!col_active(c, col))
+		return;
+	col_objects(c, col, &ps->objs);
+	n = ps->objs.nr;
+	ps->part = xmalloc((n + 1) * sizeof(*ps->part));
+	ps->fresh = xmalloc((n + 1) * sizeof(*ps->fresh));
+	ps->key = col_key(c, col);
+	ps->oc.outdir = c->col_out[col];
+	ps->oc.key = ps->key;
+	ps->oc.kind = baseline ? "base" : "build";
+	ps->oc.map = baseline ? orig_of_dep : NULL;
+	ps->oc.data = c;
+	for (i = 0; i < n; i++) {
+		ps->part[i] = objcache_lookup(&ps->oc, ps->objs.v[i]);
+		ps->fresh[i] = !ps->part[i];
+		ps->nr_fresh += ps->fresh[i];
+	}
+}
+
+static void pass_clear(struct pass *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->objs.nr; i++)
+		free(ps->part[i]);
+	free(ps->part);
+	free(ps->fresh);
+	free(ps->key);
+	free(ps->log);
+	free(ps->text);
+	strvec_clear(&ps->objs);
+	child_process_clear(&ps->cmd);
+}
+
+static char *out_path(const struct checker *c, size_t col, const char *obj)
+{
+	return xasprintf("%s/%s", c->col_out[col], obj);
+}
+
+/*
+ * Make the objects not kept; delete them first, or a failed compile
+ * would leave the old one.
+ */
+static void pass_start(struct checker *c, size_t col, struct pass *ps)
+{
+	size_t i;
 	char *p;
+	int fd;
+
+	make_cmd(c, col, &ps->cmd);
+	strvec_push(&ps->cmd.args, "-k");
+	strvec_push(&ps->cmd.args, "-Otarget");
+	for (i = 0; i < ps->objs.nr; i++) {
+		if (!ps->fresh[i])
+			continue;
+		p = out_path(c, col, ps->objs.v[i]);
+		unlink(p);
+		free(p);
+		objcache_drop(&ps->oc, ps->objs.v[i]);
+		strvec_push(&ps->cmd.args, ps->objs.v[i]);
+	}
+	fd = open_log(ps->log, &ps->cmd);
+	if (fd < 0)
+		die("cannot write %s", ps->log);
+	ps->cmd.out_fd = fd;
+	if (start_command(&ps->cmd) < 0)
+		die("cannot run make");
+	close(fd);
+	ps->started = 1;
+}
+
+static int obj_built(const struct checker *c, size_t col, const char *obj)
+{
+	char *p = out_path(c, col, obj);
+	int ret = is_file(p);
+
+	free(p);
+	return ret;
+}
+
+static int fresh_built(const struct checker *c, size_t col,
+		       const struct pass *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->objs.nr; i++)
+		if (ps->fresh[i] && !obj_built(c, col, ps->objs.v[i]))
+			return 0;
+	return 1;
+}
+
+/* Take each fresh object's part of the log; keep those that built. */
+static void pass_finish(struct checker *c, size_t col, struct pass *ps)
+{
+	char **parts = xmalloc((ps->objs.nr + 1) * sizeof(*parts));
+	int all_built;
+	size_t i;
+
+	ps->ret = finish_command(&ps->cmd);
+	child_process_clear(&ps->cmd);
+	ps->text = read_file(ps->log, NULL);
+	buildlog_split(ps->text, &ps->objs, parts);
+	all_built = fresh_built(c, col, ps);
+	for (i = 0; i < ps->objs.nr; i++) {
+		if (!ps->fresh[i]) {
+			free(parts[i]);
+			continue;
+		}
+		ps->part[i] = parts[i];
+		if (parts[i] && obj_built(c, col, ps->objs.v[i]) &&
+		    !(ps->ret && all_built))
+			objcache_store(&ps->oc, ps->objs.v[i], parts[i]);
+	}
+	free(parts);
+}
+
+/* Kept parts go into the log too, after make's output (if any). */
+static void pass_log_kept(const struct pass *ps)
+{
 	size_t i;
 	int fd;
 
-	col_objects(c, col, &objs);
-	make_cmd(c, col, cmd);
-	strvec_push(&cmd->args, "-k");
-	for (i = 0; i < objs.nr; i++) {
-		p = xasprintf("%s/%s", c->col_out[col], objs.v[i]);
-		unlink(p);
-		free(p);
-		strvec_push(&cmd->args, objs.v[i]);
-	}
-	strvec_clear(&objs);
-	fd = open_log(log, cmd);
+	if (ps->nr_fresh == ps->objs.nr)
+		return;
+	if (ps->started)
+		fd = open(ps->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	else
+		fd = open_log(ps->log, NULL);
 	if (fd < 0)
-		die("cannot write %s", log);
-	cmd->out_fd = fd;
-	if (start_command(cmd) < 0)
-		die("cannot run make");
+		return;
+	for (i = 0; i < ps->objs.nr; i++)
+		if (!ps->fresh[i])
+			dprintf(fd, "kbuild-check: %s kept from an earlier run (nothing it is built from changed):\n%s",
+				ps->objs.v[i], ps->part[i]);
 	close(fd);
-	return 0;
 }
 
-static char *baseline_key(const struct checker *c, size_t col)
+/*
+ * The pass's diagnostics: every object's part; make's whole output too
+ * if an object was made but its part was not found (never miss one).
+ */
+static void pass_diags(const struct checker *c, const struct pass *ps,
+		       struct diag_list *out)
 {
-	struct strvec objs = STRVEC_INIT;
-	unsigned long long h = FNV1A_INIT;
-	char *s, *o;
-	size_t i, len;
+	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
+	int whole = 0;
+	size_t i;
 
-	s = stamp_text(c, col);
-	h = fnv1a(h, s, strlen(s));
-	free(s);
-	h = fnv1a(h, c->sparse ? "C=1" : "C=0", 3);
-	s = read_config(c, col);
-	if (s)
-		h = fnv1a(h, s, strlen(s));
-	free(s);
-	col_objects(c, col, &objs);
-	for (i = 0; i < objs.nr; i++)
-		h = fnv1a(h, objs.v[i], strlen(objs.v[i]) + 1);
-	strvec_clear(&objs);
-	for (i = 0; i < c->touched.nr; i++) {
-		o = orig_path(c, c->touched.v[i]);
-		s = o ? read_file(o, &len) : NULL;
-		h = fnv1a(h, c->touched.v[i], strlen(c->touched.v[i]) + 1);
-		if (s)
-			h = fnv1a(h, s, len);
-		free(s);
-		free(o);
+	for (i = 0; i < ps->objs.nr; i++) {
+		if (ps->part[i])
+			diag_parse(ps->part[i], roots, out);
+		else if (ps->fresh[i])
+			whole = 1;
 	}
-	return xasprintf("%s/%s-baseline-%016llx.diag", c->logdir,
-			 c->col_name[col], h);
+	if (whole && ps->text)
+		diag_parse(ps->text, roots, out);
+}
+
+/* Start every column's make, then finish them (they run side by side). */
+static void run_passes(struct checker *c, struct pass *ps)
+{
+	size_t col;
+
+	for (col = 0; col < c->nr_cols; col++)
+		if (ps[col].nr_fresh)
+			pass_start(c, col, &ps[col]);
+	for (col = 0; col < c->nr_cols; col++) {
+		if (ps[col].started)
+			pass_finish(c, col, &ps[col]);
+		pass_log_kept(&ps[col]);
+	}
+}
+
+static void pass_progress(const struct checker *c, size_t col,
+			  const struct pass *ps, const char *what_else,
+			  double t0)
+{
+	size_t kept = ps->objs.nr - ps->nr_fresh;
+
+	if (ps->started)
+		progress("[%s] %s: make exit %d, %zu made, %zu kept, %s (%.1f s)",
+			 c->col_name[col], ps->what, ps->ret, ps->nr_fresh,
+			 kept, what_else, now_sec() - t0);
+	else
+		progress("[%s] %s: nothing to make, %zu kept, %s",
+			 c->col_name[col], ps->what, kept, what_else);
 }
 
 static int have_orig(const struct checker *c)
@@ -618,7 +716,7 @@ static int have_orig(const struct checker *c)
 	char *o;
 
 	for (i = 0; i < c->touched.nr; i++) {
-		o = orig_path(c, c->touched.v[i]);
+		o = shadow_orig(&c->shadow, c->touched.v[i]);
 		free(o);
 		if (o)
 			return 1;
@@ -626,77 +724,32 @@ static int have_orig(const struct checker *c)
 	return 0;
 }
 
-static void load_baseline(const char *cache, struct diag_list *base)
-{
-	char *text = read_file(cache, NULL);
-
-	diag_from_keys(text, base);
-	free(text);
-}
-
-static void save_baseline(struct checker *c, const char *log,
-			  const char *cache, struct diag_list *base)
-{
-	const char *const roots[] = { c->shadow, c->tree, NULL };
-	char *text;
-
-	diag_parse_file(log, roots, base);
-	text = diag_keys_text(base);
-	if (write_file(cache, text, strlen(text)) < 0)
-		warn_msg("cannot write %s", cache);
-	free(text);
-}
-
-/* Build the objects from the originals, or take their diagnostics cached. */
+/* The originals' diagnostics, made with the originals swapped in. */
 static void baseline_all(struct checker *c, struct diag_list *base)
 {
-	struct child_process cmd[MAX_ARCHES];
-	char *cache[MAX_ARCHES] = { NULL }, *log[MAX_ARCHES] = { NULL };
+	struct pass ps[MAX_ARCHES];
 	double t0 = now_sec();
-	size_t col;
-	int ret, any = 0;
+	size_t col, fresh = 0;
+	char *n;
 
 	for (col = 0; col < c->nr_cols; col++) {
-		child_process_init(&cmd[col]);
-		if (!col_active(c, col))
-			continue;
-		cache[col] = baseline_key(c, col);
-		if (is_file(cache[col])) {
-			load_baseline(cache[col], &base[col]);
-			progress("[%s] baseline (originals): cached, %zu diagnostic(s)",
-				 c->col_name[col], base[col].nr);
-			continue;
+		pass_init(c, col, &ps[col], 1);
+		fresh += ps[col].nr_fresh;
+	}
+	if (fresh)
+		shadow_use(&c->shadow, &c->touched, 1);
+	run_passes(c, ps);
+	if (fresh)
+		shadow_use(&c->shadow, &c->touched, 0);
+	for (col = 0; col < c->nr_cols; col++) {
+		if (col_active(c, col)) {
+			pass_diags(c, &ps[col], &base[col]);
+			n = xasprintf("%zu diagnostic(s)", base[col].nr);
+			pass_progress(c, col, &ps[col], n, t0);
+			free(n);
 		}
-		if (!any++)
-			shadow_use(c, 1);
-		log[col] = xasprintf("%s/%s-baseline.log", c->logdir,
-				     c->col_name[col]);
-		start_build(c, col, log[col], &cmd[col]);
+		pass_clear(&ps[col]);
 	}
-	for (col = 0; col < c->nr_cols; col++) {
-		if (!log[col])
-			continue;
-		ret = finish_command(&cmd[col]);
-		save_baseline(c, log[col], cache[col], &base[col]);
-		progress("[%s] baseline (originals): make exit %d, %zu diagnostic(s) (%.1f s)",
-			 c->col_name[col], ret, base[col].nr, now_sec() - t0);
-		child_process_clear(&cmd[col]);
-	}
-	if (any)
-		shadow_use(c, 0);
-	for (col = 0; col < c->nr_cols; col++) {
-		free(cache[col]);
-		free(log[col]);
-	}
-}
-
-static int obj_built(const struct checker *c, size_t col, const char *obj)
-{
-	char *p = xasprintf("%s/%s", c->col_out[col], obj);
-	int ret = is_file(p);
-
-	free(p);
-	return ret;
 }
 
 /*
@@ -704,20 +757,27 @@ static int obj_built(const struct checker *c, size_t col, const char *obj)
  * a make that failed with every object built fails them all.
  */
 static void judge_cell(struct checker *c, size_t col, struct target *t,
-		       int ret, int all_built, const struct diag_list *now,
-		       const char *text)
+		       const struct pass *ps, int all_built,
+		       const struct diag_list *errs)
 {
 	struct cell *cell = &t->cell[col];
+	int k = strvec_find(&ps->objs, t->obj);
 	char *why;
 
 	cell->log = c->col_log[col];
-	if (!obj_built(c, col, t->obj)) {
-		cell_set(cell, CELL_FAIL, NULL);
-		diag_error_lines(now, t, text, &cell->errors);
+	if (k >= 0 && !ps->fresh[k]) {
+		cell->cached = 1;
+		cell_set(cell, CELL_OK, NULL);
 		return;
 	}
-	if (ret && all_built) {
-		why = xasprintf("make exited with status %d", ret);
+	if (!obj_built(c, col, t->obj)) {
+		cell_set(cell, CELL_FAIL, NULL);
+		diag_error_lines(errs, t->src, t->file, t->obj, ps->text,
+				 &cell->errors);
+		return;
+	}
+	if (ps->ret && all_built) {
+		why = xasprintf("make exited with status %d", ps->ret);
 		cell_set(cell, CELL_FAIL, why);
 		free(why);
 		return;
@@ -767,74 +827,67 @@ static void add_new_warnings(struct checker *c, size_t col,
 	}
 }
 
-static int all_built(const struct checker *c, size_t col)
+static void judge_col(struct checker *c, size_t col, const struct pass *ps,
+		      const struct diag_list *base, int compare, double t0)
 {
-	size_t i;
-
-	for (i = 0; i < c->nr; i++)
-		if (cell_active(c, &c->t[i], col) &&
-		    !obj_built(c, col, c->t[i].obj))
-			return 0;
-	return 1;
-}
-
-static void finish_build(struct checker *c, size_t col,
-			 struct child_process *cmd,
-			 const struct diag_list *base, int compare)
-{
-	const char *const roots[] = { c->shadow, c->tree, NULL };
-	struct diag_list now = { 0 }, fresh = { 0 };
+	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
+	struct diag_list now = DIAG_LIST_INIT, fresh = DIAG_LIST_INIT;
+	struct diag_list errs = DIAG_LIST_INIT;
+	int all_built = fresh_built(c, col, ps);
 	size_t i, ok = 0, n = 0;
-	int ret, built;
-	char *text;
+	char *what;
 
-	ret = finish_command(cmd);
-	built = all_built(c, col);
-	child_process_clear(cmd);
-	text = read_file(c->col_log[col], NULL);
-	if (text)
-		diag_parse(text, roots, &now);
+	diag_parse(ps->text, roots, &errs);
 	for (i = 0; i < c->nr; i++) {
 		if (!cell_active(c, &c->t[i], col))
 			continue;
-		judge_cell(c, col, &c->t[i], ret, built, &now, text);
+		judge_cell(c, col, &c->t[i], ps, all_built, &errs);
 		n++;
 		ok += c->t[i].cell[col].status == CELL_OK;
 	}
+	pass_diags(c, ps, &now);
 	if (compare)
 		diag_new_keys(base, &now, &fresh);
 	add_new_warnings(c, col, &fresh);
-	progress("[%s] build: make exit %d, %zu/%zu ok, %zu new warning(s), log %s",
-		 c->col_name[col], ret, ok, n, fresh.nr, c->col_log[col]);
+	what = xasprintf("%zu/%zu ok, %zu new warning(s), log %s", ok, n,
+			 fresh.nr, c->col_log[col]);
+	pass_progress(c, col, ps, what, t0);
+	free(what);
 	diag_clear(&now);
 	diag_clear(&fresh);
-	free(text);
+	diag_clear(&errs);
 }
 
 static void build_all(struct checker *c, const struct diag_list *base,
 		      int compare)
 {
-	struct child_process cmd[MAX_ARCHES];
-	int started[MAX_ARCHES] = { 0 };
+	struct pass ps[MAX_ARCHES];
 	double t0 = now_sec();
-	size_t col, n = 0;
+	size_t col;
 
 	for (col = 0; col < c->nr_cols; col++) {
-		child_process_init(&cmd[col]);
-		if (!col_active(c, col))
-			continue;
-		progress("[%s] building the touched objects (make -k -j%d)",
-			 c->col_name[col], c->jobs);
-		start_build(c, col, c->col_log[col], &cmd[col]);
-		started[col] = 1;
-		n++;
+		pass_init(c, col, &ps[col], 0);
+		if (ps[col].nr_fresh)
+			progress("[%s] building %zu touched object(s) (make -k -j%d)",
+				 c->col_name[col], ps[col].nr_fresh, c->jobs);
 	}
-	if (!n)
-		return;
-	for (col = 0; col < c->nr_cols; col++)
-		if (started[col])
-			finish_build(c, col, &cmd[col], &base[col], compare);
+	run_passes(c, ps);
+	for (col = 0; col < c->nr_cols; col++) {
+		if (col_active(c, col))
+			judge_col(c, col, &ps[col], &base[col], compare, t0);
+		pass_clear(&ps[col]);
+	}
 	progress("kbuild-check: builds done in %.1f s", now_sec() - t0);
+}
+
+static int any_col_active(const struct checker *c)
+{
+	size_t col;
+
+	for (col = 0; col < c->nr_cols; col++)
+		if (col_active(c, col))
+			return 1;
+	return 0;
 }
 
 void kbuild_run(struct checker *c)
@@ -851,11 +904,10 @@ void kbuild_run(struct checker *c)
 					    c->col_name[col]);
 	}
 	check_arches(c);
-	for (col = 0; col < c->nr_cols && !col_active(c, col); col++)
-		;
-	if (col == c->nr_cols)
+	if (!any_col_active(c))
 		return;
-	shadow_sync(c);
+	shadow_init(&c->shadow, c->tree, c->orig_dir, c->work);
+	shadow_sync(&c->shadow, &c->touched);
 	prepare_all(c);
 	if (compare && !have_orig(c)) {
 		progress("kbuild-check: no originals in .iommu-dma/orig/: warnings are not compared");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "manifest.h"
+#include "util.h"
 
 static int valid_path(const char *p)
 {

@@ -6,7 +6,7 @@
 #ifndef KCHECK_MANIFEST_H
 #define KCHECK_MANIFEST_H
 
-#include "util.h"
+#include "strvec.h"
 
 /* Adds the touched files, in order of first appearance; dies on bad input. */
 void manifest_read(const char *path, struct strvec *files);

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The report: a table (file x architecture), the first error lines of each
- * failure with its log, and the files that were not checked; or JSON.
+ * The report (see report.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "report.h"
+#include "util.h"
 
 static const char *cell_word(const struct cell *cell)
 {
@@ -246,7 +247,7 @@ static void print_json(const struct checker *c, const struct tally *n,
 	printf("}\n}\n");
 }
 
-int report(struct checker *c)
+int report(const struct checker *c)
 {
 	struct tally n;
 	int ok;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "run-command.h"
+#include "util.h"
 
 void child_process_init(struct child_process *cmd)
 {
@@ -158,22 +160,31 @@ static int is_executable(const char *path)
 	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
 }
 
-int program_exists(const char *name)
+char *program_path(const char *name)
 {
 	const char *path = getenv("PATH");
 	const char *p, *end;
 	char *full;
-	int found = 0;
 
 	if (strchr(name, '/'))
-		return is_executable(name);
+		return is_executable(name) ? xstrdup(name) : NULL;
 	if (!path)
 		path = "/usr/bin:/bin";
-	for (p = path; !found && *p; p = *end ? end + 1 : end) {
+	for (p = path; *p; p = *end ? end + 1 : end) {
 		end = strchrnul(p, ':');
 		full = xasprintf("%.*s/%s", (int)(end - p), p, name);
-		found = is_executable(full);
+		if (is_executable(full))
+			return full;
 		free(full);
 	}
+	return NULL;
+}
+
+int program_exists(const char *name)
+{
+	char *path = program_path(name);
+	int found = path != NULL;
+
+	free(path);
 	return found;
 }

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "util.h"
+#include "strvec.h"
 
 struct child_process {
 	struct strvec args;	/* argv[0] is looked up in PATH */
@@ -44,5 +44,8 @@ void log_command(int fd, const struct child_process *cmd);
 
 /* Is this program in PATH (or an existing path when it has a slash)? */
 int program_exists(const char *name);
+
+/* Where the program is (as program_exists() finds it), or NULL. */
+char *program_path(const char *name);
 
 #endif

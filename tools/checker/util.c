@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,7 +88,7 @@ char *xstrdup(const char *s)
 	return p;
 }
 
-static char *xvasprintf(const char *fmt, va_list ap)
+char *xvasprintf(const char *fmt, va_list ap)
 {
 	va_list cp;
 	char *buf;
@@ -260,65 +261,4 @@ unsigned long long fnv1a(unsigned long long h, const void *buf, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
-}
-
-void strvec_push(struct strvec *sv, const char *s)
-{
-	if (sv->nr + 2 > sv->alloc) {
-		sv->alloc = sv->alloc ? 2 * sv->alloc : 8;
-		sv->v = xrealloc(sv->v, sv->alloc * sizeof(*sv->v));
-	}
-	sv->v[sv->nr++] = xstrdup(s);
-	sv->v[sv->nr] = NULL;
-}
-
-void strvec_pushf(struct strvec *sv, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
-	va_end(ap);
-	strvec_push(sv, s);
-	free(s);
-}
-
-int strvec_find(const struct strvec *sv, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sv->nr; i++)
-		if (!strcmp(sv->v[i], s))
-			return (int)i;
-	return -1;
-}
-
-void strvec_push_unique(struct strvec *sv, const char *s)
-{
-	if (strvec_find(sv, s) < 0)
-		strvec_push(sv, s);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void strvec_sort(struct strvec *sv)
-{
-	if (sv->nr > 1)
-		qsort(sv->v, sv->nr, sizeof(*sv->v), cmp_str);
-}
-
-void strvec_clear(struct strvec *sv)
-{
-	size_t i;
-
-	for (i = 0; i < sv->nr; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	sv->v = NULL;
-	sv->nr = 0;
-	sv->alloc = 0;
 }

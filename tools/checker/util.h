@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Small helpers for kbuild-check: error reporting, allocation, files,
- * string vectors and hashing.  libc only.
+ * and hashing.  libc only.
  */
 #ifndef KCHECK_UTIL_H
 #define KCHECK_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -25,6 +25,7 @@ void *xmalloc(size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...);
+char *xvasprintf(const char *fmt, va_list ap);
 
 char *read_file(const char *path, size_t *len);
 int write_file(const char *path, const char *buf, size_t len);
@@ -38,20 +39,5 @@ double now_sec(void);
 
 unsigned long long fnv1a(unsigned long long h, const void *buf, size_t len);
 #define FNV1A_INIT 0xcbf29ce484222325ULL
-
-struct strvec {
-	char **v;
-	size_t nr;
-	size_t alloc;
-};
-
-#define STRVEC_INIT { NULL, 0, 0 }
-
-void strvec_push(struct strvec *sv, const char *s);
-void strvec_pushf(struct strvec *sv, const char *fmt, ...);
-void strvec_push_unique(struct strvec *sv, const char *s);
-int strvec_find(const struct strvec *sv, const char *s);
-void strvec_sort(struct strvec *sv);
-void strvec_clear(struct strvec *sv);
 
 #endif

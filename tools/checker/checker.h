@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kbuild-check: shared state of one run.
+ * kbuild-check: the state of one run (options, the tree, its targets and
+ * the result table), shared by the modes and the report.
  */
-#ifndef KCHECK_CHECK_H
-#define KCHECK_CHECK_H
+#ifndef KCHECK_CHECKER_H
+#define KCHECK_CHECKER_H
 
 #include "arch-table.h"
-#include "util.h"
+#include "shadow.h"
+#include "strvec.h"
 
 enum cell_status {
 	CELL_NONE,	/* this arch does not build the file */
@@ -22,6 +24,7 @@ struct cell {
 	struct strvec errors;	/* the first compiler error lines */
 	struct strvec warnings;	/* new warnings */
 	const char *log;
+	int cached;		/* judged from a result kept from a past run */
 };
 
 struct target {
@@ -58,7 +61,7 @@ struct checker {
 	/* output */
 	char *work;		/* <out_root>/kbuild/<tree_id> */
 	char *logdir;
-	char *shadow;		/* pristine-able copy of the tree (kbuild) */
+	struct shadow shadow;	/* kbuild mode: what make compiles */
 
 	struct arch_table table;
 	size_t nr_cols;		/* architectures (columns of the table) */
@@ -74,43 +77,13 @@ struct checker {
 	double started;
 };
 
-/* fixture.c */
-void fixture_run(struct checker *c);
-
-/* kbuild.c */
-void kbuild_run(struct checker *c);
-
-/* diag.c */
-struct diag {
-	char *path;	/* relative to the tree when inside it */
-	char *text;	/* the line, with the path made relative */
-	char *key;	/* path: kind: message (no line numbers) */
-	int is_error;
-};
-
-struct diag_list {
-	struct diag *d;
-	size_t nr;
-	size_t alloc;
-};
-
-void diag_parse(const char *text, const char *const *roots,
-		struct diag_list *out);
-void diag_parse_file(const char *log, const char *const *roots,
-		     struct diag_list *out);
-void diag_clear(struct diag_list *l);
-void diag_new_keys(const struct diag_list *base, const struct diag_list *now,
-		   struct diag_list *out);
-void diag_error_lines(const struct diag_list *l, const struct target *t,
-		      const char *log_text, struct strvec *out);
-char *diag_keys_text(const struct diag_list *l);
-void diag_from_keys(const char *text, struct diag_list *out);
-
-/* report.c */
-int report(struct checker *c);
-
-/* helpers in kbuild-check.c */
 void cell_set(struct cell *cell, enum cell_status st, const char *reason);
 char *tree_path(const struct checker *c, const char *rel);
+
+/* Is @t still to be built in column @col (checked, not failed yet)? */
+int cell_active(const struct checker *c, const struct target *t, size_t col);
+
+/* Does column @col build any target? */
+int col_active(const struct checker *c, size_t col);
 
 #endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kbuild mode: build the targets' objects with the tree's own kbuild, one
+ * output directory per architecture, and compare their warnings with
+ * those of the originals.
+ */
+#ifndef KCHECK_KBUILD_H
+#define KCHECK_KBUILD_H
+
+#include "checker.h"
+
+void kbuild_run(struct checker *c);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kept results of object builds, so that a run compiles only what changed.
+ *
+ * After an object built, its part of the make log is kept beside it
+ * (<O>/<dir>/.<name>.o.kcheck-<kind>) with a key of everything else it
+ * was built with (the arch's config stamp, the .config, the compiler, make
+ * options) and, for every file its .cmd lists (source and headers), the
+ * file's inode, size, mtime and a hash of its content.  A later run takes
+ * the kept part if the key is the same and every file is unchanged: same
+ * stat, or else the same content.
+ */
+#ifndef KCHECK_OBJCACHE_H
+#define KCHECK_OBJCACHE_H
+
+#include "strvec.h"
+
+/* The file to read for a dependency (malloc'd), or NULL: the dep itself. */
+typedef char *(*objcache_map_fn)(const char *dep, void *data);
+
+struct objcache {
+	const char *outdir;	/* kbuild O= directory */
+	const char *key;	/* everything but the files, as text */
+	const char *kind;	/* "build", "base": one record per kind */
+	objcache_map_fn map;	/* e.g. a touched file to its original */
+	void *data;
+};
+
+/* The dependencies in @obj's .cmd file, source first, made absolute. */
+int cmd_file_deps(const char *outdir, const char *obj, struct strvec *deps);
+
+/* The kept part of the log for @obj if nothing changed, else NULL. */
+char *objcache_lookup(const struct objcache *oc, const char *obj);
+
+/* Keep @part for @obj, just built; returns 0, or -1 without .cmd file. */
+int objcache_store(const struct objcache *oc, const char *obj,
+		   const char *part);
+
+/* Forget @obj (before it is built again). */
+void objcache_drop(const struct objcache *oc, const char *obj);
+
+#endif
