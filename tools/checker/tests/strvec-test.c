@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of strvec.c.
+ */
+#include "ktest.h"
+#include "strvec.h"
+
+static void push_copies_and_terminates(struct ktest *test)
+{
+	struct strvec sv = STRVEC_INIT;
+	char buf[] = "abc";
+	int i;
+
+	strvec_push(&sv, buf);
+	buf[0] = 'x';
+	for (i = 0; i < 20; i++)
+		strvec_pushf(&sv, "n%d", i);
+	KTEST_EXPECT_EQ(test, sv.nr, 21);
+	KTEST_EXPECT_STREQ(test, sv.v[0], "abc");
+	KTEST_EXPECT_STREQ(test, sv.v[20], "n19");
+	KTEST_EXPECT_NULL(test, sv.v[21]);
+	strvec_clear(&sv);
+	KTEST_EXPECT_EQ(test, sv.nr, 0);
+	KTEST_EXPECT_NULL(test, sv.v);
+}
+
+static void unique_and_find(struct ktest *test)
+{
+	struct strvec sv = STRVEC_INIT;
+
+	strvec_push_unique(&sv, "b");
+	strvec_push_unique(&sv, "a");
+	strvec_push_unique(&sv, "b");
+	KTEST_EXPECT_EQ(test, sv.nr, 2);
+	KTEST_EXPECT_EQ(test, strvec_find(&sv, "a"), 1);
+	KTEST_EXPECT_EQ(test, strvec_find(&sv, "c"), -1);
+	strvec_sort(&sv);
+	KTEST_EXPECT_STREQ(test, sv.v[0], "a");
+	KTEST_EXPECT_STREQ(test, sv.v[1], "b");
+	strvec_clear(&sv);
+}
+
+static struct ktest_case strvec_cases[] = {
+	KTEST_CASE(push_copies_and_terminates),
+	KTEST_CASE(unique_and_find),
+	{}
+};
+
+KTEST_SUITE(strvec, strvec_cases);
