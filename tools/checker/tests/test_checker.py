@@ -247,13 +247,17 @@ def tree612():
 DART = "drivers/iommu/apple-dart.c"
 
 
-def harmless_edit(tree, path=DART):
-    """Restore the pristine file, record it, then edit it harmlessly."""
-    full = os.path.join(tree, path)
-    pristine = read(os.path.join(source_tree(tree.rsplit("-", 1)[1]), path))
-    replace(full, pristine)
-    record(tree, [path])
-    replace(full, pristine + "\n/* touched by test_checker.py */\n")
+def harmless_edit(tree, path=DART, *more):
+    """Restore the pristine files, record them, then edit them harmlessly."""
+    paths = (path,) + more
+    for p in paths:
+        full = os.path.join(tree, p)
+        pristine = read(os.path.join(source_tree(tree.rsplit("-", 1)[1]), p))
+        replace(full, pristine)
+    record(tree, list(paths))
+    for p in paths:
+        full = os.path.join(tree, p)
+        replace(full, read(full) + "\n/* touched by test_checker.py */\n")
 
 
 def break_file(tree, path=DART):
@@ -269,7 +273,7 @@ def test_real_61_apple_dart_ok(checker, tree61):
     r = run(checker, tree61)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"^drivers/iommu/apple-dart.c\s+ok\s+-\s+-", r.stdout, re.M), r.stdout
-    assert "[arm64] build: make exit 0" in r.stderr
+    assert re.search(r"\[arm64\] build: (make exit 0|nothing to make)", r.stderr)
 
 
 def test_real_61_syntax_error_fails(checker, tree61):
@@ -337,3 +341,146 @@ def test_real_612_apple_dart_ok(checker, tree612):
 def test_real_never_modifies_the_tree(checker, tree61):
     src = source_tree("6.1")
     assert read(os.path.join(src, DART)) == read(os.path.join(tree61, ".iommu-dma/orig", DART))
+
+
+# ---------------------------------------------------------------- kept results
+
+SMMU = "drivers/iommu/arm/arm-smmu/arm-smmu.c"
+DMA_H = "drivers/iommu/dma-iommu.h"   # included by both, touched by none
+
+
+def forget_kept(tree):
+    """Delete every kept object result of the tree's arm64 output dir."""
+    out = os.path.join(OUT, "checker-tests", "out", "kbuild")
+    n = 0
+    for top in os.listdir(out):
+        if not top.startswith(os.path.basename(tree) + "-"):
+            continue
+        for d, _, files in os.walk(os.path.join(out, top, "arm64")):
+            for f in files:
+                if ".kcheck-" in f:
+                    os.unlink(os.path.join(d, f))
+                    n += 1
+    return n
+
+
+def verdict(r):
+    """stdout without the run time."""
+    return re.sub(r"\(\d+\.\d s\)", "(T)", r.stdout)
+
+
+def report_json(r):
+    rep = json.loads(r.stdout)
+    del rep["seconds"]
+    return rep
+
+
+def made(r, arch="arm64", what="build"):
+    """How many objects a pass made (0 when nothing was made)."""
+    m = re.search(r"\[%s\] %s: (?:make exit \d+, (\d+) made|nothing to make)"
+                  % (arch, re.escape(what)), r.stderr)
+    assert m, r.stderr
+    return int(m.group(1) or 0)
+
+
+def test_real_61_warm_same_as_cold(checker, tree61):
+    """A second run makes nothing and says exactly what the first said."""
+    harmless_edit(tree61, DART, SMMU)
+    run(checker, tree61)
+    forget_kept(tree61)
+    cold = run(checker, tree61)
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    assert made(cold) == 2 and made(cold, what="baseline (originals)") == 2
+    warm = run(checker, tree61)
+    assert warm.returncode == 0, warm.stdout + warm.stderr
+    assert verdict(warm) == verdict(cold)
+    assert made(warm) == 0 and made(warm, what="baseline (originals)") == 0
+    assert "preparing" not in warm.stderr and "shadow copy" not in warm.stderr
+    assert report_json(run(checker, "--json", tree61)) == \
+        report_json(run(checker, "--json", tree61))
+
+
+def test_real_61_kept_new_warning_and_failure(checker, tree61):
+    """Kept results keep their warnings; a failed compile is never kept."""
+    harmless_edit(tree61, DART, SMMU)
+    full = os.path.join(tree61, DART)
+    replace(full, read(full) + "int kcheck_test_global;\n")
+    first = run(checker, "--json", tree61)
+    again = run(checker, "--json", tree61)
+    assert first.returncode == again.returncode == 1
+    assert report_json(first) == report_json(again)
+    res = [x for x in report_json(again)["results"] if x["file"] == DART]
+    assert res[0]["status"] == "new-warnings"
+    assert any("kcheck_test_global" in w for w in res[0]["new_warnings"])
+    break_file(tree61, SMMU)
+    first = run(checker, tree61)
+    again = run(checker, tree61)
+    assert first.returncode == again.returncode == 1
+    assert verdict(first) == verdict(again)
+    assert "FAIL %s [arm64]" % SMMU in again.stdout
+    assert re.search(r"^  \S+:\d+:\d+: error: expected ';'", again.stdout, re.M)
+    assert made(again) == 1    # the broken one, again; DART kept
+
+
+def test_real_61_changes_invalidate(checker, tree61):
+    """A touched file, a header it includes, the .config: made again."""
+    harmless_edit(tree61, DART, SMMU)
+    run(checker, tree61)
+    assert made(run(checker, tree61)) == 0
+    full = os.path.join(tree61, DART)
+    replace(full, read(full) + "/* another edit */\n")
+    r = run(checker, tree61)
+    assert r.returncode == 0 and made(r) == 1, r.stderr
+    # the same content again (new inode, new mtime): still kept
+    replace(full, read(full))
+    assert made(run(checker, tree61)) == 0
+    # an untouched header both include, replaced in the tree
+    hdr = os.path.join(tree61, DMA_H)
+    pristine = read(hdr)
+    try:
+        replace(hdr, pristine + "\n/* header edit */\n")
+        r = run(checker, tree61)
+        assert r.returncode == 0 and made(r) == 2, r.stderr
+        assert made(r, what="baseline (originals)") == 2
+        replace(hdr, pristine.replace("#include", "#include <nonexistent/x.h>\n#include", 1))
+        r = run(checker, tree61)
+        assert r.returncode == 1 and "nonexistent/x.h" in r.stdout, r.stdout
+    finally:
+        replace(hdr, pristine)
+    r = run(checker, tree61)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # the .config is part of every object's key: toggle a symbol that
+    # kbuild keeps (it rewrites .config) and no Kconfig depends on
+    config = [os.path.join(OUT, "checker-tests", "out", "kbuild", d, "arm64", ".config")
+              for d in os.listdir(os.path.join(OUT, "checker-tests", "out", "kbuild"))
+              if d.startswith(os.path.basename(tree61) + "-")]
+    assert len(config) == 1
+    text = read(config[0])
+    old = re.search(r'^CONFIG_LOCALVERSION=".*"$', text, re.M).group(0)
+    new = 'CONFIG_LOCALVERSION="%s"' % ("" if "-kcheck" in old else "-kcheck")
+    replace(config[0], text.replace(old, new))
+    r = run(checker, tree61)
+    assert r.returncode == 0 and made(r) == 2, r.stderr
+    assert made(r, what="baseline (originals)") == 2
+    assert new in read(config[0])
+
+
+def test_real_61_series_reuses_one_build_dir(checker, tree61):
+    """Calls after each patch of a series: one shadow, one output dir,
+    only the patch's objects made."""
+    harmless_edit(tree61, DART, SMMU)
+    smmu = os.path.join(tree61, SMMU)
+    dart = os.path.join(tree61, DART)
+    first = run(checker, tree61, DART)
+    assert first.returncode == 0, first.stdout + first.stderr
+    replace(smmu, read(smmu) + "/* patch 2 */\n")
+    second = run(checker, tree61, SMMU)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "shadow copy" not in second.stderr
+    assert "preparing" not in second.stderr
+    assert re.search(r"\[arm64\] output dir \S+: reused", second.stderr)
+    assert made(second) == 1
+    replace(dart, read(dart) + "/* patch 3 */\n")
+    third = run(checker, tree61, DART, SMMU)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert made(third) == 1 and "shadow copy" not in third.stderr
