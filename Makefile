@@ -245,6 +245,7 @@ test-tool: deps checker
 test-checker: checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)tools/linux-tree.sh 6.12 $(KCACHE) >/dev/null
+	$(Q)$(MAKE) -s -C tools/checker O=$(O) unit
 	$(Q)KCHECK_OUT=$(O) $(PYTEST) tools/checker/tests
 
 clean:
