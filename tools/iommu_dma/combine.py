@@ -21,8 +21,11 @@ rules and rule references are renamed with a section prefix (its -D modes
 too), its Python is kept as it is. It is refused (NotCombinable, and the
 caller runs the sections one by one) when the sections' Python globals
 would collide, when an event name does not tell which section emitted it,
-or when their options differ. IOMMU_DMA_COMBINE=0 turns combining off
-(tests compare both ways).
+or when their options differ. IOMMU_DMA_COMBINE=0 turns combining off,
+and with it the other fast paths of rewrite.compute (the header step run
+beside the candidate grep, the drivers' steps in groups side by side):
+every rule then runs over all its files in order, as before (tests
+compare both ways).
 """
 
 from __future__ import annotations

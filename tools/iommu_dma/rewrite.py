@@ -154,26 +154,36 @@ class Lanes:
             self.pool.shutdown(wait=True)
 
 
+def run_aside(scratch: Path, cocci: str, rel: str,
+              modes: list[str]) -> list[dict]:
+    """Run cocci, as its step will, on a copy of scratch/rel of its own:
+    scratch is not changed, and the result waits in spatch.MEMO for the
+    step's own run, which then starts no spatch."""
+    sp = semantic_patch(cocci)
+    before = (scratch / rel).read_bytes()
+    with tempfile.TemporaryDirectory(prefix='iommu-dma-aside-') as tmp:
+        copy_files(scratch, Path(tmp), [rel])
+        events = run(sp, Path(tmp), [rel], modes)
+        after = (Path(tmp) / rel).read_bytes()
+    key = spatch.ResultCache.key(sp, spatch.command(sp, modes), rel, before)
+    spatch.MEMO[key] = (events, None if after == before else after)
+    return events
+
+
 def detect_core_shape(scratch: Path) -> str | None:
     """The first shape in CORE_SHAPES whose rule recognises iommu.c.
 
-    Each rule runs as the core step will (-D patch -D record), on a copy
-    of iommu.c of its own, one after the other: scratch is not changed,
-    and the result waits in spatch.MEMO for the core step, which then
-    starts no spatch."""
-    before = (scratch / IOMMU_C).read_bytes()
+    Each rule runs as the core step will (-D patch -D record), aside, one
+    after the other: the core step then reuses the run."""
     for shape, (cocci, _) in CORE_SHAPES.items():
-        sp = semantic_patch(cocci)
-        with tempfile.TemporaryDirectory(prefix='iommu-dma-core-') as tmp:
-            copy_files(scratch, Path(tmp), [IOMMU_C])
-            events = run(sp, Path(tmp), [IOMMU_C], CORE_MODES)
-            after = (Path(tmp) / IOMMU_C).read_bytes()
-        key = spatch.ResultCache.key(sp, spatch.command(sp, CORE_MODES),
-                                     IOMMU_C, before)
-        spatch.MEMO[key] = (events, None if after == before else after)
+        events = run_aside(scratch, cocci, IOMMU_C, CORE_MODES)
         if any(e['event'] == 'core-shape' for e in events):
             return shape
     return None
+
+
+def step_modes(dma_fq: bool) -> list[str]:
+    return ['patch', 'record'] + (['dma_fq'] if dma_fq else [])
 
 
 def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
@@ -198,6 +208,33 @@ def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
     return done
 
 
+def partition(files: list[str], weight: dict[str, int],
+              n: int) -> list[list[str]]:
+    """files in at most n groups of near-equal weight, each sorted."""
+    groups: list[tuple[int, list[str]]] = [(0, []) for _ in range(n)]
+    for f in sorted(files, key=lambda f: (-weight[f], f)):
+        k = min(range(n), key=lambda i: groups[i][0])
+        groups[k] = (groups[k][0] + weight[f], groups[k][1] + [f])
+    return [sorted(g) for _, g in groups if g]
+
+
+def run_chain(tmp: Path, steps: list[tuple[str, list[str]]],
+              modes: list[str], audit: bool) -> None:
+    """The driver steps, then the audit, on tmp: a copy of some of the
+    drivers of its own. Every result lands in spatch.MEMO under the key
+    the steps' own runs on the scratch copy will have (same rule, command
+    line, path and content); tmp is removed."""
+    try:
+        files = sorted({f for _, fs in steps for f in fs} |
+                       {f.relative_to(tmp).as_posix()
+                        for f in tmp.rglob('*') if f.is_file()})
+        run_steps(tmp, steps, modes, 1)
+        if audit:
+            run(semantic_patch(AUDIT), tmp, files, ['report', 'record'])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def compute(tree: KernelTree, parts: str = 'all',
             jobs: int = 1) -> Rewrite:
     """Run every step on a scratch copy; the tree is not touched."""
@@ -213,6 +250,10 @@ def compute(tree: KernelTree, parts: str = 'all',
         copy_files(tree.path, scratch, core_files)
         found = lanes.submit(tree.candidates)
         shape = None if done else detect_core_shape(scratch)
+        if shape and IOMMU_H in core_files and combine.enabled():
+            # the header step too, while the candidate grep runs
+            run_aside(scratch, 'iommu_ops_fields', IOMMU_H,
+                      step_modes(CORE_SHAPES[shape][1]))
         drivers = found.result()
         copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
         if set(drivers) & set(core_files):
@@ -260,7 +301,7 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
             f'the flags would not compile; rewrite with PARTS=all; nothing '
             f'written')
 
-    modes = ['patch', 'record'] + (['dma_fq'] if record.dma_fq else [])
+    modes = step_modes(record.dma_fq)
     scopes = {'header': [IOMMU_H], 'core': [IOMMU_C], 'drivers': drivers}
     planned = []
     for step in STEPS:
@@ -293,11 +334,29 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     combine.prime(first, scratch, drivers, jobs)
     check_parsed(scratch, drivers, jobs)  # no driver silently skipped
     texts = {f: (scratch / f).read_bytes() for f in drivers}
-    by_scope['drivers'] = lanes.submit(
-        run_steps, scratch,
-        [(cocci, [f for f in drivers if step.needs.encode() in texts[f]])
-         for step, cocci in planned if step.scope == 'drivers'],
-        modes, jobs)
+    driver_steps = [(cocci, [f for f in drivers
+                             if step.needs.encode() in texts[f]])
+                    for step, cocci in planned if step.scope == 'drivers']
+    if jobs > 1 and combine.enabled() and len(drivers) > 1:
+        # Each file's steps depend on that file alone (one group per
+        # file): the drivers go through every step and the audit in J
+        # groups of their own side by side, no group waiting for another
+        # group's step, then the steps below replay them from spatch.MEMO.
+        weight = {f: len(texts[f]) * (1 + sum(f in fs for _, fs in
+                                                driver_steps))
+                  for f in drivers}
+        chains = []
+        for group in partition(drivers, weight, jobs):
+            tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-chain-'))
+            copy_files(scratch, tmp, group)
+            chains.append(lanes.submit(
+                run_chain, tmp, [(cocci, [f for f in fs if f in group])
+                                 for cocci, fs in driver_steps], modes,
+                parts in ('all', 'drivers')))
+        for chain in chains:
+            chain.result()
+    by_scope['drivers'] = lanes.submit(run_steps, scratch, driver_steps,
+                                       modes, jobs)
     results = {scope: iter(f.result()) for scope, f in by_scope.items()}
     for step, cocci in planned:
         events, files, after = next(results[step.scope])

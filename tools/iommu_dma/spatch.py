@@ -195,9 +195,10 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
     for rel in missing:
         after = (cwd / rel).read_bytes()
         events[rel] = by_file[rel]
+        result = (by_file[rel], None if after == before[rel] else after)
+        MEMO[keys[rel]] = result    # a later run of the same input
         if cache is not None:
-            cache.put(keys[rel], by_file[rel],
-                      None if after == before[rel] else after)
+            cache.put(keys[rel], *result)
     return [e for rel in files for e in events[rel]]
 
 
