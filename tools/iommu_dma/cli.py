@@ -14,6 +14,7 @@ from . import PROG, refusals, report, upstream
 from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
+from .record import Record
 from .rewrite import PARTS, Rewrite, compute, discard, write
 from .summary import summary
 from .tree import KernelTree
@@ -40,9 +41,24 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
         if rewrite.record.files:
             write(rewrite)
         print(summary(rewrite.record, 'rewritten'))
+        if not rewrite.record.files:
+            print_last_apply(tree)
     finally:
         discard(rewrite)
     return 0
+
+
+def print_last_apply(tree: KernelTree) -> None:
+    """A tree with nothing left to change: what the apply that rewrote it
+    recorded (.iommu-dma/record.json)."""
+    saved = tree.state_dir() / 'record.json'
+    if not saved.is_file():
+        return
+    done = Record.load(saved)
+    print(f'{PROG}: rewritten earlier ({saved}): {len(done.files)} files, '
+          f'{len(done.findings)} findings:')
+    for line in summary(done, 'rewritten').splitlines()[1:]:
+        print(f'  {line}')
 
 
 def prepare(tree: KernelTree, args: argparse.Namespace

@@ -48,10 +48,9 @@ def hold_back_partial(rewrite) -> list[str]:
             for rel in files:
                 after.pop(rel, None)
     for rel, fn in partial:
-        record.findings.append({
-            'event': 'finding', 'kind': 'partial', 'file': rel,
-            'function': fn, 'rule': 'consistency',
-            'message': 'the rules could drop only part of its DMA '
-                       'comparisons: all of them stay, its flags are '
-                       'declared'})
+        record.add_finding(
+            kind='partial', file=rel, function=fn, rule='consistency',
+            message='the rules could drop only part of its DMA '
+                    'comparisons: all of them stay, its flags are '
+                    'declared')
     return files

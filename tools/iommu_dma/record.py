@@ -15,7 +15,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-FORMAT = 1
+from . import events
+from .errors import ToolError
+from .events import Event, Finding
+
+FORMAT = 2
 
 
 @dataclass
@@ -26,22 +30,28 @@ class Record:
     parts: str
     core_shape: str | None = None
     dma_fq: bool = False
-    changes: list[dict] = field(default_factory=list)
-    findings: list[dict] = field(default_factory=list)
+    changes: list[Event] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)
     format: int = FORMAT
 
-    def add_events(self, events: list[dict]) -> None:
-        for event in events:
-            target = (self.findings if event['event'] == 'finding'
-                      else self.changes)
+    def add_events(self, raw: list[dict | Event]) -> None:
+        """The rules' events, typed (events.parse rejects unknown ones)."""
+        for event in map(events.parse, raw):
+            target: list = (self.findings if isinstance(event, Finding)
+                            else self.changes)
             if event not in target:
                 target.append(event)
 
+    def add_finding(self, **what) -> Finding:
+        finding = Finding(**what)
+        if finding not in self.findings:
+            self.findings.append(finding)
+        return finding
+
     def manifest_lines(self) -> list[str]:
-        lines = {manifest_line(e) for e in self.changes}
-        lines |= {manifest_line(e) for e in self.findings}
+        lines = {e.manifest() for e in self.changes + self.findings}
         lines.discard(None)
         return sorted(lines)
 
@@ -60,35 +70,28 @@ class Record:
                 flags.setdefault((e['file'], e['ops']), []).append(e['flag'])
         return {k: sorted(v, reverse=True) for k, v in flags.items()}
 
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data['changes'] = [e.to_json() for e in self.changes]
+        data['findings'] = [e.to_json() for e in self.findings]
+        return data
+
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=1, sort_keys=True)
+        path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=True)
                         + '\n')
 
     @classmethod
     def load(cls, path: Path) -> 'Record':
-        return cls(**json.loads(path.read_text()))
+        """A saved record; one of another format is refused."""
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ToolError(f'{path}: not a record ({e})') from None
+        if not isinstance(data, dict) or data.get('format') != FORMAT:
+            raise ToolError(f'{path}: a record of another format; rerun '
+                            f'the rewrite')
+        record = cls(**{k: v for k, v in data.items()
+                        if k not in ('changes', 'findings')})
+        record.add_events(data['changes'] + data['findings'])
+        return record
 
-
-def manifest_line(e: dict) -> str | None:
-    kind = e['event']
-    if kind == 'gate':
-        return f"{e['file']} {e['function']} - {e['removed']} {e['shape']}"
-    if kind == 'flag':
-        return f"{e['file']} {e['ops']} + .{e['flag']} = true"
-    if kind == 'legacy-binding':
-        return (f"{e['file']} {e['function']} + {e['ops']}.use_dma_iommu = "
-                f"false after {e['flag_var']} = true")
-    if kind == 'field':
-        return f"{e['file']} {e['struct']} + u8 {e['field']} : 1"
-    if kind == 'core':
-        return f"{e['file']} {e['function']} ~ {e['shape']}"
-    if kind == 'upstream':
-        return f"{e['file']} {e['function']} = {e['shape']}"
-    if kind == 'finding':
-        what = e['kind']
-        if e.get('helper'):
-            what += ' ' + e['helper']
-        if e['kind'] in ('not-rewritten', 'behaviour'):
-            what += ' ' + e['constant']
-        return f"{e['file']} {e['function']} ! {what}"
-    return None

@@ -12,11 +12,11 @@ import fcntl
 import os
 import re
 import stat
-import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from . import gitcmd
 from .errors import ToolError
 from .journal import Journal
 from .tree import IOMMU_C, IOMMU_H, KernelTree
@@ -79,14 +79,9 @@ def uncommitted(tree: KernelTree, files: list[str]) -> list[str]:
     """Files of a git tree that differ from HEAD or are not tracked."""
     if not tree.is_git() or not files:
         return []
-    res = subprocess.run(
-        ['git', '-C', str(tree.path), 'status', '--porcelain',
-         '--ignored', '--untracked-files=all', '--'] + files,
-        capture_output=True, text=True)
-    if res.returncode != 0:
-        raise ToolError(f'git status failed in {tree.path}: '
-                        f'{res.stderr.strip()}')
-    return sorted({line[3:] for line in res.stdout.splitlines() if line})
+    out = gitcmd.run(tree.path, 'status', '--porcelain', '--ignored',
+                     '--untracked-files=all', '--', *files)
+    return sorted({line[3:] for line in out.splitlines() if line})
 
 
 def partly_rewritten(tree: KernelTree, candidates: list[str],

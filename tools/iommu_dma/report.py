@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import proof
 from .errors import ToolError
+from .events import Finding
 from .proof import Check, DomainTypes, Unmodelled
 from .rewrite import CORE_SHAPES, Rewrite, semantic_patch
 from .spatch import run
@@ -41,7 +42,7 @@ class Row:
     flags: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)    # CONST (shape)
     proof: str | None = None    # proved / counterexample / not proved
-    findings: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def rewritten(self) -> bool:
@@ -67,6 +68,8 @@ class Report:
 
     def to_json(self) -> str:
         data = asdict(self)
+        for row, out in zip(self.rows, data['rows']):
+            out['findings'] = [f.to_json() for f in row.findings]
         data['summary'] = self.summary()
         return json.dumps(data, indent=1) + '\n'
 
@@ -194,10 +197,9 @@ def evaluate_row(row: Row, rewrite: Rewrite, types: DomainTypes,
         after = proof.extract_gate(after_text, row.function, param)
         ev = proof.evaluate(types, before, after, check, where)
     except Unmodelled as e:
-        row.findings.append({
-            'event': 'finding', 'kind': 'gate-unmodelled', 'file': row.file,
-            'function': row.function, 'rule': 'report',
-            'message': f'gate not evaluated: {e}'})
+        row.findings.append(Finding(
+            kind='gate-unmodelled', file=row.file, function=row.function,
+            rule='report', message=f'gate not evaluated: {e}'))
         if check and touched:
             row.proof = f'not proved: {e}'
         return
@@ -243,13 +245,11 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
             change = KNOWN_CONSEQUENCES.get(function, use.consequence)
             where = '' if function == row.function else \
                 f', in {function}()'
-            found.append({
-                'event': 'finding', 'kind': 'behaviour', 'file': row.file,
-                'function': row.function, 'helper': function,
-                'line': use.line, 'constant': use.constant,
-                'code': use.code, 'rule': 'report',
-                'message': f'line {use.line}{where} `{use.code}`: '
-                           f'{change}'})
+            found.append(Finding(
+                kind='behaviour', file=row.file, function=row.function,
+                helper=function, line=use.line, constant=use.constant,
+                code=use.code, rule='report',
+                message=f'line {use.line}{where} `{use.code}`: {change}'))
     record = rewrite.record
     for f in helpers:
         if f['helper'] in seen and f in record.findings:
@@ -310,7 +310,7 @@ def render(report: Report) -> str:
         if r.failed:
             out.append(f'    x {r.proof}')
         for f in r.findings:
-            out.append(f'    ! {finding_text(f)}')
+            out.append(f'    ! {f.report()}')
     s = report.summary()
     out += ['', f"{s['ops']} struct iommu_ops initializers "
             f"({s['with_domain_alloc']} with .domain_alloc, "
@@ -331,24 +331,6 @@ def cell(row: Row, short: str) -> str:
         return '?' if any(a.startswith(short + '[') for a in accepted) \
             else '-'
     return f'{mark(row.before)}/{mark(row.after)}'
-
-
-def finding_text(f: dict) -> str:
-    kind = f['kind']
-    if kind == 'implicit-dma':
-        why = 'accepts IOMMU_DOMAIN_DMA implicitly (no type filter)'
-    elif kind == 'behaviour':
-        why = f['message']
-    elif kind == 'type-helper':
-        why = (f"passes the type to {f['helper']}(), which compares it "
-               f"with a domain type at line {f['line']}: with UNMANAGED "
-               f"for a DMA domain it would behave differently")
-    elif kind == 'not-rewritten':
-        why = (f"{f['constant']} at line {f['line']}: the rules leave "
-               f"this comparison alone")
-    else:
-        why = f['message']
-    return f'{kind}: {why}'
 
 
 def refuse_unproved(report: Report, allow_dma_loss: tuple[str, ...] = ()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
-from . import combine, layout, parsecheck, spatch, upstream
+from . import combine, events, layout, parsecheck, spatch, upstream
 from .holdback import hold_back_partial
 from .parsecheck import check_parsed
 from .record import Record
@@ -387,8 +387,8 @@ def compute_upstream(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     record = rewrite.record
     fn = upstream.paging_function(tree) or 'the core'
     record.core_shape = upstream.SHAPE
-    record.changes.append({'event': 'upstream', 'file': IOMMU_C,
-                           'function': fn, 'shape': upstream.SHAPE})
+    record.changes.append(events.Upstream(file=IOMMU_C, function=fn,
+                                          shape=upstream.SHAPE))
     if parts in ('all', 'drivers') and drivers:
         # the audit and the report's inventory in one pass (combine.py)
         combine.prime([combine.Section(semantic_patch(INVENTORY),
@@ -431,11 +431,10 @@ def check_consistency(record: Record) -> None:
         want |= {(f, fn, 'allow_dma_fq') for f, fn in fq}
     else:
         for f, fn in sorted(fq):
-            record.findings.append({
-                'event': 'finding', 'kind': 'fq-ignored', 'file': f,
-                'function': fn, 'rule': 'consistency',
-                'message': 'accepted IOMMU_DOMAIN_DMA_FQ, but this core no '
-                           'longer hands flush-queue domains to drivers'})
+            record.add_finding(
+                kind='fq-ignored', file=f, function=fn, rule='consistency',
+                message='accepted IOMMU_DOMAIN_DMA_FQ, but this core no '
+                        'longer hands flush-queue domains to drivers')
     # A flag without a dropped comparison is fine (no type filter, or a
     # comparison left for a human); a dropped comparison without its flag
     # would lose the driver its DMA domains.

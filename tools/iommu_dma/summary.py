@@ -16,32 +16,20 @@ def summary(record: Record, verb: str) -> str:
                      upstream.STATEMENT.format(fn=done[0]['function']))
     by_file: dict[str, list[str]] = {}
     for e in record.changes:
-        if e['event'] not in ('core-shape', 'upstream'):
-            by_file.setdefault(e['file'], []).append(describe(e))
+        said = e.summary()
+        if said:
+            by_file.setdefault(e.file, []).append(said)
     for f in sorted(by_file):
         lines.append(f'  {f}: ' + '; '.join(sorted(set(by_file[f]))))
     if record.findings:
         lines.append('for a human (behaviour changes, and code the rules '
                      'left as it was):')
         for e in sorted(record.findings,
-                        key=lambda e: (e['file'], e['function'])):
-            lines.append(f"  {e['file']}: {e['function']}(): "
-                         f"{e['message']}")
+                        key=lambda e: (e.file, e.function)):
+            lines.append(f'  {e.file}: {e.summary()}')
     if record.files:
         lines.append(f'{len(record.files)} files {verb}')
     elif not done:
         lines.append('nothing to change: the tree is already rewritten')
     return '\n'.join(lines)
 
-
-def describe(e: dict) -> str:
-    kind = e['event']
-    if kind == 'gate':
-        return f"{e['function']}() -{e['removed']} ({e['shape']})"
-    if kind == 'flag':
-        return f"{e['ops']} +.{e['flag']}"
-    if kind == 'legacy-binding':
-        return f"{e['function']}() +{e['ops']}.use_dma_iommu = false"
-    if kind == 'field':
-        return f"struct {e['struct']} +{e['field']}"
-    return f"{e['function']}() rewritten ({e['shape']})"

@@ -8,6 +8,7 @@ fixtures under linux-fixtures/eras/, rewritten and then run as a small C
 program before and after.
 """
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -133,7 +134,7 @@ def test_era_fixture_rewrite_keeps_every_request(era: str,
     chain = tree / 'drivers/iommu/legacy-chain.c'
     text = chain.read_text()
     chain.unlink()
-    chain.write_text(text.replace('\t.use_dma_iommu = true,\n', ''))
+    chain.write_text(re.sub(r'\t\.use_dma_iommu\s+= true,\n', '', text))
     broken = run_core(tree, tmp_path, 'broken')
     assert 'legacy-chain default DMA: no domain' in broken
 

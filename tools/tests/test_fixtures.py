@@ -1,5 +1,6 @@
 """The tool end to end on linux-fixtures (a scratch copy of it)."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,6 +59,11 @@ def test_second_apply_is_a_no_op(tree: Path) -> None:
     assert 'nothing to change' in res.stdout
     assert tree_digest(tree) == digest
     assert (state / 'record.json').read_text() == record
+    # what the first apply did, read back from its record
+    assert f'rewritten earlier ({state}/record.json): 16 files, ' in \
+        res.stdout
+    assert '  drivers/iommu/chain-first.c: chain_first_domain_alloc() ' \
+        '-IOMMU_DOMAIN_DMA (chain)' in res.stdout
 
 
 def test_originals_kept(rewritten: tuple[Path, str]) -> None:
@@ -87,8 +93,9 @@ def test_flag_added_comparisons_kept(rewritten: tuple[Path, str],
     got = (tree / rel).read_text().splitlines()
     want = (FIXTURES / rel).read_text().splitlines()
     added = [line for line in got if line not in want]
-    assert added and all('.use_dma_iommu = true' in line or
-                         '.allow_dma_fq = true' in line for line in added)
+    assert added and all(re.fullmatch(
+        r'\t\.(use_dma_iommu|allow_dma_fq)\s+= true,', line)
+        for line in added), added
     assert [line for line in got if line not in added] == want
 
 
@@ -106,7 +113,8 @@ def test_two_ops_only_one_flagged(rewritten: tuple[Path, str]) -> None:
     text = (tree / 'drivers/iommu/two-ops.c').read_text()
     dma = text[text.index('two_ops_dma_ops = {'):]
     plain = text[text.index('two_ops_plain_ops = {'):]
-    assert dma.split('};')[0].count('.use_dma_iommu = true') == 1
+    assert len(re.findall(r'\.use_dma_iommu\s+= true',
+                          dma.split('};')[0])) == 1
     assert '.use_dma_iommu' not in plain.split('};')[0]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_judge_catches_wrong_meaning_and_silent_skip(tmp_path: Path) -> None:
     # The comparison dropped but no flag given: accepted set is right,
     # the flags are not.
     path = root / v.file
-    path.write_text(path.read_text().replace('.use_dma_iommu = true,', ''))
+    path.write_text(re.sub(r'\.use_dma_iommu\s+= true,', '',
+                           path.read_text()))
     o = fuzz.judge(v, root, findings, None, built, tmp_path)
     assert o.result == 'wrong' and 'probe' in o.why
     # A build failure of the rewritten file is wrong too.

@@ -23,6 +23,12 @@ SEED_DIFFERENCES = {
     # AMD took both with no type filter: without them it gets no domain.
     'drivers/iommu/amd/iommu.c': Counter({'+.use_dma_iommu=true,': 1,
                                           '+.allow_dma_fq=true,': 1}),
+    # kernel-doc for the new fields (scripts/kernel-doc warns without it)
+    'include/linux/iommu.h': Counter({
+        "+*@use_dma_iommu:thedriver'sdomainscanbacktheDMAAPI(dma-iommu.c)":
+            1,
+        "+*@allow_dma_fq:dma-iommu.cmayuseaflushqueuewiththedriver's"
+        "domains": 1}),
 }
 # The seed's core loses the IOVA cookie at run time: ours is written in
 # __iommu_domain_alloc() instead (checked in test_61_core_keeps_dma_api).

@@ -512,16 +512,84 @@ EXPECT = {
 }
 
 
-@pytest.mark.parametrize('version', ['6.1', '6.12'])
+@pytest.fixture(scope='module')
+def git_6_1(tmp_path_factory) -> Path:
+    """A git repository of Debian's 6.1, made as a user would: its
+    .gitignore ignores /*, so everything is added with -f."""
+    repo = tmp_path_factory.mktemp('git-6.1') / 'linux'
+    subprocess.run(['cp', '-a', str(linux_tree('6.1')), str(repo)],
+                   check=True)
+    git(repo, 'init', '-q', '-b', 'master')
+    git(repo, 'add', '-f', '.')
+    git(repo, 'commit', '-qm', 'Linux 6.1')
+    git(repo, 'tag', 'v6.1')
+    return repo
+
+
+def test_real_git_clone_series(git_6_1, tmp_path) -> None:
+    """From a git repository of 6.1: killed mid-run, then twice in a row
+    (the second is v2 with a range-diff); the repository keeps HEAD,
+    index, stash, worktrees and branches; OUT holds only mail."""
+    import signal
+    repo = git_6_1
+    (repo / 'README').write_text((repo / 'README').read_text() + 'x\n')
+    git(repo, 'stash', '-q')
+    (repo / 'MAINTAINERS.local').write_text('untracked\n')
+    before = repo_state(repo)
+    out = tmp_path / 'out'
+    # the shared root: the boot check reuses test_boot's pristine builds
+    work = OUT_ROOT
+    args = [sys.executable, '-m', 'iommu_dma', 'series', str(repo), '-o',
+            str(out), '--signoff', SIGNOFF, '--checker', str(CHECKER),
+            '--work-root', str(work)]
+    proc = subprocess.Popen(args, env=dict(os.environ,
+                                           PYTHONPATH=str(TOP / 'tools')),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    # mid-run: the build check of patch 1 has started
+    wait_for(lambda: any((d / 'build').is_dir() and
+                         any((d / 'build').iterdir())
+                         for d in run_dirs(work)), timeout=600)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and repo_state(repo) == before
+    res = series(repo, out, '--split', 'stage', '--boot', work=work)
+    assert 'left by an interrupted run' in res.stderr
+    check_real_series('6.1', repo, out, res, tmp_path, boot=True)
+    cover = (out / '0000-cover-letter.patch').read_text()
+    head = git(repo, 'rev-parse', 'HEAD').strip()
+    assert f'\nbase-commit: {head}\n' in cover
+    assert f'Base: {head} (v6.1)' in cover
+    res = series(repo, out, '--split', 'stage', work=work)
+    assert sorted(p.name for p in out.iterdir()) == ['v1'] + sorted(
+        p.name for p in out.glob('v2-*.patch'))
+    assert len(list(out.glob('v2-*.patch'))) == 4
+    v2 = (out / 'v2-0000-cover-letter.patch').read_text()
+    assert 'Range-diff against v1:' in v2
+    # the same patches: every commit of v1 has its twin in v2
+    assert re.findall(r'^\d+:  \w+ = \d+:  \w+ ', v2, re.M).__len__() == 3
+    assert repo_state(repo) == before
+    assert run_dirs(work) == []
+
+
+@pytest.mark.parametrize('version', ['6.12'])
 def test_real_tree_series(version: str, tmp_path) -> None:
+    """A tarball tree: Debian's 6.12 as unpacked."""
     pristine = linux_tree(version)
     out = tmp_path / 'out'
-    # The work tree goes under the shared output root: its kbuild output
-    # directories are then reused from one run to the next.
-    # 6.1 also boots: the cover letter carries the boot table.
-    boot = ('--boot',) if version == '6.1' else ()
-    res = series(pristine, out, '-j', '2', '--split', 'stage', *boot,
-                 work=OUT_ROOT)
+    res = series(pristine, out, '-j', '2', '--split', 'stage',
+                 work=tmp_path / 'work')
+    check_real_series(version, pristine, out, res, tmp_path, boot=False)
+    cover = (out / '0000-cover-letter.patch').read_text()
+    assert f'Debian linux-source-{version} ' in cover, cover
+    assert 'no base-commit' in cover
+
+
+def check_real_series(version: str, kernel: Path, out: Path,
+                      res: subprocess.CompletedProcess, tmp_path: Path,
+                      boot: bool) -> None:
+    pristine = linux_tree(version)
     files = patches(out)
     numbered = files[1:]
     want = EXPECT[version]
@@ -555,8 +623,6 @@ def test_real_tree_series(version: str, tmp_path) -> None:
     for f in touched_files:
         assert (am / f).read_bytes() == (ref / f).read_bytes(), f
     cover = (out / '0000-cover-letter.patch').read_text()
-    assert f'Debian linux-source-{version} ' in cover, cover
-    assert f'Linux {version}.' in cover and 'no base-commit' in cover
     assert 'scripts/kernel-doc -none on include/linux/iommu.h: no new' \
         in ' '.join(cover.split())
     if boot:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
+from ..events import Finding
 from ..record import Record
 
 WIDTH = 72
@@ -36,21 +37,6 @@ SEED_FLAGS = {
     'drivers/iommu/sun50i-iommu.c': {'use_dma_iommu'},
     'drivers/iommu/virtio-iommu.c': {'use_dma_iommu'},
 }
-
-# What a finding means once the series is applied, per finding kind.
-CONSEQUENCE = {
-    'implicit-dma': 'It declares its flags from that and keeps its DMA '
-                    'API domains.',
-    'not-rewritten': 'The comparison stays; the driver declares its flag '
-                     'and keeps its DMA API domains.',
-    'type-helper': 'The helper now sees IOMMU_DOMAIN_UNMANAGED for DMA API '
-                   'domains.',
-    'behaviour': 'This is a behaviour change of this series.',
-    'fq-ignored': 'This core never hands IOMMU_DOMAIN_DMA_FQ to drivers.',
-    'partial': 'The driver keeps its comparisons and declares its flags.',
-    'gate-unmodelled': 'The driver keeps its comparisons.',
-}
-
 
 # ---- text helpers ---------------------------------------------------------
 
@@ -398,10 +384,8 @@ def outline(record: Record, phases: list[str]) -> str:
 
 
 def findings_list(record: Record) -> list[str]:
-    return [f"{e['file']}: {e['function']}(): {e['message']}. "
-            f"{CONSEQUENCE[e['kind']]}"
-            for e in sorted(record.findings, key=lambda e: (
-                e['file'], e['function'], e.get('line') or 0, e['kind']))]
+    return [f'{e.file}: {e.function}(): {e.message}. {e.consequence}'
+            for e in sorted(record.findings, key=Finding.sort_key)]
 
 
 def cover_blurb(record: Record, phases: list[str], split: str,

@@ -1,0 +1,288 @@
+"""What the semantic patches report, as typed events.
+
+The rules print `IOMMU-DMA {json}` lines in their `record` mode (the
+kernel's report/org modes print through coccilib instead). parse() turns
+each into one frozen dataclass; an unknown event or finding kind is an
+error, never a silently dropped line or a renderer's KeyError later.
+
+Every rendering of a change or finding lives here, per class: manifest()
+for the manifest (drift, checker), summary() for the summary line; a
+finding's kind has its consequence (cover letter) in FINDING_KINDS. A test
+checks that every kind has each. Events still answer e['file'] and
+e.get('line') for code that reads them like the JSON they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+from .errors import ToolError
+
+
+@dataclass(frozen=True)
+class Event:
+    KIND: ClassVar[str] = ''
+    file: str
+    rule: str | None = field(default=None, kw_only=True)   # which .cocci
+
+    def __getitem__(self, key: str) -> Any:
+        if key == 'event':
+            return self.KIND
+        if key in self.names():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            value = self[key]
+        except KeyError:
+            return default
+        return default if value is None else value
+
+    def __contains__(self, key: str) -> bool:
+        return key == 'event' or key in self.names()
+
+    @classmethod
+    def names(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {'event': self.KIND, **{k: v for k, v in asdict(self).items()
+                                      if v is not None}}
+
+    def manifest(self) -> str | None:
+        """The manifest line: `<file> <symbol> <op> <what>`, or None."""
+        return None
+
+    def summary(self) -> str | None:
+        """What the summary says of it after `<file>: `, or None."""
+        return None
+
+
+# ---- changes: what the rewrite did ---------------------------------------
+
+@dataclass(frozen=True)
+class Gate(Event):
+    KIND: ClassVar[str] = 'gate'
+    function: str
+    removed: str
+    shape: str
+
+    def manifest(self) -> str:
+        return f'{self.file} {self.function} - {self.removed} {self.shape}'
+
+    def summary(self) -> str:
+        return f'{self.function}() -{self.removed} ({self.shape})'
+
+
+@dataclass(frozen=True)
+class Flag(Event):
+    KIND: ClassVar[str] = 'flag'
+    ops: str
+    function: str
+    flag: str
+
+    def manifest(self) -> str:
+        return f'{self.file} {self.ops} + .{self.flag} = true'
+
+    def summary(self) -> str:
+        return f'{self.ops} +.{self.flag}'
+
+
+@dataclass(frozen=True)
+class LegacyBinding(Event):
+    KIND: ClassVar[str] = 'legacy-binding'
+    ops: str
+    function: str
+    flag_var: str
+
+    def manifest(self) -> str:
+        return (f'{self.file} {self.function} + {self.ops}.use_dma_iommu = '
+                f'false after {self.flag_var} = true')
+
+    def summary(self) -> str:
+        return f'{self.function}() +{self.ops}.use_dma_iommu = false'
+
+
+@dataclass(frozen=True)
+class Field(Event):
+    KIND: ClassVar[str] = 'field'
+    struct: str
+    field: str
+
+    def manifest(self) -> str:
+        return f'{self.file} {self.struct} + u8 {self.field} : 1'
+
+    def summary(self) -> str:
+        return f'struct {self.struct} +{self.field}'
+
+
+@dataclass(frozen=True)
+class Core(Event):
+    KIND: ClassVar[str] = 'core'
+    function: str
+    shape: str
+
+    def manifest(self) -> str:
+        return f'{self.file} {self.function} ~ {self.shape}'
+
+    def summary(self) -> str:
+        return f'{self.function}() rewritten ({self.shape})'
+
+
+@dataclass(frozen=True)
+class Upstream(Event):
+    """A core that already keeps DMA out of drivers (6.16+)."""
+    KIND: ClassVar[str] = 'upstream'
+    function: str
+    shape: str
+
+    def manifest(self) -> str:
+        return f'{self.file} {self.function} = {self.shape}'
+
+
+# ---- findings: what a human must read -------------------------------------
+
+@dataclass(frozen=True)
+class FindingKind:
+    consequence: str     # what it means once the series is applied
+    detail: str = ''     # the field the manifest adds: constant, helper
+
+
+FINDING_KINDS = {
+    'implicit-dma': FindingKind('It declares its flags from that and keeps '
+                                'its DMA API domains.'),
+    'not-rewritten': FindingKind('The comparison stays; the driver declares '
+                                 'its flag and keeps its DMA API domains.',
+                                 'constant'),
+    'type-helper': FindingKind('The helper now sees IOMMU_DOMAIN_UNMANAGED '
+                               'for DMA API domains.', 'helper'),
+    'behaviour': FindingKind('This is a behaviour change of this series.',
+                             'constant'),
+    'fq-ignored': FindingKind('This core never passes IOMMU_DOMAIN_DMA_FQ '
+                              'to drivers.'),
+    'partial': FindingKind('The driver keeps its comparisons and declares '
+                           'its flags.'),
+    'gate-unmodelled': FindingKind('The driver keeps its comparisons.'),
+}
+
+
+@dataclass(frozen=True)
+class Finding(Event):
+    KIND: ClassVar[str] = 'finding'
+    kind: str
+    function: str
+    message: str
+    constant: str | None = None
+    helper: str | None = None
+    line: int | None = None
+    code: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FINDING_KINDS:
+            raise ToolError(f'{self.file}: unknown finding kind '
+                            f'{self.kind!r} from the rules')
+
+    @property
+    def consequence(self) -> str:
+        return FINDING_KINDS[self.kind].consequence
+
+    def manifest(self) -> str:
+        what = self.kind
+        if self.helper:
+            what += ' ' + self.helper
+        if FINDING_KINDS[self.kind].detail == 'constant' and self.constant:
+            what += ' ' + self.constant
+        return f'{self.file} {self.function} ! {what}'
+
+    def summary(self) -> str:
+        return f'{self.function}(): {self.message}'
+
+    def report(self) -> str:
+        """The line under its ops in `make report`."""
+        why = {
+            'implicit-dma': 'accepts IOMMU_DOMAIN_DMA implicitly (no type '
+                            'filter)',
+            'type-helper': f'passes the type to {self.helper}(), which '
+                           f'compares it with a domain type at line '
+                           f'{self.line}: with UNMANAGED for a DMA domain it '
+                           f'would behave differently',
+            'not-rewritten': f'{self.constant} at line {self.line}: the '
+                             f'rules leave this comparison alone',
+        }.get(self.kind, self.message)
+        return f'{self.kind}: {why}'
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.function, self.line or 0, self.kind)
+
+
+# ---- facts the pipeline reads, never rendered ------------------------------
+
+@dataclass(frozen=True)
+class CoreShape(Event):
+    KIND: ClassVar[str] = 'core-shape'
+    function: str
+    shape: str
+
+
+@dataclass(frozen=True)
+class Ops(Event):
+    KIND: ClassVar[str] = 'ops'
+    ops: str
+    line: int
+
+
+@dataclass(frozen=True)
+class OpsAlloc(Event):
+    KIND: ClassVar[str] = 'ops-alloc'
+    ops: str
+    field: str
+    function: str
+
+
+@dataclass(frozen=True)
+class AllocDef(Event):
+    KIND: ClassVar[str] = 'alloc-def'
+    function: str
+    param: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class OpsParsed(Event):
+    KIND: ClassVar[str] = 'ops-parsed'
+    ops: str
+
+
+@dataclass(frozen=True)
+class AllocParsed(Event):
+    KIND: ClassVar[str] = 'alloc-parsed'
+    function: str
+
+
+KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
+    Gate, Flag, LegacyBinding, Field, Core, Upstream, Finding, CoreShape,
+    Ops, OpsAlloc, AllocDef, OpsParsed, AllocParsed)}
+CHANGES = (Gate, Flag, LegacyBinding, Field, Core, Upstream)
+
+
+def parse(raw: dict[str, Any] | Event) -> Event:
+    """One event from its JSON form; unknown kinds and fields are errors."""
+    if isinstance(raw, Event):
+        return raw
+    data = dict(raw)
+    kind = data.pop('event', None)
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise ToolError(f'{data.get("file", "?")}: unknown event {kind!r} '
+                        f'from the rules')
+    unknown = set(data) - cls.names()
+    if unknown:
+        raise ToolError(f'{data.get("file", "?")}: event {kind!r} with '
+                        f'unknown field {sorted(unknown)[0]!r}')
+    try:
+        return cls(**data)
+    except TypeError as e:
+        raise ToolError(f'{data.get("file", "?")}: event {kind!r}: {e}') \
+            from None
