@@ -181,7 +181,7 @@ static int remove_one(const char *path, const struct stat *st, int flag,
 	return remove(path);
 }
 
-static void run_case(struct ktest_case *kc, int n)
+static int run_in_child(struct ktest_case *kc)
 {
 	struct ktest test = { .name = kc->name };
 
@@ -191,7 +191,29 @@ static void run_case(struct ktest_case *kc, int n)
 		nftw(test.tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 		free(test.tmpdir);
 	}
-	kc->failed = test.failed != 0;
+	fflush(stdout);
+	return test.failed ? 1 : 0;
+}
+
+/* Each case in its own process: a crash fails that case only. */
+static void run_case(struct ktest_case *kc, int n)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (!pid)
+		_exit(run_in_child(kc));
+	if (waitpid(pid, &status, 0) < 0)
+		status = -1;
+	kc->failed = !WIFEXITED(status) || WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		printf("    # %s: crashed (signal %d)\n", kc->name,
+		       WTERMSIG(status));
 	printf("    %s %d %s\n", kc->failed ? "not ok" : "ok", n, kc->name);
 	fflush(stdout);
 }

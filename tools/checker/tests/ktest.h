@@ -16,7 +16,8 @@
  *
  *	KTEST_SUITE(diag, diag_cases);
  *
- * EXPECT records a failure and goes on; ASSERT also ends the case.  The
+ * EXPECT records a failure and goes on; ASSERT also ends the case.  Each
+ * case runs in a process of its own (a crash fails that case only).  The
  * output is KTAP; the exit status is 1 if any case failed.
  */
 #ifndef KTEST_H

@@ -2,6 +2,8 @@
 /*
  * Unit tests of strvec.c.
  */
+#include <string.h>
+
 #include "ktest.h"
 #include "strvec.h"
 
@@ -24,6 +26,20 @@ static void push_copies_and_terminates(struct ktest *test)
 	KTEST_EXPECT_NULL(test, sv.v);
 }
 
+/* v[nr] is NULL even where the array held something else. */
+static void null_terminated(struct ktest *test)
+{
+	struct strvec sv = STRVEC_INIT;
+
+	sv.alloc = 8;
+	sv.v = malloc(sv.alloc * sizeof(*sv.v));
+	KTEST_ASSERT_NOT_NULL(test, sv.v);
+	memset(sv.v, 0xff, sv.alloc * sizeof(*sv.v));
+	strvec_push(&sv, "a");
+	KTEST_EXPECT_NULL(test, sv.v[1]);
+	strvec_clear(&sv);
+}
+
 static void unique_and_find(struct ktest *test)
 {
 	struct strvec sv = STRVEC_INIT;
@@ -42,6 +58,7 @@ static void unique_and_find(struct ktest *test)
 
 static struct ktest_case strvec_cases[] = {
 	KTEST_CASE(push_copies_and_terminates),
+	KTEST_CASE(null_terminated),
 	KTEST_CASE(unique_and_find),
 	{}
 };

@@ -16,7 +16,8 @@ static const char table[] =
 	"sym INTEL_IOMMU x86_64\n"
 	"sym GHOST arm64\n"
 	"header include/linux/iommu.h drivers/iommu/iommu.c\n"
-	"header include/linux/dart.h drivers/iommu/apple-dart.c arm64\n";
+	"header include/linux/dart.h drivers/iommu/apple-dart.c arm64\n"
+	"header include/linux/both.h drivers/iommu/apple-dart.c\n";
 
 static void setup(struct ktest *test, struct checker *c)
 {
@@ -25,6 +26,7 @@ static void setup(struct ktest *test, struct checker *c)
 		"drivers/iommu/intel.c", "drivers/iommu/omap.c",
 		"drivers/iommu/ghost.c", "include/linux/iommu.h",
 		"include/linux/dart.h", "include/linux/types.h",
+		"include/linux/both.h",
 		"drivers/iommu/README",
 	};
 	char *path;
@@ -75,10 +77,11 @@ static void sources_and_symbols(struct ktest *test)
 	add(&c, "drivers/iommu/apple-dart.c");
 	add(&c, "drivers/iommu/intel.c");
 	add(&c, "include/linux/iommu.h");
+	add(&c, "include/linux/both.h");
 	targets_read_touched(&c);
 	targets_setup_columns(&c);
 	targets_resolve(&c);
-	KTEST_ASSERT_EQ(test, c.nr, 3);
+	KTEST_ASSERT_EQ(test, c.nr, 4);
 	KTEST_EXPECT_EQ(test, c.nr_cols, 2);
 	KTEST_EXPECT_STREQ(test, c.col_name[1], "x86_64");
 	t = find(&c, "drivers/iommu/apple-dart.c");
@@ -91,6 +94,8 @@ static void sources_and_symbols(struct ktest *test)
 	KTEST_EXPECT_STREQ(test, t->src, "drivers/iommu/iommu.c");
 	KTEST_EXPECT_STREQ(test, t->obj, "drivers/iommu/iommu.o");
 	KTEST_EXPECT_EQ(test, t->arches, 3);
+	/* apple-dart.c alone is arm64; the run also builds x86_64 */
+	KTEST_EXPECT_EQ(test, find(&c, "include/linux/both.h")->arches, 3);
 }
 
 static void skips_say_why(struct ktest *test)

@@ -93,8 +93,9 @@ static void fixture_tree(struct ktest *test)
 	struct tree_info info;
 	char *path;
 
+	/* by EXTRAVERSION, even with scripts/config and arch/ */
 	write_tree(test, "VERSION = 6\nPATCHLEVEL = 1\nEXTRAVERSION = -fixtures\n",
-		   0);
+		   1);
 	path = xasprintf("%s/linux", ktest_tmpdir(test));
 	tree_detect(path, &info);
 	KTEST_EXPECT_STREQ(test, info.version, "6.1.0-fixtures");
