@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import PROG, refusals, report, upstream
+from . import PROG, pipeline, refusals, report, upstream
 from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
 from .record import Record
-from .rewrite import PARTS, Rewrite, compute, discard, write
+from .rewrite import PARTS, Rewrite
 from .summary import summary
 from .tree import KernelTree
 
@@ -33,18 +33,13 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     recovered = Journal(tree.path, tree.state_dir()).recover()
     if recovered:
         print(f'{PROG}: {recovered}', file=sys.stderr)
-    rewrite, rep = prepare(tree, args)
-    try:
-        refusals.before_write(tree, rewrite.record.files,
-                              rewrite.record.changes, args.force)
-        report.refuse_unproved(rep, tuple(args.allow_dma_loss.split(',')))
-        if rewrite.record.files:
-            write(rewrite)
-        print(summary(rewrite.record, 'rewritten'))
-        if not rewrite.record.files:
+    with pipeline.prepared(tree, args.parts, args.jobs, refuse=True,
+                           allow_dma_loss=tuple(
+                               args.allow_dma_loss.split(','))) as done:
+        pipeline.commit(done, args.force)
+        print(summary(done.rewrite.record, 'rewritten'))
+        if not done.rewrite.record.files:
             print_last_apply(tree)
-    finally:
-        discard(rewrite)
     return 0
 
 
@@ -61,28 +56,13 @@ def print_last_apply(tree: KernelTree) -> None:
         print(f'  {line}')
 
 
-def prepare(tree: KernelTree, args: argparse.Namespace
-            ) -> tuple[Rewrite, report.Report]:
-    """The rewrite on a scratch copy and its report: the whole-path proof
-    of every driver and the behaviour findings, which join the record."""
-    rewrite = compute(tree, args.parts, args.jobs)
-    try:
-        return rewrite, report.build(rewrite, args.jobs)
-    except BaseException:
-        discard(rewrite)
-        raise
-
-
 @contextmanager
 def computed(tree: KernelTree, args: argparse.Namespace
              ) -> Iterator[tuple[Rewrite, report.Report]]:
     """The rewrite of a tree no apply is half-way through; read-only."""
     refusals.no_pending_journal(tree)
-    rewrite, rep = prepare(tree, args)
-    try:
-        yield rewrite, rep
-    finally:
-        discard(rewrite)
+    with pipeline.prepared(tree, args.parts, args.jobs) as done:
+        yield done.rewrite, done.report
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

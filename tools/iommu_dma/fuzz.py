@@ -11,7 +11,7 @@ whether apply must refuse it. A variant is judged by the same whole-path
 model as the proof: every request must end with the same domain type.
 
 Variants are rewritten in batches (one fixture tree each, the fixture
-core and headers beside them) with the tool's own compute() and write(),
+core and headers beside them) with the tool's own pipeline (prepare, commit),
 compiled with the fixture checker, and run: a small program calls every
 domain_alloc with every domain type and prints the flags, before and after.
 
@@ -35,9 +35,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import report
+from . import pipeline
 from .errors import ToolError
-from .rewrite import compute, discard, write
+from .rewrite import discard
 from .tree import KernelTree
 
 TOP = Path(__file__).resolve().parents[2]
@@ -385,11 +385,10 @@ def apply_tree(root: Path, jobs: int) -> tuple[list[dict], str | None]:
     rewrite = None
     try:
         tree = KernelTree.open(root)
-        rewrite = compute(tree, 'all', jobs)
-        # What apply ships: the whole-path proofs refuse before writing.
-        report.refuse_unproved(report.build(rewrite, jobs))
-        if rewrite.record.files:
-            write(rewrite)
+        # What apply ships: the same pipeline, proofs and refusals.
+        done = pipeline.prepare(tree, 'all', jobs, refuse=True)
+        rewrite = done.rewrite
+        pipeline.commit(done, force=False)
         return rewrite.record.findings, None
     except ToolError as e:
         return [], str(e)

@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import PROG, gitcmd, report
+from .. import PROG, gitcmd, pipeline
 from ..errors import ToolError
 from ..record import Record
-from ..rewrite import Rewrite, compute, discard
+from ..rewrite import Rewrite, discard
 from ..tree import STATE_DIR, KernelTree
 from . import checks, mail, messages
 from .patches import SPLITS, Patch, plan
@@ -184,7 +184,9 @@ def generate(kernel_path: str | os.PathLike, opts: Options) -> Result:
     failed = True
     try:
         copy_tree(kernel, ctx.run.tree)
-        rewrite = compute(KernelTree.open(ctx.run.tree), 'all', opts.jobs)
+        # The same guarantee as apply: no driver whose proof failed.
+        rewrite = pipeline.prepare(KernelTree.open(ctx.run.tree), 'all',
+                                   opts.jobs, refuse=True).rewrite
         result = make(ctx, rewrite)
         failed = False
         return result
@@ -201,8 +203,6 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
     if record.core_shape == 'rewritten' or not record.files:
         raise ToolError(f'{ctx.kernel.path}: nothing to change (already '
                         f'rewritten, or a core that needs no rewrite)')
-    # The same guarantee as apply: no driver whose proof failed.
-    report.refuse_unproved(report.build(rewrite, ctx.opts.jobs))
     base = git_base(ctx.kernel, record.files, ctx.opts.force) \
         if ctx.kernel.is_git() else tarball_base(ctx.kernel)
     if base.dirty:
