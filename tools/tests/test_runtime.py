@@ -247,3 +247,43 @@ def test_git_repo_ignoring_everything_still_finds_every_driver(
     plain = fixture_copy(tmp_path / 'plain')
     assert KernelTree.open(linux).candidates() == \
         KernelTree.open(plain).candidates()
+
+
+def test_missing_iommu_c_is_one_line(tmp_path) -> None:
+    linux = fixture_copy(tmp_path / 'linux')
+    (linux / 'drivers/iommu/iommu.c').unlink()
+    before = tree_digest(linux)
+    res = tool('apply', str(linux), check=False)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr
+    assert res.stderr.startswith('iommu-dma: error: ')
+    assert 'Traceback' not in res.stderr
+    assert tree_digest(linux) == before
+
+
+def test_kernel_path_with_a_space_works(tmp_path) -> None:
+    linux = fixture_copy(tmp_path / 'with space' / 'linux')
+    res = tool('apply', str(linux))
+    assert '16 files rewritten' in res.stdout, res.stdout
+
+
+def test_write_failure_is_one_line_and_writes_nothing(tmp_path) -> None:
+    """A full disk, as a file size limit: every write past 2 KiB fails
+    (EFBIG); the error is one line and the tree is left as it was."""
+    import resource
+    linux = fixture_copy(tmp_path / 'linux')
+    before = tree_digest(linux)
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    res = subprocess.run([sys.executable, '-m', 'iommu_dma', 'apply',
+                          str(linux)], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(TOP / 'tools'),
+                                  IOMMU_DMA_CACHE=''),
+                         preexec_fn=limit)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert res.stderr.count('\n') == 1 and 'Traceback' not in res.stderr, \
+        res.stderr
+    assert res.stderr.startswith('iommu-dma: error: ')
+    assert tree_digest(linux) == before
