@@ -24,7 +24,6 @@ struct cell {
 	struct strvec errors;	/* the first compiler error lines */
 	struct strvec warnings;	/* new warnings */
 	const char *log;
-	int cached;		/* judged from a result kept from a past run */
 };
 
 struct target {

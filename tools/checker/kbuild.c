@@ -766,8 +766,7 @@ static void judge_cell(struct checker *c, size_t col, struct target *t,
 
 	cell->log = c->col_log[col];
 	if (k >= 0 && !ps->fresh[k]) {
-		cell->cached = 1;
-		cell_set(cell, CELL_OK, NULL);
+		cell_set(cell, CELL_OK, NULL);	/* only successes are kept */
 		return;
 	}
 	if (!obj_built(c, col, t->obj)) {
