@@ -425,7 +425,7 @@ static void finish_prep(struct checker *c, size_t col, struct prep *p)
 	if (p->mode != PREPARE_REUSE && p->failed)
 		prepare_failed(c, col, p->log);
 	else if (p->mode != PREPARE_REUSE &&
-		 write_file(path, p->stamp, strlen(p->stamp)) < 0)
+		 write_file_atomic(path, p->stamp, strlen(p->stamp)) < 0)
 		warn_msg("cannot write %s", path);
 	if (col_active(c, col))
 		verify_config(c, col, &p->syms);

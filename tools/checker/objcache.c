@@ -299,7 +299,7 @@ static int write_record(const struct objcache *oc, const char *obj,
 	append(&buf, &len, &alloc, "part\n");
 	append(&buf, &len, &alloc, part);
 	path = record_path(oc, obj);
-	ret = write_file(path, buf, len);
+	ret = write_file_atomic(path, buf, len);
 	free(path);
 	free(buf);
 	return ret;

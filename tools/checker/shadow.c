@@ -169,7 +169,7 @@ static void write_links(const struct shadow *s, const struct strvec *links)
 	p = buf;
 	for (i = 0; i < links->nr; i++)
 		p += sprintf(p, "%s\n", links->v[i]);
-	if (write_file(s->links, buf, p - buf) < 0)
+	if (write_file_atomic(s->links, buf, p - buf) < 0)
 		die("cannot write %s", s->links);
 	free(buf);
 }
@@ -252,7 +252,7 @@ static void times_save(const char *path, const struct dir_times *t)
 		len += strlen(line);
 		free(line);
 	}
-	if (write_file(path, buf, len) < 0)
+	if (write_file_atomic(path, buf, len) < 0)
 		die("cannot write %s", path);
 	free(buf);
 }
@@ -427,7 +427,7 @@ void shadow_sync(struct shadow *s, const struct strvec *touched)
 	if (!have || strcmp(have, want) || !is_dir(s->dir)) {
 		make_copy(s);
 		follow_tree(s, NULL);
-		if (write_file(s->stamp, want, strlen(want)) < 0)
+		if (write_file_atomic(s->stamp, want, strlen(want)) < 0)
 			die("cannot write %s", s->stamp);
 	} else {
 		times_load(s->dirs, &was);

@@ -184,6 +184,19 @@ int write_file(const char *path, const char *buf, size_t len)
 	return ret;
 }
 
+int write_file_atomic(const char *path, const char *buf, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
+	int ret = write_file(tmp, buf, len);
+
+	if (!ret && rename(tmp, path) < 0)
+		ret = -1;
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
 int copy_file(const char *src, const char *dst)
 {
 	size_t len;

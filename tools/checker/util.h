@@ -29,6 +29,8 @@ char *xvasprintf(const char *fmt, va_list ap);
 
 char *read_file(const char *path, size_t *len);
 int write_file(const char *path, const char *buf, size_t len);
+/* The same, through a temporary file: readers see all of it or none. */
+int write_file_atomic(const char *path, const char *buf, size_t len);
 int copy_file(const char *src, const char *dst);
 int mkdir_p(const char *path);
 int is_file(const char *path);

@@ -27,6 +27,7 @@ M = [
  ('util.c', 'h *= 0x100000001b3ULL;', 'h *= 0x100000001b5ULL;', ['fnv1a_vectors']),
  ('util.c', '\tif (unlink(path) < 0 && errno != ENOENT)\n\t\treturn -1;\n\tfd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);', '\tfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);', ['write_file_replaces_links']),
  ('util.c', 'return ret ? ret : (is_dir(path) ? 0 : -1);', 'return ret;', ['copies_and_makes_dirs']),
+ ('util.c', 'if (!ret && rename(tmp, path) < 0)', 'if (!ret && link(tmp, path) < 0)', ['atomic_writes']),
  ('util.c', 'exit(EXIT_BAD_INPUT);', 'exit(1);', ['die_exits_2_with_one_line']),
  ('run-command.c', 'return 128 + WTERMSIG(status);', 'return WTERMSIG(status);', ['exit_codes']),
  ('run-command.c', '\t\t cmd->args.v[0], strerror(errno));\n\t_exit(127);', '\t\t cmd->args.v[0], strerror(errno));\n\t_exit(126);', ['missing_program_is_127']),

@@ -56,6 +56,29 @@ static void write_file_replaces_links(struct ktest *test)
 	free(b);
 }
 
+/* All or nothing, through a temporary file that does not stay. */
+static void atomic_writes(struct ktest *test)
+{
+	char *a = ktest_write(test, "a", "old\n");
+	char *b = xasprintf("%s/b", ktest_tmpdir(test));
+	char *tmp = xasprintf("%s.tmp%ld", b, (long)getpid());
+	char *text;
+
+	KTEST_ASSERT_EQ(test, link(a, b), 0);
+	KTEST_EXPECT_EQ(test, write_file_atomic(b, "new\n", 4), 0);
+	text = read_file(b, NULL);
+	KTEST_EXPECT_STREQ(test, text, "new\n");
+	free(text);
+	text = read_file(a, NULL);
+	KTEST_EXPECT_STREQ(test, text, "old\n");
+	free(text);
+	KTEST_EXPECT_FALSE(test, is_file(tmp));
+	KTEST_EXPECT_EQ(test, write_file_atomic("/nonexistent/x", "", 0), -1);
+	free(tmp);
+	free(b);
+	free(a);
+}
+
 static void copies_and_makes_dirs(struct ktest *test)
 {
 	char *a = ktest_write(test, "a", "text");
@@ -93,6 +116,7 @@ static struct ktest_case util_cases[] = {
 	KTEST_CASE(formats),
 	KTEST_CASE(fnv1a_vectors),
 	KTEST_CASE(write_file_replaces_links),
+	KTEST_CASE(atomic_writes),
 	KTEST_CASE(copies_and_makes_dirs),
 	KTEST_CASE(die_exits_2_with_one_line),
 	{}
