@@ -39,6 +39,19 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None,
     return res.stdout
 
 
+def grep(cwd: Path, *args: str) -> str:
+    """`git grep args`: '' when nothing matches (exit 1), else its output."""
+    res = subprocess.run(['git', *HARDENED, 'grep', *args], cwd=cwd,
+                         capture_output=True, text=True,
+                         errors='surrogateescape',
+                         env=dict(os.environ, GIT_OPTIONAL_LOCKS='0'))
+    if res.returncode not in (0, 1):
+        why = res.stderr.strip().splitlines()
+        raise ToolError(f'git grep failed in {cwd}: '
+                        f'{why[-1] if why else "exit " + str(res.returncode)}')
+    return res.stdout
+
+
 def ok(cwd: Path, *args: str) -> bool:
     """Whether `git args` succeeds (a question, not a step)."""
     res = subprocess.run(['git', *HARDENED, *args], cwd=cwd,

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import gitcmd
 from .errors import ToolError
 
 IOMMU_H = 'include/linux/iommu.h'
@@ -75,18 +76,20 @@ class KernelTree:
             # --untracked: a new driver not yet added is still a driver;
             # --no-exclude-standard: so is one .gitignore hides (Debian's
             # tree ignores /*, a repo made from it may too).
-            cmd = ['git', '-C', str(self.path), 'grep', '--untracked',
-                   '--no-exclude-standard', '-lE', CANDIDATE_PATTERN, '--',
-                   '*.c']
+            out = gitcmd.grep(self.path, '--untracked',
+                              '--no-exclude-standard', '-lzE',
+                              CANDIDATE_PATTERN, '--', '*.c')
         else:
-            cmd = ['grep', '-rlE', '--include=*.c', CANDIDATE_PATTERN, '.']
-        # surrogateescape: a file name that is not UTF-8 is still a file.
-        res = subprocess.run(cmd, cwd=self.path, capture_output=True,
-                             text=True, errors='surrogateescape')
-        if res.returncode not in (0, 1):
-            raise ToolError(f'{cmd[0]} failed on {self.path}: '
-                            f'{res.stderr.strip()}')
-        files = {os.path.normpath(f) for f in res.stdout.splitlines()}
+            # surrogateescape: a file name that is not UTF-8 is a file.
+            res = subprocess.run(['grep', '-rlZE', '--include=*.c',
+                                  CANDIDATE_PATTERN, '.'], cwd=self.path,
+                                 capture_output=True, text=True,
+                                 errors='surrogateescape')
+            if res.returncode not in (0, 1):
+                raise ToolError(f'grep failed on {self.path}: '
+                                f'{res.stderr.strip()}')
+            out = res.stdout
+        files = {os.path.normpath(f) for f in out.split('\0') if f}
         return sorted(f for f in files
                       if not f.startswith(STATE_DIR + '/') and
                       not self.nested_tree(f) and
