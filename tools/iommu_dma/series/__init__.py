@@ -267,9 +267,10 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
         record, [p.phase for p in patches], ctx.opts.split, done,
         base.describe, lambda rel: (repo / rel).exists(), ctx.notes)
     if booted:
-        blurb += ('\n\nBoot check (default domain type per group, and a '
-                  'virtio-blk disk read through the IOMMU):\n\n' +
-                  checks.boot_table(booted))
+        blurb += ('\n\n' + messages.fill(
+            'Boot check (default domain type per group, and a virtio-blk '
+            'disk read through the IOMMU):') + '\n\n' +
+            checks.boot_table(booted))
     title = messages.SEED_SUBJECT if ctx.opts.split != '0' else \
         'iommu: Remove IOMMU_DOMAIN_DMA from drivers (one patch)'
     mail.fill_cover(files[0], title, blurb, [f'change-id: {change_id}'])
