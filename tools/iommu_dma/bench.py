@@ -269,6 +269,10 @@ def checker_rows(checker: Path, kernel: Path, jobs: int,
     subprocess.run([sys.executable, '-m', 'iommu_dma', 'apply', '-j',
                     str(jobs), str(copy)], env=env, check=True,
                    stdout=subprocess.DEVNULL)
+    if not (copy / '.iommu-dma' / 'manifest').exists():
+        # nothing rewritten (an upstream-era tree): nothing to build
+        shutil.rmtree(copy, ignore_errors=True)
+        return []
     out = work / 'checker-out'
     shutil.rmtree(out, ignore_errors=True)
     cmd = [str(checker), '-O', str(out), '-j', str(jobs), '--json',

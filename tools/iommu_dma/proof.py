@@ -18,6 +18,9 @@ the other variables the gate reads, and checks what the rewrite must keep.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -656,8 +659,36 @@ def evaluate(types: DomainTypes, before: Gate, after: Gate,
     return hit
 
 
-def _evaluate(text: str, variables: list[str], check: Check | None,
-              where: str) -> Evaluation:
+@functools.lru_cache(maxsize=None)
+def compiler_identity() -> str:
+    cc = compiler()
+    out = subprocess.run([cc, '--version'], capture_output=True,
+                         text=True).stdout
+    return f'{shutil.which(cc)}\n{out.splitlines()[0] if out else ""}'
+
+
+def outcome_key(text: str) -> str:
+    h = hashlib.sha256(b'iommu-dma proof outcome 1')
+    for part in (compiler_identity(), '\0'.join(CFLAGS), text):
+        data = part.encode()
+        h.update(len(data).to_bytes(8, 'little'))
+        h.update(data)
+    return h.hexdigest()
+
+
+def compile_and_run(text: str) -> dict:
+    """{'error': first compiler error} or {'status': .., 'stdout': ..} of
+    the program; kept in $IOMMU_DMA_CACHE/proof/ by compiler, flags and
+    program text, like the spatch results (spatch.ResultCache)."""
+    root = os.environ.get('IOMMU_DMA_CACHE')
+    path = None
+    if root:
+        key = outcome_key(text)
+        path = Path(root) / 'proof' / key[:2] / f'{key}.json'
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
     with tempfile.TemporaryDirectory(prefix='iommu-dma-proof-') as tmp:
         src, exe = Path(tmp) / 'proof.c', Path(tmp) / 'proof'
         src.write_text(text)
@@ -666,10 +697,26 @@ def _evaluate(text: str, variables: list[str], check: Check | None,
         if res.returncode != 0:
             first = next((x for x in res.stderr.splitlines()
                           if 'error' in x), res.stderr.strip())
-            raise Unmodelled(f'the gate does not compile as C: '
-                             f'{first.split("error: ")[-1]}')
-        run = subprocess.run([str(exe)], capture_output=True, text=True,
-                             timeout=60)
+            out = {'error': first.split("error: ")[-1]}
+        else:
+            run = subprocess.run([str(exe)], capture_output=True, text=True,
+                                 timeout=60)
+            out = {'status': run.returncode, 'stdout': run.stdout}
+    if path is not None and out.get('status', 0) in (0, 1):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
+        with os.fdopen(fd, 'w') as f:
+            json.dump(out, f)
+        os.replace(tmp_name, path)
+    return out
+
+
+def _evaluate(text: str, variables: list[str], check: Check | None,
+              where: str) -> Evaluation:
+    out = compile_and_run(text)
+    if 'error' in out:
+        raise Unmodelled(f'the gate does not compile as C: {out["error"]}')
+    run = subprocess.CompletedProcess([], out['status'], out['stdout'], '')
     if run.returncode not in (0, 1):
         raise ToolError(f'{where}: proof program failed '
                         f'(status {run.returncode})')

@@ -122,6 +122,7 @@ def test_warm_cache_gives_the_cold_result(tmp_path, monkeypatch):
     cold = everything(linux)
     cache = tmp_path / 'cache'
     monkeypatch.setenv(spatch.CACHE_ENV, str(cache))
+    proof._EVALUATED.clear()        # a new process, as a second make diff
     assert everything(linux) == cold            # fills the cache
     started = []
     real_run, real_pass = spatch._run, combine.run_pass
@@ -136,6 +137,12 @@ def test_warm_cache_gives_the_cold_result(tmp_path, monkeypatch):
         return real_pass(*args, **kw)
     monkeypatch.setattr(spatch, '_run', no_spatch)
     monkeypatch.setattr(combine, 'run_pass', no_pass)
+    # and no proof program compiled: their outcomes are cached too
+
+    def no_compiler():
+        raise AssertionError('a proof program was compiled')
+    proof._EVALUATED.clear()
+    monkeypatch.setattr(proof, 'compiler', no_compiler)
     assert everything(linux) == cold            # from the cache alone
     assert started == []
 
