@@ -581,8 +581,8 @@ def test_real_tree_series(version: str, tmp_path) -> None:
     res = series(pristine, out, '-j', '2', '--split', 'stage',
                  work=tmp_path / 'work')
     check_real_series(version, pristine, out, res, tmp_path, boot=False)
-    cover = (out / '0000-cover-letter.patch').read_text()
-    assert f'Debian linux-source-{version} ' in cover, cover
+    cover = ' '.join((out / '0000-cover-letter.patch').read_text().split())
+    assert f'Base: Debian linux-source-{version} ' in cover, cover
     assert 'no base-commit' in cover
 
 
