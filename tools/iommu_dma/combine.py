@@ -42,9 +42,9 @@ from pathlib import Path
 
 from . import spatch as _spatch
 from .errors import ToolError
-from .spatch import (EVENT_PREFIX, MEMO, TIMEOUT, ResultCache, SemanticPatch,
-                     command, interrupted_or_failed, python_option,
-                     replace_file)
+from .spatch import (EVENT_PREFIX, MEMO, QUIET, TIMEOUT, ResultCache,
+                     SemanticPatch, command, interrupted_or_failed,
+                     python_option, replace_file)
 
 COMBINE_ENV = 'IOMMU_DMA_COMBINE'
 CACHE_FORMAT = b'iommu-dma combined pass 1'
@@ -270,8 +270,8 @@ def run_combined(sections: list[Section], cwd: Path, files: list[str],
     events of each section and the new content (None: unchanged)."""
     comb = generate(sections)
     cache = ResultCache.from_env()
-    cmd_tail = [*python_option(), '--very-quiet', '--in-place',
-                '--timeout', str(TIMEOUT), *comb.options]
+    cmd_tail = [*python_option(), *QUIET, '--timeout', str(TIMEOUT),
+                *comb.options]
     for d in comb.defines:
         cmd_tail += ['-D', d]
     before = {rel: (cwd / rel).read_bytes() for rel in files}
