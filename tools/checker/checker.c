@@ -34,3 +34,20 @@ int col_active(const struct checker *c, size_t col)
 			return 1;
 	return 0;
 }
+
+void col_fail(struct checker *c, size_t col, const char *why,
+	      const struct strvec *lines)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nr; i++) {
+		struct target *t = &c->t[i];
+
+		if (!cell_active(c, t, col))
+			continue;
+		cell_set(&t->cell[col], CELL_FAIL, why);
+		t->cell[col].log = c->col_log[col];
+		for (j = 0; lines && j < lines->nr; j++)
+			strvec_push(&t->cell[col].errors, lines->v[j]);
+	}
+}

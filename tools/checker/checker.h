@@ -85,4 +85,8 @@ int cell_active(const struct checker *c, const struct target *t, size_t col);
 /* Does column @col build any target? */
 int col_active(const struct checker *c, size_t col);
 
+/* Fail every active cell of column @col: @why, and @lines as errors. */
+void col_fail(struct checker *c, size_t col, const char *why,
+	      const struct strvec *lines);
+
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kbuild mode: one output directory per (tree, arch), configured once and
- * reused (config.h); one "make -k" per arch for the touched objects.
+ * reused (prepare.h); one "make -k" per arch for the touched objects.
  *
  * Baseline for warnings: kbuild ties an output directory to one source
  * tree (absolute paths in every .cmd file), so a second, pristine tree
@@ -26,8 +26,10 @@
 #include "buildlog.h"
 #include "config.h"
 #include "diag.h"
+#include "kbuild-cmd.h"
 #include "kbuild.h"
 #include "objcache.h"
+#include "prepare.h"
 #include "run-command.h"
 #include "util.h"
 
@@ -48,416 +50,6 @@ struct pass {
 	char *log;
 	char *text;		/* make's whole output, or NULL */
 };
-
-static void fail_col(struct checker *c, size_t col, const char *why,
-		     const struct strvec *lines)
-{
-	size_t i, j;
-
-	for (i = 0; i < c->nr; i++) {
-		struct target *t = &c->t[i];
-
-		if (!cell_active(c, t, col))
-			continue;
-		cell_set(&t->cell[col], CELL_FAIL, why);
-		t->cell[col].log = c->col_log[col];
-		for (j = 0; lines && j < lines->nr; j++)
-			strvec_push(&t->cell[col].errors, lines->v[j]);
-	}
-}
-
-/* The cross compiler from --cross ARCH=PREFIX, else from the table. */
-static const char *cross_prefix(const struct checker *c, size_t col)
-{
-	const char *name = c->table.arch[col].name;
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < c->cross.nr; i++)
-		if (!strncmp(c->cross.v[i], name, n) && c->cross.v[i][n] == '=')
-			return c->cross.v[i] + n + 1;
-	return c->table.arch[col].cross;
-}
-
-/* The defconfig file's text; NULL for a make target (or none). */
-static char *defconfig_text(const struct checker *c,
-			    const struct arch_desc *a)
-{
-	char *p, *text;
-
-	p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch,
-		      a->defconfig);
-	text = read_file(p, NULL);
-	free(p);
-	if (text)
-		return text;
-	p = xasprintf("%s/arch/%s/configs/%s_%s", c->tree, a->srcarch,
-		      a->make_arch, a->defconfig);
-	text = read_file(p, NULL);
-	free(p);
-	return text;
-}
-
-/* A defconfig is a file in arch/$(SRCARCH)/configs/ or a make target. */
-static int have_defconfig(const struct checker *c, const struct arch_desc *a)
-{
-	char *p, *text, *target;
-	int found;
-
-	text = defconfig_text(c, a);
-	free(text);
-	if (text)
-		return 1;
-	p = xasprintf("%s/arch/%s/Makefile", c->tree, a->srcarch);
-	text = read_file(p, NULL);
-	target = xasprintf("\n%s:", a->defconfig);
-	found = text && strstr(text, target);
-	free(target);
-	free(text);
-	free(p);
-	return found;
-}
-
-static char *check_arch(const struct checker *c, size_t col)
-{
-	const struct arch_desc *a = &c->table.arch[col];
-	char *gcc, *why = NULL;
-
-	gcc = xasprintf("%sgcc", cross_prefix(c, col));
-	if (!have_defconfig(c, a))
-		why = xasprintf("the tree has no %s for %s (arch/%s/)",
-				a->defconfig, a->name, a->srcarch);
-	else if (!program_exists(gcc))
-		why = xasprintf("compiler %s not found (install it or use --cross %s=PREFIX)",
-				gcc, a->name);
-	free(gcc);
-	return why;
-}
-
-static void check_arches(struct checker *c)
-{
-	size_t col, i;
-
-	for (col = 0; col < c->nr_cols; col++) {
-		if (!col_active(c, col))
-			continue;
-		c->col_skip[col] = check_arch(c, col);
-		if (!c->col_skip[col])
-			continue;
-		progress("kbuild-check: error: %s: not checked: %s",
-			 c->col_name[col], c->col_skip[col]);
-		for (i = 0; i < c->nr; i++)
-			if (!c->t[i].skip && (c->t[i].arches & (1U << col)))
-				cell_set(&c->t[i].cell[col], CELL_SKIP,
-					 c->col_skip[col]);
-	}
-}
-
-static void make_cmd(const struct checker *c, size_t col,
-		     struct child_process *cmd)
-{
-	const struct arch_desc *a = &c->table.arch[col];
-
-	/* kbuild unexports LC_ALL: set the others for plain quotes */
-	strvec_push(&cmd->env, "LC_ALL=C");
-	strvec_push(&cmd->env, "LANG=C");
-	strvec_push(&cmd->env, "LC_CTYPE=C");
-	strvec_push(&cmd->env, "LC_MESSAGES=C");
-	strvec_push(&cmd->args, "make");
-	strvec_pushf(&cmd->args, "-C%s", c->shadow.dir);
-	strvec_pushf(&cmd->args, "O=%s", c->col_out[col]);
-	strvec_pushf(&cmd->args, "ARCH=%s", a->make_arch);
-	if (*cross_prefix(c, col))
-		strvec_pushf(&cmd->args, "CROSS_COMPILE=%s", cross_prefix(c, col));
-	/* one W=/C= setting per output dir: toggling rebuilds prepare */
-	strvec_push(&cmd->args, "W=1");
-	if (c->sparse)
-		strvec_push(&cmd->args, "C=1");
-	strvec_pushf(&cmd->args, "-j%d", c->jobs);
-}
-
-/* The config inputs of a column (see config.h). */
-static char *want_stamp(const struct checker *c, size_t col)
-{
-	const struct arch_desc *a = &c->table.arch[col];
-	char *gcc = xasprintf("%sgcc", cross_prefix(c, col));
-	struct config_inputs in = {
-		.arch = a,
-		.cross = cross_prefix(c, col),
-		.compiler = config_program_id(gcc),
-		.version = c->version,
-		.defconfig = defconfig_text(c, a),
-	};
-	char *stamp = config_stamp(&in);
-
-	free((char *)in.compiler);
-	free((char *)in.defconfig);
-	free(gcc);
-	return stamp;
-}
-
-static char *stamp_path(const struct checker *c, size_t col)
-{
-	return xasprintf("%s/kcheck.stamp", c->col_out[col]);
-}
-
-static void needed_syms(const struct checker *c, size_t col,
-			struct strvec *out)
-{
-	const struct arch_desc *a = &c->table.arch[col];
-	size_t i;
-
-	for (i = 0; i < a->syms.nr; i++)
-		strvec_push_unique(out, a->syms.v[i]);
-	for (i = 0; i < c->nr; i++) {
-		if (!cell_active(c, &c->t[i], col))
-			continue;
-		strvec_push_unique(out, c->t[i].sym);
-		if (c->t[i].member_sym)
-			strvec_push_unique(out, c->t[i].member_sym);
-	}
-}
-
-/* One column's configuration, run side by side with the others. */
-struct prep {
-	struct strvec syms;
-	enum prepare_mode mode;
-	char *stamp;
-	char *log;
-	int fd;
-	int failed;
-	int running;
-	struct child_process cmd;
-	double t0;
-};
-
-enum prep_step { STEP_DEFCONFIG, STEP_SYMBOLS, STEP_OLDDEFCONFIG,
-		 STEP_PREPARE, NR_STEPS };
-
-static const char *const step_name[] = {
-	"defconfig", "scripts/config", "olddefconfig", "prepare",
-};
-
-static void step_cmd(const struct checker *c, size_t col, struct prep *p,
-		     enum prep_step step)
-{
-	struct child_process *cmd = &p->cmd;
-	size_t i;
-	const char *s;
-
-	if (step == STEP_SYMBOLS) {
-		strvec_pushf(&cmd->args, "%s/scripts/config", c->shadow.dir);
-		strvec_push(&cmd->args, "--file");
-		strvec_pushf(&cmd->args, "%s/.config", c->col_out[col]);
-		for (i = 0; i < p->syms.nr; i++) {
-			s = p->syms.v[i];
-			strvec_push(&cmd->args, *s == '!' ? "--disable" : "--enable");
-			strvec_push(&cmd->args, s + (*s == '!'));
-		}
-		return;
-	}
-	make_cmd(c, col, cmd);
-	if (step == STEP_DEFCONFIG)
-		strvec_push(&cmd->args, c->table.arch[col].defconfig);
-	else if (step == STEP_OLDDEFCONFIG)
-		strvec_push(&cmd->args, "olddefconfig");
-	else
-		strvec_push(&cmd->args, "prepare");
-}
-
-static int step_runs(const struct prep *p, enum prep_step step)
-{
-	if (p->mode == PREPARE_REUSE || p->failed)
-		return 0;
-	return step != STEP_DEFCONFIG || p->mode == PREPARE_DEFCONFIG;
-}
-
-static void start_step(const struct checker *c, size_t col, struct prep *p,
-		       enum prep_step step)
-{
-	child_process_init(&p->cmd);
-	step_cmd(c, col, p, step);
-	log_command(p->fd, &p->cmd);
-	p->cmd.out_fd = p->fd;
-	p->t0 = now_sec();
-	if (start_command(&p->cmd) < 0)
-		p->failed = 1;
-	else
-		p->running = 1;
-}
-
-static void finish_step(const struct checker *c, size_t col, struct prep *p,
-			enum prep_step step)
-{
-	const char *what = step_name[step];
-	int ret;
-
-	if (step == STEP_DEFCONFIG)
-		what = c->table.arch[col].defconfig;
-	ret = finish_command(&p->cmd);
-	progress("[%s] %s: %s (%.1f s)", c->col_name[col], what,
-		 ret ? "FAILED" : "ok", now_sec() - p->t0);
-	child_process_clear(&p->cmd);
-	p->running = 0;
-	p->failed = ret != 0;
-}
-
-/* Each step for every column at once; a column stops at its failure. */
-static void run_steps(const struct checker *c, struct prep *p)
-{
-	enum prep_step step;
-	size_t col;
-
-	for (step = 0; step < NR_STEPS; step++) {
-		for (col = 0; col < c->nr_cols; col++)
-			if (step_runs(&p[col], step))
-				start_step(c, col, &p[col], step);
-		for (col = 0; col < c->nr_cols; col++)
-			if (p[col].running)
-				finish_step(c, col, &p[col], step);
-	}
-}
-
-static void grep_lines(const char *text, const char *needle, size_t max,
-		       struct strvec *out)
-{
-	const char *line, *end;
-
-	for (line = text; line && *line && out->nr < max;
-	     line = *end ? end + 1 : NULL) {
-		end = strchrnul(line, '\n');
-		if (memmem(line, end - line, needle, strlen(needle)))
-			strvec_pushf(out, "%.*s", (int)(end - line), line);
-	}
-}
-
-static void prepare_failed(struct checker *c, size_t col, const char *log)
-{
-	struct strvec lines = STRVEC_INIT;
-	char *text = read_file(log, NULL);
-	char *why;
-
-	grep_lines(text, "rror", 5, &lines);
-	why = xasprintf("preparing the output directory failed (log: %s)", log);
-	fail_col(c, col, why, &lines);
-	strvec_clear(&lines);
-	free(why);
-	free(text);
-}
-
-static void verify_target(struct checker *c, size_t col, struct target *t,
-			  const char *config)
-{
-	const char *s = NULL;
-	char *why;
-
-	if (!config_enabled(config, t->sym))
-		s = t->sym;
-	else if (t->member_sym && !config_enabled(config, t->member_sym))
-		s = t->member_sym;
-	if (!s)
-		return;
-	why = xasprintf("CONFIG_%s is not =y/=m in %s/.config after olddefconfig (missing dependency?)",
-			s, c->col_out[col]);
-	cell_set(&t->cell[col], CELL_FAIL, why);
-	t->cell[col].log = c->col_log[col];
-	free(why);
-}
-
-/* Every symbol must have ended up =y or =m; say which did not. */
-static void verify_config(struct checker *c, size_t col,
-			  const struct strvec *syms)
-{
-	char *config = config_read(c->col_out[col]);
-	const char *s;
-	size_t i;
-
-	for (i = 0; i < syms->nr; i++) {
-		s = syms->v[i];
-		if (!config_sym_ok(config, s))
-			progress("[%s] CONFIG_%s is %s after olddefconfig",
-				 c->col_name[col], s + (*s == '!'),
-				 *s == '!' ? "still set" : "not enabled");
-	}
-	for (i = 0; i < c->nr; i++)
-		if (cell_active(c, &c->t[i], col))
-			verify_target(c, col, &c->t[i], config);
-	free(config);
-}
-
-static void plan_prep(const struct checker *c, size_t col, struct prep *p)
-{
-	char *path = stamp_path(c, col);
-	char *have = read_file(path, NULL);
-	char *config = config_read(c->col_out[col]);
-
-	needed_syms(c, col, &p->syms);
-	p->stamp = want_stamp(c, col);
-	p->mode = config_prepare_mode(have, p->stamp, config, &p->syms);
-	free(config);
-	free(have);
-	free(path);
-}
-
-static void open_prep(const struct checker *c, size_t col, struct prep *p)
-{
-	char *path = stamp_path(c, col);
-
-	progress("[%s] preparing %s (%s)", c->col_name[col], c->col_out[col],
-		 p->mode == PREPARE_DEFCONFIG ? "from defconfig" :
-		 "enabling symbols");
-	p->log = xasprintf("%s/%s-prepare.log", c->logdir, c->col_name[col]);
-	if (mkdir_p(c->col_out[col]) < 0)
-		p->failed = 1;
-	else
-		p->fd = open_log(p->log, NULL);
-	if (p->fd < 0)
-		p->failed = 1;
-	unlink(path);	/* an interrupted prepare is done again */
-	free(path);
-}
-
-static void finish_prep(struct checker *c, size_t col, struct prep *p)
-{
-	char *path = stamp_path(c, col);
-
-	if (p->fd >= 0)
-		close(p->fd);
-	if (p->mode != PREPARE_REUSE && p->failed)
-		prepare_failed(c, col, p->log);
-	else if (p->mode != PREPARE_REUSE &&
-		 write_file_atomic(path, p->stamp, strlen(p->stamp)) < 0)
-		warn_msg("cannot write %s", path);
-	if (col_active(c, col))
-		verify_config(c, col, &p->syms);
-	strvec_clear(&p->syms);
-	free(p->stamp);
-	free(p->log);
-	free(path);
-}
-
-/* Configure and prepare the output directories that need it, at once. */
-static void prepare_all(struct checker *c)
-{
-	struct prep p[MAX_ARCHES];
-	size_t col;
-
-	memset(p, 0, sizeof(p));
-	for (col = 0; col < c->nr_cols; col++) {
-		p[col].fd = -1;
-		p[col].mode = PREPARE_REUSE;
-		if (!col_active(c, col))
-			continue;
-		plan_prep(c, col, &p[col]);
-		if (p[col].mode == PREPARE_REUSE)
-			progress("[%s] output dir %s: reused", c->col_name[col],
-				 c->col_out[col]);
-		else
-			open_prep(c, col, &p[col]);
-	}
-	run_steps(c, p);
-	for (col = 0; col < c->nr_cols; col++)
-		finish_prep(c, col, &p[col]);
-}
 
 static void col_objects(const struct checker *c, size_t col,
 			struct strvec *objs)
@@ -480,7 +72,7 @@ static unsigned long long hash_str(unsigned long long h, const char *s)
 /* Everything an object's result depends on but its files. */
 static char *col_key(const struct checker *c, size_t col)
 {
-	char *stamp_file = stamp_path(c, col);
+	char *stamp_file = prepare_stamp_path(c, col);
 	char *stamp = read_file(stamp_file, NULL);
 	char *config = config_read(c->col_out[col]);
 	char *sparse = c->sparse ? config_program_id("sparse") :
@@ -571,7 +163,7 @@ static void pass_start(struct checker *c, size_t col, struct pass *ps)
 	char *p;
 	int fd;
 
-	make_cmd(c, col, &ps->cmd);
+	kbuild_make_cmd(c, col, &ps->cmd);
 	strvec_push(&ps->cmd.args, "-k");
 	strvec_push(&ps->cmd.args, "-Otarget");
 	for (i = 0; i < ps->objs.nr; i++) {
@@ -902,7 +494,7 @@ void kbuild_run(struct checker *c)
 		c->col_log[col] = xasprintf("%s/%s-build.log", c->logdir,
 					    c->col_name[col]);
 	}
-	check_arches(c);
+	prepare_check_arches(c);
 	if (!any_col_active(c))
 		return;
 	shadow_init(&c->shadow, c->tree, c->orig_dir, c->work);
