@@ -19,7 +19,7 @@ refuse_unproved|tools/iommu_dma/report.py|s=s.replace("    apply: no rewrite who
 journal_recover|tools/iommu_dma/journal.py|s=s.replace("        \"\"\"Finish or undo an interrupted apply; say what was done.\"\"\"\n","        \"\"\"Finish or undo an interrupted apply; say what was done.\"\"\"\n        return None\n",1)|tools/tests/test_reliability.py::test_sigkill_mid_apply_is_finished_by_next_run
 check_parsed|tools/iommu_dma/parsecheck.py|s=s.replace("    missed = unparsed(root, files, jobs)\n","    return\n    missed = unparsed(root, files, jobs)\n",1)|tools/tests/test_reliability.py::test_refuses_unparsed_domain_alloc
 unwritten_change|tools/iommu_dma/rewrite.py|s=s.replace("        if unwritten:","        if False:",1)|tools/tests/test_runtime.py
-partly_rewritten_core|tools/iommu_dma/rewrite.py|s=s.replace("    if header != core:","    if False:",1)|tools/tests/test_reliability.py::test_refuses_partly_rewritten_tree
+partly_rewritten_core|tools/iommu_dma/rewrite.py|s=s.replace("    if header != core:","    if False:",1)|tools/tests/test_fixtures.py::test_core_restored_after_apply_is_refused
 before_write|tools/iommu_dma/refusals.py|s=s.replace("    \"\"\"Refuse to write files into tree; see the module doc.\"\"\"\n","    \"\"\"Refuse to write files into tree; see the module doc.\"\"\"\n    return\n",1)|tools/tests/test_reliability.py::test_refuses_uncommitted_changes_unless_forced
 series_dirty_target|tools/iommu_dma/series/workdir.py|s=s.replace("    if dirty and not force:","    if False:",1)|tools/tests/test_series.py::test_dirty_target_refused_or_forced
 series_stale_runs|tools/iommu_dma/series/workdir.py|s=s.replace("        removed = remove_stale(root)","        removed = []",1)|tools/tests/test_series.py::test_killed_or_interrupted_run
