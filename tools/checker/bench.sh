@@ -8,7 +8,8 @@
 #
 #   tools/checker/bench.sh [-O OUTROOT] [-j JOBS] [KERNEL]
 #
-# KERNEL defaults to $IOMMU_DMA_LINUX_6_1 or /root/kcache/linux-source-6.1.
+# KERNEL defaults to $IOMMU_DMA_LINUX_6_1 or .cache/linux-source-6.1 (where
+# `make linux KVER=6.1` unpacks it).
 # If KERNEL has no .iommu-dma/manifest (an unrewritten tree), a cp -al copy
 # is made with a manifest and orig/ for the 13 files the seed patch touches
 # (each with a harmless edit), so the checker has real work to do.
@@ -26,7 +27,7 @@ while getopts "O:j:" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-kernel=${1:-${IOMMU_DMA_LINUX_6_1:-/root/kcache/linux-source-6.1}}
+kernel=${1:-${IOMMU_DMA_LINUX_6_1:-$top/.cache/linux-source-6.1}}
 [ -f "$kernel/Makefile" ] || { echo "bench-check: $kernel is not a kernel tree" >&2; exit 2; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

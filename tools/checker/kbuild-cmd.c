@@ -22,6 +22,14 @@ void kbuild_make_cmd(const struct checker *c, size_t col,
 {
 	const struct arch_desc *a = &c->table.arch[col];
 
+	/* our own make, not a sub-make of one that runs us (make -s check) */
+	strvec_push(&cmd->env, "MAKEFLAGS");
+	strvec_push(&cmd->env, "MFLAGS");
+	strvec_push(&cmd->env, "GNUMAKEFLAGS");
+	strvec_push(&cmd->env, "MAKELEVEL");
+	strvec_push(&cmd->env, "MAKEFILES");
+	/* quiet lines ("  CC  obj") start each object's part of the log */
+	strvec_push(&cmd->env, "KBUILD_VERBOSE");
 	/* kbuild unexports LC_ALL: set the others for plain quotes */
 	strvec_push(&cmd->env, "LC_ALL=C");
 	strvec_push(&cmd->env, "LANG=C");

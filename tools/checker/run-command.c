@@ -51,8 +51,12 @@ static _Noreturn void child_exec(const struct child_process *cmd)
 	size_t i;
 
 	child_setup_fds(cmd);
-	for (i = 0; i < cmd->env.nr; i++)
-		putenv(cmd->env.v[i]);
+	for (i = 0; i < cmd->env.nr; i++) {
+		if (strchr(cmd->env.v[i], '='))
+			putenv(cmd->env.v[i]);
+		else
+			unsetenv(cmd->env.v[i]);
+	}
 	if (cmd->dir && chdir(cmd->dir) < 0) {
 		progress("kbuild-check: error: cannot chdir to %s: %s",
 			 cmd->dir, strerror(errno));

@@ -13,7 +13,7 @@
 
 struct child_process {
 	struct strvec args;	/* argv[0] is looked up in PATH */
-	struct strvec env;	/* extra "NAME=value" entries */
+	struct strvec env;	/* "NAME=value" to set, "NAME" to unset */
 	const char *dir;	/* chdir() here in the child, or NULL */
 	int out_fd;		/* stdout and stderr go here when >= 0 */
 	int silent;		/* no log fd: send output to /dev/null */

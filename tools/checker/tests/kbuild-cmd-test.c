@@ -52,6 +52,9 @@ static void make_commands(struct ktest *test)
 	free(s);
 	KTEST_EXPECT_TRUE(test, strvec_find(&cmd.env, "LC_ALL=C") >= 0);
 	KTEST_EXPECT_TRUE(test, strvec_find(&cmd.env, "LC_MESSAGES=C") >= 0);
+	KTEST_EXPECT_TRUE(test, strvec_find(&cmd.env, "MAKEFLAGS") >= 0);
+	KTEST_EXPECT_TRUE(test, strvec_find(&cmd.env, "MAKELEVEL") >= 0);
+	KTEST_EXPECT_TRUE(test, strvec_find(&cmd.env, "KBUILD_VERBOSE") >= 0);
 	child_process_clear(&cmd);
 	c.sparse = 0;
 	kbuild_make_cmd(&c, 1, &cmd);

@@ -58,8 +58,9 @@ static void output_env_and_dir(struct ktest *test)
 
 	strvec_push(&cmd.args, "sh");
 	strvec_push(&cmd.args, "-c");
-	strvec_push(&cmd.args, "echo \"$KCHECK_X\"; pwd; echo err >&2");
+	strvec_push(&cmd.args, "echo \"$KCHECK_X\" ${HOME-unset}; pwd; echo err >&2");
 	strvec_push(&cmd.env, "KCHECK_X=hello");
+	strvec_push(&cmd.env, "HOME");
 	cmd.dir = "/";
 	fd = open_log(log, &cmd);
 	KTEST_ASSERT_TRUE(test, fd >= 0);
@@ -71,7 +72,7 @@ static void output_env_and_dir(struct ktest *test)
 	close(fd);
 	text = read_file(log, NULL);
 	KTEST_EXPECT_STREQ(test, text,
-			   "$ (cd / && KCHECK_X=hello sh -c echo \"$KCHECK_X\"; pwd; echo err >&2)\nhello\n/\nerr\n");
+			   "$ (cd / && KCHECK_X=hello HOME sh -c echo \"$KCHECK_X\" ${HOME-unset}; pwd; echo err >&2)\nhello unset\n/\nerr\n");
 	free(text);
 	free(log);
 	child_process_clear(&cmd);

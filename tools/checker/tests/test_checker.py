@@ -5,8 +5,9 @@ Run: /usr/bin/python3 -m pytest -q tools/checker/tests
 
 Environment:
   KCHECK_OUT           output root for the checker (default <repo>/build)
-  IOMMU_DMA_LINUX_6_1  unpacked 6.1 tree (default /root/kcache/linux-source-6.1)
-  IOMMU_DMA_LINUX_6_12 unpacked 6.12 tree (default /root/kcache/linux-source-6.12)
+  IOMMU_DMA_LINUX_6_1  unpacked 6.1 tree (default <repo>/.cache/linux-source-6.1,
+                       where `make linux KVER=6.1` unpacks it)
+  IOMMU_DMA_LINUX_6_12 unpacked 6.12 tree (default <repo>/.cache/linux-source-6.12)
 
 Real-tree tests copy the tree with `cp -al` to a fixed place under the
 output root (so that their kbuild output directories are reused by the
@@ -27,8 +28,8 @@ FIXTURES = os.path.join(REPO, "linux-fixtures")
 OUT = os.path.abspath(os.environ.get("KCHECK_OUT") or os.path.join(REPO, "build"))
 BIN = os.path.join(OUT, "checker", "kbuild-check")
 TREE_DEFAULTS = {
-    "6.1": ("IOMMU_DMA_LINUX_6_1", "/root/kcache/linux-source-6.1"),
-    "6.12": ("IOMMU_DMA_LINUX_6_12", "/root/kcache/linux-source-6.12"),
+    "6.1": ("IOMMU_DMA_LINUX_6_1", os.path.join(REPO, ".cache", "linux-source-6.1")),
+    "6.12": ("IOMMU_DMA_LINUX_6_12", os.path.join(REPO, ".cache", "linux-source-6.12")),
 }
 
 
@@ -39,10 +40,11 @@ def checker():
     return BIN
 
 
-def run(checker, *args, out=None):
+def run(checker, *args, out=None, env=None):
     cmd = [checker, "-O", out or os.path.join(OUT, "checker-tests", "out")]
     cmd += [str(a) for a in args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, **(env or {})))
 
 
 def replace(path, text):
@@ -396,6 +398,16 @@ def test_real_61_warm_same_as_cold(checker, tree61):
     assert verdict(warm) == verdict(cold)
     assert made(warm) == 0 and made(warm, what="baseline (originals)") == 0
     assert "preparing" not in warm.stderr and "shadow copy" not in warm.stderr
+    # run from a make -s (make -s check), or with V=1 in the environment
+    quiet = run(checker, tree61, env={"MAKEFLAGS": "s", "MAKELEVEL": "1",
+                                      "KBUILD_VERBOSE": "1"})
+    assert verdict(quiet) == verdict(cold)
+    assert made(quiet) == 0
+    full = os.path.join(tree61, SMMU)
+    replace(full, read(full) + "/* edited under make -s */\n")
+    quiet = run(checker, tree61, env={"MAKEFLAGS": "s", "KBUILD_VERBOSE": "1"})
+    assert made(quiet) == 1
+    assert made(run(checker, tree61)) == 0   # and that result was kept
     assert report_json(run(checker, "--json", tree61)) == \
         report_json(run(checker, "--json", tree61))
 
