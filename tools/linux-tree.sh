@@ -65,7 +65,8 @@ fetch_private() {
 		-o Dir::Etc::sourceparts=/nonexistent \
 		-o Dir::State="$apt_dir/state" \
 		-o Dir::State::status="$apt_dir/state/status" \
-		-o Dir::Cache="$apt_dir/cache"
+		-o Dir::Cache="$apt_dir/cache" \
+		-o APT::Sandbox::User=root
 	echo "linux-tree: apt-get update (private sources: sid, trixie-backports)" >&2
 	apt-get "$@" update >&2
 	echo "linux-tree: downloading $pkg" >&2
