@@ -7,10 +7,13 @@
  * tree (absolute paths in every .cmd file), so a second, pristine tree
  * would need a second prepared directory per arch and double the cold
  * time.  Instead every build runs on a hard-linked shadow copy of the tree
- * (shadow.h): for the baseline its touched files are swapped to the
- * originals in .iommu-dma/orig/, the same objects are built in the same
- * output directory, then the rewritten files are linked back.  The tree
- * itself is never written.
+ * (shadow.h): the rewritten objects are built first; then, for the
+ * objects that printed a diagnostic (the others have no new one), the
+ * touched files of the copy are swapped to the originals in
+ * .iommu-dma/orig/, the same objects are built in the same output
+ * directory, and the rewritten files are linked back.  Each object's
+ * diagnostics are compared with its original's.  The tree itself is never
+ * written.
  *
  * Each object's part of the log is kept with what it was built from
  * (objcache.h), for the originals and for the rewritten files apart: a
@@ -47,6 +50,7 @@ struct pass {
 	struct child_process cmd;
 	int started;
 	int ret;
+	size_t judged, ok;	/* build: cells judged, ok */
 	char *log;
 	char *text;		/* make's whole output, or NULL */
 };
@@ -104,9 +108,9 @@ static char *orig_of_dep(const char *dep, void *data)
 }
 
 static void pass_init(struct checker *c, size_t col, struct pass *ps,
-		      int baseline)
+		      int baseline, const struct strvec *objs)
 {
-	size_t i, n;
+	size_t i, n = objs->nr;
 
 	memset(ps, 0, sizeof(*ps));
 	child_process_init(&ps->cmd);
@@ -114,10 +118,10 @@ static void pass_init(struct checker *c, size_t col, struct pass *ps,
 	ps->log = baseline ? xasprintf("%s/%s-baseline.log", c->logdir,
 				       c->col_name[col]) :
 		  xstrdup(c->col_log[col]);
-	if (!col_active(c, col))
+	if (!n)
 		return;
-	col_objects(c, col, &ps->objs);
-	n = ps->objs.nr;
+	for (i = 0; i < n; i++)
+		strvec_push(&ps->objs, objs->v[i]);
 	ps->part = xmalloc((n + 1) * sizeof(*ps->part));
 	ps->fresh = xmalloc((n + 1) * sizeof(*ps->fresh));
 	ps->key = col_key(c, col);
@@ -316,34 +320,6 @@ static int have_orig(const struct checker *c)
 	return 0;
 }
 
-/* The originals' diagnostics, made with the originals swapped in. */
-static void baseline_all(struct checker *c, struct diag_list *base)
-{
-	struct pass ps[MAX_ARCHES];
-	double t0 = now_sec();
-	size_t col, fresh = 0;
-	char *n;
-
-	for (col = 0; col < c->nr_cols; col++) {
-		pass_init(c, col, &ps[col], 1);
-		fresh += ps[col].nr_fresh;
-	}
-	if (fresh)
-		shadow_use(&c->shadow, &c->touched, 1);
-	run_passes(c, ps);
-	if (fresh)
-		shadow_use(&c->shadow, &c->touched, 0);
-	for (col = 0; col < c->nr_cols; col++) {
-		if (col_active(c, col)) {
-			pass_diags(c, &ps[col], &base[col]);
-			n = xasprintf("%zu diagnostic(s)", base[col].nr);
-			pass_progress(c, col, &ps[col], n, t0);
-			free(n);
-		}
-		pass_clear(&ps[col]);
-	}
-}
-
 /*
  * An object is judged by its own presence (it was deleted before make);
  * a make that failed with every object built fails them all.
@@ -418,55 +394,183 @@ static void add_new_warnings(struct checker *c, size_t col,
 	}
 }
 
-static void judge_col(struct checker *c, size_t col, const struct pass *ps,
-		      const struct diag_list *base, int compare, double t0)
+/* Judge each cell of the column by the build pass. */
+static void judge_cells(struct checker *c, size_t col, struct pass *ps)
 {
 	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
-	struct diag_list now = DIAG_LIST_INIT, fresh = DIAG_LIST_INIT;
 	struct diag_list errs = DIAG_LIST_INIT;
 	int all_built = fresh_built(c, col, ps);
-	size_t i, ok = 0, n = 0;
-	char *what;
+	size_t i;
 
 	diag_parse(ps->text, roots, &errs);
 	for (i = 0; i < c->nr; i++) {
 		if (!cell_active(c, &c->t[i], col))
 			continue;
 		judge_cell(c, col, &c->t[i], ps, all_built, &errs);
-		n++;
-		ok += c->t[i].cell[col].status == CELL_OK;
+		ps->judged++;
+		ps->ok += c->t[i].cell[col].status == CELL_OK;
 	}
-	pass_diags(c, ps, &now);
-	if (compare)
-		diag_new_keys(base, &now, &fresh);
-	add_new_warnings(c, col, &fresh);
-	what = xasprintf("%zu/%zu ok, %zu new warning(s), log %s", ok, n,
-			 fresh.nr, c->col_log[col]);
-	pass_progress(c, col, ps, what, t0);
-	free(what);
-	diag_clear(&now);
-	diag_clear(&fresh);
 	diag_clear(&errs);
 }
 
-static void build_all(struct checker *c, const struct diag_list *base,
-		      int compare)
+/* Was an object made without its part of the log found? */
+static int pass_complete(const struct pass *ps)
 {
-	struct pass ps[MAX_ARCHES];
-	double t0 = now_sec();
+	size_t i;
+
+	for (i = 0; i < ps->objs.nr; i++)
+		if (ps->fresh[i] && !ps->part[i])
+			return 0;
+	return 1;
+}
+
+static int has_diag(const struct checker *c, const char *part)
+{
+	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
+	struct diag_list l = DIAG_LIST_INIT;
+	int ret;
+
+	diag_parse(part, roots, &l);
+	ret = l.nr > 0;
+	diag_clear(&l);
+	return ret;
+}
+
+/*
+ * An object whose rewritten build printed no diagnostic has no new one
+ * whatever its original printed: only the others need their original
+ * built.  All of them when a part is missing (the column is compared as
+ * a whole then).
+ */
+static void baseline_objects(const struct checker *c, const struct pass *ps,
+			     struct strvec *objs)
+{
+	int all = !pass_complete(ps);
+	size_t i;
+
+	for (i = 0; i < ps->objs.nr; i++)
+		if (all || (ps->part[i] && has_diag(c, ps->part[i])))
+			strvec_push(objs, ps->objs.v[i]);
+}
+
+static int part_index(const struct pass *ps, const char *obj)
+{
+	return strvec_find(&ps->objs, obj);
+}
+
+/* Each object's diagnostics beyond those of its original. */
+static void new_diags(const struct checker *c, const struct pass *ps,
+		      const struct pass *base, struct diag_list *out)
+{
+	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
+	struct diag_list now = DIAG_LIST_INIT, was = DIAG_LIST_INIT;
+	size_t i;
+	int k;
+
+	if (!pass_complete(ps)) {
+		pass_diags(c, ps, &now);
+		pass_diags(c, base, &was);
+		diag_new_keys(&was, &now, out);
+		diag_clear(&now);
+		diag_clear(&was);
+		return;
+	}
+	for (i = 0; i < ps->objs.nr; i++) {
+		diag_parse(ps->part[i], roots, &now);
+		k = part_index(base, ps->objs.v[i]);
+		if (now.nr && k >= 0)
+			diag_parse(base->part[k], roots, &was);
+		diag_new_keys(&was, &now, out);
+		diag_clear(&now);
+		diag_clear(&was);
+	}
+}
+
+static void report_col(struct checker *c, size_t col, const struct pass *ps,
+		       const struct pass *base, int compare, double t0)
+{
+	struct diag_list fresh = DIAG_LIST_INIT;
+	char *what;
+
+	if (compare)
+		new_diags(c, ps, base, &fresh);
+	add_new_warnings(c, col, &fresh);
+	what = xasprintf("%zu/%zu ok, %zu new warning(s), log %s", ps->ok,
+			 ps->judged, fresh.nr, c->col_log[col]);
+	pass_progress(c, col, ps, what, t0);
+	free(what);
+	diag_clear(&fresh);
+}
+
+/* The rewritten objects, made where nothing kept says how they went. */
+static void build_pass(struct checker *c, struct pass *ps)
+{
+	struct strvec objs = STRVEC_INIT;
 	size_t col;
 
 	for (col = 0; col < c->nr_cols; col++) {
-		pass_init(c, col, &ps[col], 0);
+		if (col_active(c, col))
+			col_objects(c, col, &objs);
+		pass_init(c, col, &ps[col], 0, &objs);
+		strvec_clear(&objs);
 		if (ps[col].nr_fresh)
 			progress("[%s] building %zu touched object(s) (make -k -j%d)",
 				 c->col_name[col], ps[col].nr_fresh, c->jobs);
 	}
 	run_passes(c, ps);
+	for (col = 0; col < c->nr_cols; col++)
+		if (ps[col].objs.nr)
+			judge_cells(c, col, &ps[col]);
+}
+
+/* The originals of the objects that need them, swapped in meanwhile. */
+static void baseline_pass(struct checker *c, const struct pass *build,
+			  struct pass *ps, int compare)
+{
+	struct strvec objs = STRVEC_INIT;
+	double t0 = now_sec();
+	size_t col, fresh = 0;
+	char *what;
+
 	for (col = 0; col < c->nr_cols; col++) {
-		if (col_active(c, col))
-			judge_col(c, col, &ps[col], &base[col], compare, t0);
-		pass_clear(&ps[col]);
+		if (compare)
+			baseline_objects(c, &build[col], &objs);
+		pass_init(c, col, &ps[col], 1, &objs);
+		strvec_clear(&objs);
+		fresh += ps[col].nr_fresh;
+	}
+	if (fresh)
+		shadow_use(&c->shadow, &c->touched, 1);
+	run_passes(c, ps);
+	if (fresh)
+		shadow_use(&c->shadow, &c->touched, 0);
+	for (col = 0; col < c->nr_cols; col++) {
+		if (!compare || !build[col].objs.nr)
+			continue;
+		what = xasprintf("for %zu of %zu object(s): those with diagnostics",
+				 ps[col].objs.nr, build[col].objs.nr);
+		if (ps[col].objs.nr)
+			pass_progress(c, col, &ps[col], what, t0);
+		else
+			progress("[%s] baseline (originals): not needed, no object has a diagnostic",
+				 c->col_name[col]);
+		free(what);
+	}
+}
+
+static void check_all(struct checker *c, int compare)
+{
+	struct pass build[MAX_ARCHES], base[MAX_ARCHES];
+	double t0 = now_sec();
+	size_t col;
+
+	build_pass(c, build);
+	baseline_pass(c, build, base, compare);
+	for (col = 0; col < c->nr_cols; col++) {
+		if (build[col].objs.nr)
+			report_col(c, col, &build[col], &base[col], compare, t0);
+		pass_clear(&build[col]);
+		pass_clear(&base[col]);
 	}
 	progress("kbuild-check: builds done in %.1f s", now_sec() - t0);
 }
@@ -483,11 +587,9 @@ static int any_col_active(const struct checker *c)
 
 void kbuild_run(struct checker *c)
 {
-	struct diag_list base[MAX_ARCHES];
 	int compare = c->warnings;
 	size_t col;
 
-	memset(base, 0, sizeof(base));
 	c->sparse = c->sparse && program_exists("sparse");
 	for (col = 0; col < c->nr_cols; col++) {
 		c->col_out[col] = xasprintf("%s/%s", c->work, c->col_name[col]);
@@ -504,9 +606,5 @@ void kbuild_run(struct checker *c)
 		progress("kbuild-check: no originals in .iommu-dma/orig/: warnings are not compared");
 		compare = 0;
 	}
-	if (compare)
-		baseline_all(c, base);
-	build_all(c, base, compare);
-	for (col = 0; col < c->nr_cols; col++)
-		diag_clear(&base[col]);
+	check_all(c, compare);
 }
