@@ -38,6 +38,11 @@
 
 #define KEY_FORMAT "kbuild-check objects 1"
 
+/* What kbuild reads from the environment into a compile command. */
+static const char *const kbuild_env[] = {
+	"KCFLAGS", "KCPPFLAGS", "KAFLAGS", "LLVM", "LLVM_IAS",
+};
+
 /* One column's objects in one pass (baseline or build). */
 struct pass {
 	const char *what;	/* for messages: "baseline (originals)" */
@@ -82,12 +87,15 @@ static char *col_key(const struct checker *c, size_t col)
 	char *sparse = c->sparse ? config_program_id("sparse") :
 		       xstrdup("C=0");
 	unsigned long long h = hash_str(FNV1A_INIT, KEY_FORMAT);
+	size_t i;
 
 	h = hash_str(h, stamp);
 	h = hash_str(h, config);
 	h = hash_str(h, sparse);
 	h = hash_str(h, "W=1");
 	h = hash_str(h, c->shadow.dir);
+	for (i = 0; i < ARRAY_SIZE(kbuild_env); i++)
+		h = hash_str(h, getenv(kbuild_env[i]));
 	free(sparse);
 	free(config);
 	free(stamp);

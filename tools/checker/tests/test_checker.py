@@ -446,7 +446,8 @@ def test_real_61_kept_new_warning_and_failure(checker, tree61):
 
 
 def test_real_61_changes_invalidate(checker, tree61):
-    """A touched file, a header it includes, the .config: made again."""
+    """A touched file, a header it includes, KCFLAGS, the .config: made
+    again."""
     harmless_edit(tree61, DART, SMMU)
     run(checker, tree61)
     assert made(run(checker, tree61)) == 0
@@ -472,6 +473,10 @@ def test_real_61_changes_invalidate(checker, tree61):
         replace(hdr, pristine)
     r = run(checker, tree61)
     assert r.returncode == 0, r.stdout + r.stderr
+    # so is what kbuild takes from the environment
+    r = run(checker, tree61, env={"KCFLAGS": "-DKCHECK_TEST"})
+    assert r.returncode == 0 and made(r) == 2, r.stderr
+    assert made(run(checker, tree61)) == 2
     # the .config is part of every object's key: toggle a symbol that
     # kbuild keeps (it rewrites .config) and no Kconfig depends on
     config = [os.path.join(OUT, "checker-tests", "out", "kbuild", d, "arm64", ".config")
