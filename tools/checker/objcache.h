@@ -6,10 +6,9 @@
  * (<O>/<dir>/.<name>.o.kcheck-<kind>) with a key of everything else it
  * was built with (the arch's config stamp, the .config, the compiler, make
  * options, KCFLAGS and the like) and, for every file its .cmd lists
- * (source and headers), the
- * file's inode, size, mtime and a hash of its content.  A later run takes
- * the kept part if the key is the same and every file is unchanged: same
- * stat, or else the same content.
+ * (source and headers), the file's inode, size, mtime and a hash of its
+ * content.  A later run takes the kept part if the key is the same and
+ * every file is unchanged: same stat, or else the same content.
  */
 #ifndef KCHECK_OBJCACHE_H
 #define KCHECK_OBJCACHE_H
