@@ -574,7 +574,16 @@ def make_source(kernel: Path, work: Work, stale: Sequence[str],
     progress(f'copying {kernel} to {work.src} (cp -al)')
     if work.src.exists():
         shutil.rmtree(work.src)
-    subprocess.run(['cp', '-al', str(kernel), str(work.src)], check=True)
+    work.src.mkdir(parents=True)
+    # Not .git: kbuild does not need it, and git may repack (gc --auto)
+    # and delete loose objects while they are being linked.
+    entries = [str(p) for p in kernel.iterdir() if p.name != '.git']
+    res = subprocess.run(['cp', '-al', '--', *entries, str(work.src)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        why = res.stderr.strip().splitlines()
+        raise ToolError(f'cp -al {kernel} {work.src} failed: '
+                        f'{why[-1] if why else res.returncode}')
     for rel in stale:
         path = work.src / rel
         if path.is_file():

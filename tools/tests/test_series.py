@@ -520,6 +520,8 @@ def git_6_1(tmp_path_factory) -> Path:
     subprocess.run(['cp', '-a', str(linux_tree('6.1')), str(repo)],
                    check=True)
     git(repo, 'init', '-q', '-b', 'master')
+    # no background gc repacking 78000 loose objects mid-test
+    git(repo, 'config', 'gc.auto', '0')
     git(repo, 'add', '-f', '.')
     git(repo, 'commit', '-qm', 'Linux 6.1')
     git(repo, 'tag', 'v6.1')
