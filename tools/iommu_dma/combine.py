@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,19 +334,9 @@ def combined_key(text: str, cmd: list[str], rel: str, data: bytes) -> str:
 def run_pass(sp_path: Path, cwd: Path, files: list[str], cmd_tail: list[str],
              jobs: int, comb: Combined, sections: list[Section]
              ) -> list[dict]:
-    cmd = ['spatch', '--sp-file', str(sp_path), *cmd_tail]
-    if jobs > 1 and len(files) > 1:
-        cmd += ['-j', str(jobs)]
-    fd, groups = tempfile.mkstemp(dir=cwd, prefix='.combined.',
-                                  suffix='.groups')
-    with os.fdopen(fd, 'w', errors='surrogateescape') as f:
-        f.write('\n\n'.join(files) + '\n')
-    try:
-        res = subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
-                             capture_output=True, text=True,
-                             errors='surrogateescape')
-    finally:
-        os.unlink(groups)
+    res = _spatch.run_file_groups(
+        ['spatch', '--sp-file', str(sp_path), *cmd_tail], cwd, files, jobs,
+        'combined')
     names = '+'.join(s.sp.name for s in sections)
     interrupted_or_failed(res, f'{names} (combined)')
     events = []

@@ -227,25 +227,30 @@ def replace_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
-         jobs: int) -> list[dict]:
-    if not files:
-        return []
+def run_file_groups(cmd: list[str], cwd: Path, files: list[str], jobs: int,
+                    name: str) -> subprocess.CompletedProcess:
+    """spatch cmd over files, one group per file: matches never cross
+    files. The group list is a file of our own, so runs can share cwd."""
     cmd = list(cmd)
     if jobs > 1 and len(files) > 1:
         cmd += ['-j', str(jobs)]
-    # One group per file: matches never cross files. A file of our own, so
-    # several runs can share cwd.
-    fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{sp.name}.',
+    fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{name}.',
                                   suffix='.groups')
     with os.fdopen(fd, 'w', errors='surrogateescape') as f:
         f.write('\n\n'.join(files) + '\n')
     try:
-        res = subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
-                             capture_output=True, text=True,
-                             errors='surrogateescape')
+        return subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
+                              capture_output=True, text=True,
+                              errors='surrogateescape')
     finally:
         os.unlink(groups)
+
+
+def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
+         jobs: int) -> list[dict]:
+    if not files:
+        return []
+    res = run_file_groups(cmd, cwd, files, jobs, sp.name)
     interrupted_or_failed(res, sp.path.name)
     events = []
     for line in res.stdout.splitlines():
