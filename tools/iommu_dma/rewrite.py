@@ -139,6 +139,10 @@ class Lanes:
     def __init__(self, jobs: int):
         self.pool = ThreadPoolExecutor(max_workers=4) if jobs > 1 else None
 
+    @property
+    def parallel(self) -> bool:
+        return self.pool is not None
+
     def submit(self, fn, *args) -> Future:
         if self.pool:
             return self.pool.submit(fn, *args)
@@ -170,16 +174,27 @@ def run_aside(scratch: Path, cocci: str, rel: str,
     return events
 
 
-def detect_core_shape(scratch: Path) -> str | None:
+def detect_core_shape(scratch: Path, lanes: 'Lanes') -> str | None:
     """The first shape in CORE_SHAPES whose rule recognises iommu.c.
 
-    Each rule runs as the core step will (-D patch -D record), aside, one
-    after the other: the core step then reuses the run."""
+    Each rule runs as the core step will (-D patch -D record), aside: the
+    core step then reuses the run. With lanes, all of them side by side;
+    without, one after the other until one recognises it."""
+    found = None
+    runs = []
     for shape, (cocci, _) in CORE_SHAPES.items():
-        events = run_aside(scratch, cocci, IOMMU_C, CORE_MODES)
-        if any(e['event'] == 'core-shape' for e in events):
+        runs.append((shape, lanes.submit(run_aside, scratch, cocci, IOMMU_C,
+                                         CORE_MODES)))
+        if not lanes.parallel and recognised(runs[-1][1].result()):
             return shape
-    return None
+    for shape, run_ in runs:
+        if recognised(run_.result()) and found is None:
+            found = shape
+    return found
+
+
+def recognised(events: list[dict]) -> bool:
+    return any(e['event'] == 'core-shape' for e in events)
 
 
 def step_modes(dma_fq: bool) -> list[str]:
@@ -235,6 +250,17 @@ def run_chain(tmp: Path, steps: list[tuple[str, list[str]]],
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def first_pass_and_chain(first: list[combine.Section], scratch: Path,
+                         group: list[str], steps: list[tuple[str, list[str]]],
+                         modes: list[str], audit: bool) -> None:
+    """One group of drivers: the first pass in scratch (which it leaves as
+    it was), then the steps and the audit in a copy (run_chain)."""
+    combine.prime(first, scratch, group, 1)
+    tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-chain-'))
+    copy_files(scratch, tmp, group)
+    run_chain(tmp, steps, modes, audit)
+
+
 def compute(tree: KernelTree, parts: str = 'all',
             jobs: int = 1) -> Rewrite:
     """Run every step on a scratch copy; the tree is not touched."""
@@ -249,16 +275,19 @@ def compute(tree: KernelTree, parts: str = 'all',
     try:
         copy_files(tree.path, scratch, core_files)
         found = lanes.submit(tree.candidates)
-        shape = None if done else detect_core_shape(scratch)
+        shape = None if done else detect_core_shape(scratch, lanes)
+        header = None
         if shape and IOMMU_H in core_files and combine.enabled():
-            # the header step too, while the candidate grep runs
-            run_aside(scratch, 'iommu_ops_fields', IOMMU_H,
-                      step_modes(CORE_SHAPES[shape][1]))
+            # the header step too, beside the candidate grep
+            header = lanes.submit(run_aside, scratch, 'iommu_ops_fields',
+                                  IOMMU_H, step_modes(CORE_SHAPES[shape][1]))
         drivers = found.result()
         copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
         if set(drivers) & set(core_files):
             lanes.close()       # shared files: everything in order
             lanes = Lanes(1)
+        if header is not None:
+            header.result()     # its run waits in MEMO for the header step
         return compute_steps(tree, parts, jobs, scratch, drivers,
                              core_files, done, shape, lanes)
     except BaseException:
@@ -331,30 +360,31 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     flags = [cocci for step, cocci in planned if step.phase == 'declare']
     if flags and flags[0] == 'iommu_ops_dma_flags':
         first.append(combine.Section(semantic_patch(flags[0]), tuple(modes)))
-    combine.prime(first, scratch, drivers, jobs)
-    check_parsed(scratch, drivers, jobs)  # no driver silently skipped
     texts = {f: (scratch / f).read_bytes() for f in drivers}
     driver_steps = [(cocci, [f for f in drivers
                              if step.needs.encode() in texts[f]])
                     for step, cocci in planned if step.scope == 'drivers']
     if jobs > 1 and combine.enabled() and len(drivers) > 1:
-        # Each file's steps depend on that file alone (one group per
-        # file): the drivers go through every step and the audit in J
-        # groups of their own side by side, no group waiting for another
-        # group's step, then the steps below replay them from spatch.MEMO.
-        weight = {f: len(texts[f]) * (1 + sum(f in fs for _, fs in
-                                                driver_steps))
-                  for f in drivers}
-        chains = []
-        for group in partition(drivers, weight, jobs):
-            tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-chain-'))
-            copy_files(scratch, tmp, group)
-            chains.append(lanes.submit(
-                run_chain, tmp, [(cocci, [f for f in fs if f in group])
-                                 for cocci, fs in driver_steps], modes,
-                parts in ('all', 'drivers')))
+        # Each file's passes depend on that file alone (one group per
+        # file): the drivers go through the first pass, every step and
+        # the audit in J groups of their own side by side, no group
+        # waiting for another, then the runs below replay them from
+        # spatch.MEMO.
+        def weight(f: str) -> int:
+            steps = sum(f in fs for _, fs in driver_steps)
+            return len(texts[f]) * (1 + steps + (steps > 0))
+        chains = [lanes.submit(
+            first_pass_and_chain, first, scratch, group,
+            [(cocci, [f for f in fs if f in group])
+             for cocci, fs in driver_steps], modes,
+            parts in ('all', 'drivers'))
+            for group in partition(drivers, {f: weight(f) for f in drivers},
+                                   jobs)]
         for chain in chains:
             chain.result()
+    else:
+        combine.prime(first, scratch, drivers, jobs)
+    check_parsed(scratch, drivers, jobs)  # no driver silently skipped
     by_scope['drivers'] = lanes.submit(run_steps, scratch, driver_steps,
                                        modes, jobs)
     results = {scope: iter(f.result()) for scope, f in by_scope.items()}
