@@ -406,6 +406,9 @@ class Options:
     iommus: tuple[str, ...] = ()
     modes: tuple[str, ...] = tuple(MODES)
     timeout: float = BOOT_TIMEOUT
+    # The rewritten files as a caller already has them (the series: what
+    # its patches give); None: `iommu-dma apply` makes them.
+    rewritten: tuple[tuple[str, bytes], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -628,6 +631,21 @@ def rewrite(work: Work, jobs: int, progress: Progress) -> float:
     run_logged([sys.executable, '-m', 'iommu_dma', 'apply', f'-j{jobs}',
                 str(work.src)], log, 'the rewrite (iommu-dma apply)',
                env=env)
+    return time.monotonic() - start
+
+
+def write_rewritten(work: Work, files: Sequence[tuple[str, bytes]],
+                    progress: Progress) -> float:
+    """The caller's rewritten files into src/ (new files: the links to
+    KERNEL stay intact)."""
+    progress(f'writing the {len(files)} rewritten files into {work.src}')
+    start = time.monotonic()
+    for rel, data in files:
+        path = work.src / rel
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+        path.unlink(missing_ok=True)
+        path.write_bytes(data)
+        path.chmod(mode)
     return time.monotonic() - start
 
 
@@ -866,7 +884,9 @@ def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
         work.save_state(state)
         seconds['build_pristine'] = build(arch, work, options.jobs,
                                           'pristine', progress)
-    seconds['rewrite'] = rewrite(work, options.jobs, progress)
+    seconds['rewrite'] = rewrite(work, options.jobs, progress) \
+        if options.rewritten is None else \
+        write_rewritten(work, options.rewritten, progress)
     touched = touched_files(tree.path, work.src)
     progress(f'the rewrite touched {len(touched)} files')
     # Until the rewritten build is done, obj/ may hold objects of both.

@@ -267,6 +267,13 @@ def addresses(head: str) -> str:
 
 
 def run_dirs(work: Path) -> list[Path]:
+    """Slots a run is in, or was killed in: with a tree/ copy."""
+    root = work / 'series'
+    return sorted(p for p in root.iterdir() if (p / 'tree').exists()) \
+        if root.is_dir() else []
+
+
+def slots(work: Path) -> list[Path]:
     root = work / 'series'
     return sorted(p for p in root.iterdir() if p.name != 'logs') \
         if root.is_dir() else []
@@ -424,8 +431,11 @@ def test_killed_or_interrupted_run(tmp_path, sig):
     left = run_dirs(work)
     assert len(left) == 1
     res = series(kernel, out, '--split', 'stage', work=work)
-    assert f'removed {left[0]}, left by an interrupted run' in res.stderr
+    assert f'removed {left[0] / "tree"}, left by an interrupted run' in \
+        res.stderr
     assert run_dirs(work) == []
+    # the slot is taken again, its build dir marked reusable
+    assert slots(work) == left and (left[0] / 'build.reusable').exists()
     assert len(patches(out)) == 4
     assert repo_state(kernel) == before
 
@@ -548,14 +558,15 @@ def test_real_git_clone_series(git_6_1, tmp_path) -> None:
                                            PYTHONPATH=str(TOP / 'tools')),
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    # mid-run: the build check of patch 1 has started
-    wait_for(lambda: any((d / 'build').is_dir() and
-                         any((d / 'build').iterdir())
-                         for d in run_dirs(work)), timeout=600)
+    # mid-run: patch 1 is committed, its build check starts
+    wait_for(lambda: any((d / 'message').exists() for d in run_dirs(work)),
+             timeout=600)
     assert proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists() and repo_state(repo) == before
+    killed = run_dirs(work)
+    assert len(killed) == 1 and not (killed[0] / 'build.reusable').exists()
     res = series(repo, out, '--split', 'stage', '--boot', work=work)
     assert 'left by an interrupted run' in res.stderr
     check_real_series('6.1', repo, out, res, tmp_path, boot=True)
@@ -573,6 +584,14 @@ def test_real_git_clone_series(git_6_1, tmp_path) -> None:
     assert re.findall(r'^\d+:  \w+ = \d+:  \w+ ', v2, re.M).__len__() == 3
     assert repo_state(repo) == before
     assert run_dirs(work) == []
+    # v2 reused v1's build dir (the same slot, the same tree path): every
+    # object of the last build check was kept, none made again
+    logs = sorted((killed[0] / 'build' / 'logs').glob('*-build.log'))
+    assert logs, 'no build check log in the reused slot'
+    for log in logs:
+        text = log.read_text()
+        assert 'kept from an earlier run' in text, log
+        assert ' CC ' not in text, log
 
 
 @pytest.mark.parametrize('version', ['6.12'])

@@ -182,6 +182,7 @@ def generate(kernel_path: str | os.PathLike, opts: Options) -> Result:
         ctx.say(f'removed {ctx.run.root / name}, left by an interrupted run')
     rewrite = None
     failed = True
+    reusable = True     # build/: no object left half made
     try:
         copy_tree(kernel, ctx.run.tree)
         # The same guarantee as apply: no driver whose proof failed.
@@ -190,10 +191,13 @@ def generate(kernel_path: str | os.PathLike, opts: Options) -> Result:
         result = make(ctx, rewrite)
         failed = False
         return result
+    except KeyboardInterrupt:
+        reusable = False
+        raise
     finally:
         if rewrite is not None:
             discard(rewrite)
-        kept = ctx.run.close(failed)
+        kept = ctx.run.close(failed, reusable)
         if kept:
             ctx.say(f'logs of the failed run kept in {kept}')
 
@@ -221,7 +225,9 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
     built = commit_and_build(ctx, patches, record.files)
     top = gitcmd.run(repo, 'rev-parse', 'HEAD').strip()
     booted = checks.boot_check(ctx.kernel.path, ctx.opts.jobs,
-                               ctx.run.root.parent / 'boot') \
+                               ctx.run.root.parent / 'boot',
+                               {f: (repo / f).read_bytes()
+                                for f in record.files}) \
         if ctx.opts.boot else None
 
     current, kept = mail.versions(ctx.out)

@@ -121,14 +121,16 @@ def git_am(repo: Path, base: str, mailed: list[Path],
             f'gives the same files as a one-shot rewrite')
 
 
-def boot_check(kernel: Path, jobs: int, work: Path
-               ) -> 'boot.BootResult':
-    """The final tree (what `git am` gives) booted against pristine."""
+def boot_check(kernel: Path, jobs: int, work: Path,
+               final: dict[str, bytes]) -> 'boot.BootResult':
+    """The final tree (final: the files as the last patch leaves them)
+    booted against pristine."""
     def progress(msg: str) -> None:
         print(f'{PROG} series: boot: {msg}', file=sys.stderr, flush=True)
 
-    result = boot.run(boot.Options(kernel=str(kernel), jobs=jobs,
-                                   work=work), progress)
+    result = boot.run(boot.Options(kernel=str(kernel), jobs=jobs, work=work,
+                                   rewritten=tuple(sorted(final.items()))),
+                      progress)
     if not result.ok():
         bad = [r for r in result.rows if not r.ok()]
         raise ToolError(f'boot check: {len(bad)} of {len(result.rows)} '

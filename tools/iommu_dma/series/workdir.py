@@ -1,6 +1,7 @@
 """Where a series is made: a run directory of its own, never the user's tree.
 
-Every run gets <work root>/series/<tree>-<time>-<pid>/ with:
+A run takes the first free slot <work root>/series/<tree>.<n>/ (n = 0, 1,
+...; a lock held for the whole run marks a slot taken) with:
   tree/   a `cp -al` copy of the kernel (without its .git): hard links, so
           it costs seconds, not the 15 s and 1.5 GB of a checkout. Files
           are replaced, never edited in place, so the user's files never
@@ -8,11 +9,16 @@ Every run gets <work root>/series/<tree>-<time>-<pid>/ with:
           contents of the files the series touches as its base commit, and
           the series on top: `git format-patch` only needs those files, and
           their blob ids are the real ones.
-  build/  the build checker's output, reused by every step of the run.
+  build/  the build checker's output, reused by every step of the run and
+          by the next run in the slot: the copy has the same path every
+          time, so kbuild and the checker's kept results find every object
+          they made (a re-rolled series builds only what changed).
   logs/   per-step logs; kept (moved to series/logs/) if the run fails.
-A lock held for the whole run marks it alive. A run killed with SIGKILL
-leaves its directory unlocked; the next run removes it and says so. Nothing
-is ever registered in the user's repository: no worktree, no branch.
+tree/, logs/ and stage/ go when the run ends. A run killed with SIGKILL
+leaves them in an unlocked slot; the next run in that slot removes them
+and says so, and removes build/ too: only a run that ended (done, failed
+or refused, not killed or interrupted) marks it reusable. Nothing is ever
+registered in the user's repository: no worktree, no branch.
 
 For a git tree the series is based on HEAD. The files it touches (and every
 candidate driver) must match HEAD, else the series would not apply to the
@@ -23,8 +29,8 @@ contents are used and the cover letter says so.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -40,7 +46,7 @@ from ..tree import STATE_DIR, KernelTree
 @dataclass
 class RunDir:
     root: Path                  # <work root>/series
-    path: Path
+    path: Path                  # the slot
     lock: IO[str]
     removed: list[str] = field(default_factory=list)   # stale runs
 
@@ -60,54 +66,63 @@ class RunDir:
     def stage(self) -> Path:
         return self.path / 'stage'
 
+    @property
+    def reusable(self) -> Path:
+        """Present while build/ holds no half-made object."""
+        return self.path / 'build.reusable'
+
     @classmethod
     def create(cls, root: Path, name: str) -> 'RunDir':
         root.mkdir(parents=True, exist_ok=True)
-        removed = remove_stale(root)
-        path = root / f'{name}-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
-        path.mkdir()
-        lock = open(path / '.lock', 'w')
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        run = cls(root, path, lock, removed)
-        run.logs.mkdir()
-        run.build.mkdir()
-        return run
+        for n in itertools.count():
+            path = root / f'{name}.{n}'
+            path.mkdir(exist_ok=True)
+            lock = open(path / '.lock', 'a')
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()            # a live run has this slot
+                continue
+            run = cls(root, path, lock)
+            run.clear_stale()
+            run.reusable.unlink(missing_ok=True)
+            run.logs.mkdir()
+            run.build.mkdir(exist_ok=True)
+            return run
+        raise AssertionError('unreachable')
 
-    def close(self, failed: bool) -> Path | None:
-        """Remove the run; a failed run's logs move to series/logs/."""
+    def clear_stale(self) -> None:
+        """What a killed run left in this slot."""
+        left = [d for d in (self.tree, self.logs, self.stage) if d.exists()]
+        for d in left:
+            shutil.rmtree(d)
+        if left:
+            self.removed.append(str(self.tree.relative_to(self.root)))
+        if not self.reusable.exists() and self.build.exists():
+            shutil.rmtree(self.build)
+
+    def close(self, failed: bool, reusable: bool = True) -> Path | None:
+        """End the run; a failed run's logs move to series/logs/."""
         kept = None
         try:
             if failed and self.logs.is_dir() and any(self.logs.iterdir()):
-                kept = self.root / 'logs' / self.path.name
+                kept = self.root / 'logs' / \
+                    f'{self.path.name}-{time.strftime("%Y%m%d-%H%M%S")}'
                 kept.parent.mkdir(exist_ok=True)
                 shutil.rmtree(kept, ignore_errors=True)
                 self.logs.rename(kept)
-            shutil.rmtree(self.path, ignore_errors=True)
+            for d in (self.tree, self.logs, self.stage):
+                shutil.rmtree(d, ignore_errors=True)
+            for f in self.path.iterdir():
+                if f.is_file() and f.name not in ('.lock', 'build.reusable'):
+                    f.unlink()
+            if reusable:
+                self.reusable.touch()
+            else:
+                shutil.rmtree(self.build, ignore_errors=True)
         finally:
             self.lock.close()
         return kept
-
-
-RUN_NAME = re.compile(r'.+-\d{8}-\d{6}-\d+$')
-
-
-def remove_stale(root: Path) -> list[str]:
-    """Run directories whose lock nobody holds: killed runs."""
-    removed = []
-    for path in sorted(root.iterdir()):
-        if not path.is_dir() or not RUN_NAME.match(path.name):
-            continue
-        try:
-            with open(path / '.lock', 'a') as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path.name)
-        except BlockingIOError:
-            continue        # a live run
-        except FileNotFoundError:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path.name)
-    return removed
 
 
 @dataclass
