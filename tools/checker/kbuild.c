@@ -184,7 +184,6 @@ static void pass_start(struct checker *c, size_t col, struct pass *ps)
 		p = out_path(c, col, ps->objs.v[i]);
 		unlink(p);
 		free(p);
-		objcache_drop(&ps->oc, ps->objs.v[i]);
 		strvec_push(&ps->cmd.args, ps->objs.v[i]);
 	}
 	fd = open_log(ps->log, &ps->cmd);

@@ -223,18 +223,35 @@ static char *check_record(const struct objcache *oc, char *text,
 static int write_record(const struct objcache *oc, const char *obj,
 			const struct strvec *deps, const char *part);
 
-static char *record_path(const struct objcache *oc, const char *obj)
+/* Record @n of @obj, newest first: .<name>.o.kcheck-<kind>[.<n>] */
+static char *record_path(const struct objcache *oc, const char *obj, int n)
 {
-	char *kind = xasprintf("kcheck-%s", oc->kind);
+	char *kind = n ? xasprintf("kcheck-%s.%d", oc->kind, n) :
+			 xasprintf("kcheck-%s", oc->kind);
 	char *path = obj_file(oc->outdir, obj, kind);
 
 	free(kind);
 	return path;
 }
 
-char *objcache_lookup(const struct objcache *oc, const char *obj)
+/* Records @from..@to-1 move one place down (the one at @to is lost). */
+static void shift_records(const struct objcache *oc, const char *obj,
+			  int from, int to)
 {
-	char *path = record_path(oc, obj);
+	char *dst, *src;
+
+	for (; to > from; to--) {
+		dst = record_path(oc, obj, to);
+		src = record_path(oc, obj, to - 1);
+		rename(src, dst);
+		free(dst);
+		free(src);
+	}
+}
+
+static char *lookup_record(const struct objcache *oc, const char *obj, int n)
+{
+	char *path = record_path(oc, obj, n);
 	char *text = read_file(path, NULL);
 	struct strvec deps = STRVEC_INIT;
 	char *part = NULL;
@@ -242,12 +259,33 @@ char *objcache_lookup(const struct objcache *oc, const char *obj)
 
 	if (text)
 		part = check_record(oc, text, &deps, &stale);
+	if (part && n) {
+		/* the newest again: it goes first */
+		char *first = record_path(oc, obj, 0);
+		char *moved = xasprintf("%s.hit", path);
+
+		rename(path, moved);
+		shift_records(oc, obj, 0, n);
+		rename(moved, first);
+		free(first);
+		free(moved);
+	}
 	/* the same files with new inodes or mtimes: note those */
 	if (part && stale)
 		write_record(oc, obj, &deps, part);
 	strvec_clear(&deps);
 	free(text);
 	free(path);
+	return part;
+}
+
+char *objcache_lookup(const struct objcache *oc, const char *obj)
+{
+	char *part = NULL;
+	int n;
+
+	for (n = 0; n < OBJCACHE_KEEP && !part; n++)
+		part = lookup_record(oc, obj, n);
 	return part;
 }
 
@@ -298,7 +336,7 @@ static int write_record(const struct objcache *oc, const char *obj,
 	}
 	append(&buf, &len, &alloc, "part\n");
 	append(&buf, &len, &alloc, part);
-	path = record_path(oc, obj);
+	path = record_path(oc, obj, 0);
 	ret = write_file_atomic(path, buf, len);
 	free(path);
 	free(buf);
@@ -311,16 +349,10 @@ int objcache_store(const struct objcache *oc, const char *obj,
 	struct strvec deps = STRVEC_INIT;
 	int ret = -1;
 
-	if (!cmd_file_deps(oc->outdir, obj, &deps) && deps.nr)
+	if (!cmd_file_deps(oc->outdir, obj, &deps) && deps.nr) {
+		shift_records(oc, obj, 0, OBJCACHE_KEEP - 1);
 		ret = write_record(oc, obj, &deps, part);
+	}
 	strvec_clear(&deps);
 	return ret;
-}
-
-void objcache_drop(const struct objcache *oc, const char *obj)
-{
-	char *path = record_path(oc, obj);
-
-	unlink(path);
-	free(path);
 }

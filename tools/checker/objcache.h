@@ -9,11 +9,19 @@
  * (source and headers), the file's inode, size, mtime and a hash of its
  * content.  A later run takes the kept part if the key is the same and
  * every file is unchanged: same stat, or else the same content.
+ *
+ * The last OBJCACHE_KEEP builds of an object are kept, newest first: a
+ * series builds a file at each patch that changes it, and the next run of
+ * the series (a re-roll) finds each of those builds again.  A record
+ * stays valid whatever happens to the object file: it is checked against
+ * the files it was built from, never against the .o.
  */
 #ifndef KCHECK_OBJCACHE_H
 #define KCHECK_OBJCACHE_H
 
 #include "strvec.h"
+
+#define OBJCACHE_KEEP 4
 
 /* The file to read for a dependency (malloc'd), or NULL: the dep itself. */
 typedef char *(*objcache_map_fn)(const char *dep, void *data);
@@ -35,8 +43,5 @@ char *objcache_lookup(const struct objcache *oc, const char *obj);
 /* Keep @part for @obj, just built; returns 0, or -1 without .cmd file. */
 int objcache_store(const struct objcache *oc, const char *obj,
 		   const char *part);
-
-/* Forget @obj (before it is built again). */
-void objcache_drop(const struct objcache *oc, const char *obj);
 
 #endif

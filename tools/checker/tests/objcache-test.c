@@ -3,6 +3,7 @@
  * Unit tests of objcache.c, with .cmd files as kbuild writes them.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -87,9 +88,53 @@ static void keeps_and_finds(struct ktest *test)
 	oc.key = "k2";
 	KTEST_EXPECT_NULL(test, lookup(&oc));
 	oc.key = "k1";
-	objcache_drop(&oc, "d/a.o");
-	KTEST_EXPECT_NULL(test, lookup(&oc));
 	KTEST_EXPECT_EQ(test, objcache_store(&oc, "d/none.o", "x"), -1);
+	free(out);
+}
+
+static void write_source(struct ktest *test, int version)
+{
+	char *text = xasprintf("int a%d;\n", version);
+
+	free(ktest_write(test, "src/d/a.c", text));
+	free(text);
+}
+
+/*
+ * A series builds a file once per patch that changes it: each of the last
+ * OBJCACHE_KEEP builds is found again, the newest first, older ones go.
+ */
+static void keeps_the_last_builds(struct ktest *test)
+{
+	struct objcache oc;
+	char *out = setup(test, &oc);
+	char part[16], *got;
+	int v;
+
+	for (v = 0; v <= OBJCACHE_KEEP; v++) {
+		write_source(test, v);
+		snprintf(part, sizeof(part), "part %d", v);
+		KTEST_ASSERT_EQ(test, objcache_store(&oc, "d/a.o", part), 0);
+	}
+	for (v = OBJCACHE_KEEP; v > 0; v--) {
+		write_source(test, v);
+		snprintf(part, sizeof(part), "part %d", v);
+		got = lookup(&oc);
+		KTEST_EXPECT_STREQ(test, got, part);
+		free(got);
+	}
+	write_source(test, 0);		/* the oldest: gone */
+	KTEST_EXPECT_NULL(test, lookup(&oc));
+	/* the last one now, hit: it goes first, a new build keeps it */
+	write_source(test, OBJCACHE_KEEP);
+	free(lookup(&oc));
+	write_source(test, 9);
+	KTEST_ASSERT_EQ(test, objcache_store(&oc, "d/a.o", "part 9"), 0);
+	write_source(test, OBJCACHE_KEEP);
+	snprintf(part, sizeof(part), "part %d", OBJCACHE_KEEP);
+	got = lookup(&oc);
+	KTEST_EXPECT_STREQ(test, got, part);
+	free(got);
 	free(out);
 }
 
@@ -191,6 +236,7 @@ static void mapped_dependencies(struct ktest *test)
 static struct ktest_case objcache_cases[] = {
 	KTEST_CASE(reads_cmd_files),
 	KTEST_CASE(keeps_and_finds),
+	KTEST_CASE(keeps_the_last_builds),
 	KTEST_CASE(content_changes_miss),
 	KTEST_CASE(same_content_hits),
 	KTEST_CASE(mapped_dependencies),
