@@ -204,8 +204,9 @@ bench-check: checker
 # unpacked; KERNEL= one tree instead); median of REPS= runs (PLAIN_REPS= for
 # the slow plain spatch, each rule stopped after PLAIN_CAP= s;
 # BENCH_CHECKER=0 skips the checker; BENCH_SERIES=1 adds `series` per
-# split; BENCH_BOOT=1 the boot check cold and cached, about 6 min per
-# tree); writes bench.json.
+# split; BENCH_BOOT=1 the boot check cold and cached, then the stage
+# series with its boot check cold and re-rolled, about 12 min per tree);
+# writes bench.json.
 .PHONY: bench
 REPS ?= 3
 PLAIN_REPS ?= 1

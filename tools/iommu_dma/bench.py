@@ -19,7 +19,7 @@ are unpacked), in one run, each row measured --reps times (median):
   series-*    (--series) `iommu-dma series` per split (stage, driver, 0),
               without the boot check, each into a fresh directory
   boot-*      (--boot) the boot check, cold and with the pristine image
-  series-boot (--series --boot) `iommu-dma series --split stage --boot`,
+  series-boot (--boot) `iommu-dma series --split stage --boot`,
               cold, then again as a re-roll finds it: the pristine image
               and the series' build dir kept (the issue's 90 s target)
 Ratios to the floor come first, then wall and CPU (user + sys of the
@@ -435,7 +435,7 @@ def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
         for row in boot_rows(kernel, jobs, work):
             rows[row.name] = row
 
-    if series and boot and checker:
+    if boot and checker:
         log('bench: series --split stage --boot, cold then as a re-roll '
             '(1 run each, slow)')
         for row in series_boot_rows(checker, kernel, jobs, work):
