@@ -174,12 +174,14 @@ def run_aside(scratch: Path, cocci: str, rel: str,
     return events
 
 
-def detect_core_shape(scratch: Path, lanes: 'Lanes') -> str | None:
+def detect_core_shape(scratch: Path, lanes: 'Lanes | None' = None
+                      ) -> str | None:
     """The first shape in CORE_SHAPES whose rule recognises iommu.c.
 
     Each rule runs as the core step will (-D patch -D record), aside: the
     core step then reuses the run. With lanes, all of them side by side;
     without, one after the other until one recognises it."""
+    lanes = lanes or Lanes(1)
     found = None
     runs = []
     for shape, (cocci, _) in CORE_SHAPES.items():
