@@ -28,10 +28,12 @@ COCCI_DIR = Path(__file__).resolve().parents[2] / 'cocci'
 PARTS = ('all', 'drivers', 'core')
 
 # Core shapes, newest last: the semantic patch that recognises and rewrites
-# each, and whether that core still hands flush-queue domains to drivers.
+# each, whether that core still hands flush-queue domains to drivers, and
+# a token its pattern names (an iommu.c without it is not parsed for it).
 CORE_SHAPES = {
-    'default-domain-fallback': ('core_default_domain', True),
-    'domain-alloc-legacy': ('core_domain_alloc_legacy', False),
+    'default-domain-fallback': ('core_default_domain', True, ''),
+    'domain-alloc-legacy': ('core_domain_alloc_legacy', False,
+                            'IOMMU_DOMAIN_ALLOC_FLAGS'),
 }
 
 
@@ -182,9 +184,12 @@ def detect_core_shape(scratch: Path, lanes: 'Lanes | None' = None
     core step then reuses the run. With lanes, all of them side by side;
     without, one after the other until one recognises it."""
     lanes = lanes or Lanes(1)
+    text = (scratch / IOMMU_C).read_bytes()
     found = None
     runs = []
-    for shape, (cocci, _) in CORE_SHAPES.items():
+    for shape, (cocci, _, needs) in CORE_SHAPES.items():
+        if needs.encode() not in text:
+            continue
         runs.append((shape, lanes.submit(run_aside, scratch, cocci, IOMMU_C,
                                          CORE_MODES)))
         if not lanes.parallel and recognised(runs[-1][1].result()):
