@@ -67,6 +67,11 @@ def test_targets_met_and_not_met():
     big = bench.Row('checker-cold', 'c', [bench.Sample(1, 1, 2048, 0)])
     (t,) = [t for t in bench.targets({'checker-cold': big})]
     assert t['row'] == 'checker-cold' and not t['met']
+    # the re-rolled series with its boot check: 90 s
+    for wall, met in ((90.0, True), (91.0, False)):
+        (t,) = [t for t in bench.targets({'series-boot': row(
+            'series-boot', wall)}) if t['row'] == 'series-boot']
+        assert t['ratio'] == wall and t['met'] is met
 
 
 def test_table_and_json_report():
