@@ -426,6 +426,10 @@ def test_killed_or_interrupted_run(tmp_path, sig):
         assert proc.returncode == 130
         assert err.strip().splitlines()[-1] == 'iommu-dma: interrupted'
         assert run_dirs(work) == []
+        # a build may have been cut short: the slot keeps no build dir
+        (slot,) = slots(work)
+        assert not (slot / 'build').exists()
+        assert not (slot / 'build.reusable').exists()
         return
     assert proc.returncode == -9
     left = run_dirs(work)
