@@ -681,3 +681,35 @@ def test_fixture_stage_series(tmp_path):
     cover = (out / '0000-cover-letter.patch').read_text()
     assert 'Subject: [PATCH 0/3]' in cover
     assert 'boot: not run (BOOT=0)' in cover
+
+
+def test_slots_concurrent_killed_and_reused(tmp_path):
+    """Two live runs take two slots; an ended run leaves its build dir for
+    the next run in its slot; a killed one (its lock gone, its copy left)
+    loses both, and the next run says so."""
+    sys.path.insert(0, str(TOP / 'tools'))
+    from iommu_dma.series.workdir import RunDir
+    root = tmp_path / 'series'
+    first = RunDir.create(root, 'linux-6.1')
+    second = RunDir.create(root, 'linux-6.1')
+    assert (first.path.name, second.path.name) == ('linux-6.1.0',
+                                                   'linux-6.1.1')
+    (first.build / 'kept.o').write_text('x')
+    first.tree.mkdir()
+    first.close(failed=False)
+    assert not first.tree.exists() and (first.build / 'kept.o').exists()
+    again = RunDir.create(root, 'linux-6.1')      # slot 0 is free again
+    assert again.path == first.path and again.removed == []
+    assert (again.build / 'kept.o').exists()
+    # killed: the lock goes with the process, the copy stays
+    again.tree.mkdir()
+    again.lock.close()
+    after = RunDir.create(root, 'linux-6.1')
+    assert after.path == first.path
+    assert after.removed == ['linux-6.1.0/tree']
+    assert not after.tree.exists()
+    assert after.build.is_dir() and not any(after.build.iterdir())
+    # interrupted: nothing of the build kept either
+    after.close(failed=True, reusable=False)
+    assert not after.build.exists() and not after.reusable.exists()
+    second.close(failed=False)
