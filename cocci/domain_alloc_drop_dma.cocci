@@ -52,21 +52,21 @@ def emit(event, **fields):
 
 # domain_alloc functions of the current file whose ops declare each flag;
 # python state outlives a file, so it is reset when a new file starts.
-declared = {'file': None, 'use_dma_iommu': set(), 'allow_dma_fq': set()}
+flagged = {'file': None, 'use_dma_iommu': set(), 'allow_dma_fq': set()}
 
 def new_file(name):
-	if declared['file'] != name:
-		declared['file'] = name
-		declared['use_dma_iommu'].clear()
-		declared['allow_dma_fq'].clear()
+	if flagged['file'] != name:
+		flagged['file'] = name
+		flagged['use_dma_iommu'].clear()
+		flagged['allow_dma_fq'].clear()
 
 def dma_declared(fn):
-	return fn in declared['use_dma_iommu']
+	return fn in flagged['use_dma_iommu']
 
 # Without -D dma_fq the core never hands DMA_FQ to drivers: use_dma_iommu
 # is enough to drop those comparisons too.
 def fq_declared(fn):
-	return fn in declared['allow_dma_fq']
+	return fn in flagged['allow_dma_fq']
 
 @ops@
 identifier I, fn;
@@ -88,7 +88,7 @@ struct iommu_ops I = { .use_dma_iommu = true, .domain_alloc = fn, };
 @script:python@
 fn << declares_dma.fn;
 @@
-declared['use_dma_iommu'].add(fn)
+flagged['use_dma_iommu'].add(fn)
 
 @declares_fq depends on dma_fq@
 identifier I, fn;
@@ -99,7 +99,7 @@ struct iommu_ops I = { .allow_dma_fq = true, .domain_alloc = fn, };
 @script:python@
 fn << declares_fq.fn;
 @@
-declared['allow_dma_fq'].add(fn)
+flagged['allow_dma_fq'].add(fn)
 
 @declares_fq_by_core depends on !dma_fq@
 identifier I, fn;
@@ -110,7 +110,7 @@ struct iommu_ops I = { .use_dma_iommu = true, .domain_alloc = fn, };
 @script:python@
 fn << declares_fq_by_core.fn;
 @@
-declared['allow_dma_fq'].add(fn)
+flagged['allow_dma_fq'].add(fn)
 
 // -D report / org / context: the comparisons this rule drops.
 @dead_comparison depends on report || org || context@
@@ -193,7 +193,7 @@ fn << drop_legacy_gate.fn;
 p << drop_legacy_gate.p;
 @@
 for c in ('IOMMU_DOMAIN_DMA', 'IOMMU_DOMAIN_DMA_FQ'):
-	emit('gate', file=declared['file'], function=fn, removed=c, shape='legacy-gate')
+	emit('gate', file=flagged['file'], function=fn, removed=c, shape='legacy-gate')
 
 @drop_dma_conjunct depends on patch@
 identifier fn : script:python() { dma_declared(fn) };
@@ -218,7 +218,7 @@ fn(T t) {
 fn << drop_dma_conjunct.fn;
 p << drop_dma_conjunct.p;
 @@
-emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
+emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='chain')
 
 @drop_dma_fq_conjunct depends on patch@
@@ -244,7 +244,7 @@ fn(T t) {
 fn << drop_dma_fq_conjunct.fn;
 p << drop_dma_fq_conjunct.p;
 @@
-emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
+emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='chain')
 
 @drop_dma_fq_label depends on patch@
@@ -268,7 +268,7 @@ switch (t) {
 fn << drop_dma_fq_label.fn;
 p << drop_dma_fq_label.p;
 @@
-emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
+emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='label')
 
 @drop_dma_label depends on patch@
@@ -292,5 +292,5 @@ switch (t) {
 fn << drop_dma_label.fn;
 p << drop_dma_label.p;
 @@
-emit('gate', file=declared['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
+emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='label')

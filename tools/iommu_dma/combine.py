@@ -16,6 +16,17 @@ section's per-file result into spatch.MEMO under the key its own
 spatch.run() would use, so the pipeline's own calls (check_parsed, the
 steps, the report's inventory) find them there and start no spatch.
 
+A chained pass (run_chained) lets several sections change the file, one
+after the other, after the read-only ones: each then matches what the
+ones before it made of the file (spatch reparses what a rule changed),
+and its events name spatch's temporary files where it matched a reparsed
+part; they are mapped back to the file of the pass (small_file_owner).
+That this gives what the rules give one by one is not a property of
+spatch this module can check: tools/tests/test_speed.py compares the two
+on every tree it has. The changing sections' results cannot be entered
+in MEMO for their own runs (their input never exists on disk): the caller
+takes them as they are (rewrite.fused_group).
+
 The combined semantic patch is generated: each section's rules, virtual
 rules and rule references are renamed with a section prefix (its -D modes
 too), its Python is kept as it is. It is refused (NotCombinable, and the
@@ -161,12 +172,16 @@ class Combined:
     events: dict[str, int]        # event name -> section index
 
 
-def generate(sections: list[Section]) -> Combined:
-    """The combined semantic patch, or NotCombinable."""
+def generate(sections: list[Section], chained: bool = False) -> Combined:
+    """The combined semantic patch, or NotCombinable. chained: several
+    sections may change the file, one after the other (run_chained)."""
     if not sections:
         raise NotCombinable('no sections')
-    if any(s.changes for s in sections[:-1]):
+    changing = [k for k, s in enumerate(sections) if s.changes]
+    if not chained and any(k < len(sections) - 1 for k in changing):
         raise NotCombinable('only the last section may change files')
+    if changing and any(not s.changes for s in sections[changing[0]:]):
+        raise NotCombinable('a read-only section after a changing one')
     options = sections[0].sp.options()
     out: list[str] = []
     head: list[str] = []        # every virtual goes before the first rule
@@ -263,11 +278,13 @@ def generate(sections: list[Section]) -> Combined:
 
 
 def run_combined(sections: list[Section], cwd: Path, files: list[str],
-                 jobs: int) -> dict[str, tuple[list[list[dict]],
-                                               bytes | None]]:
+                 jobs: int, chained: bool = False
+                 ) -> dict[str, tuple[list[list[dict]], bytes | None]]:
     """Run the pass in place on files (relative to cwd): per file, the
     events of each section and the new content (None: unchanged)."""
-    comb = generate(sections)
+    comb = generate(sections, chained)
+    if chained:
+        jobs = 1        # one file after the other: see small_file_owner()
     cache = ResultCache.from_env()
     cmd_tail = [*python_option(), *QUIET, '--timeout', str(TIMEOUT),
                 *comb.options]
@@ -298,12 +315,17 @@ def run_combined(sections: list[Section], cwd: Path, files: list[str],
         finally:
             os.unlink(sp_path)
         by_file: dict[str, list[dict]] = {rel: [] for rel in missing}
+        current = None
         for e in flat:
             rel = os.path.normpath(str(e.get('file', '')))
+            if rel not in by_file and chained:
+                rel = small_file_owner(rel, current, missing)
+                e['file'] = rel
             if rel not in by_file:
                 raise NotCombinable(f'an event names no file of the pass: '
                                     f'{e}')
             by_file[rel].append(e)
+            current = rel
         for rel in missing:
             data = (cwd / rel).read_bytes()
             after = None if data == before[rel] else data
@@ -311,6 +333,44 @@ def run_combined(sections: list[Section], cwd: Path, files: list[str],
             if cache:
                 cache.put(keys[rel], by_file[rel], after)
     return results
+
+
+# After a rule changed a function or declaration, spatch reparses it from a
+# temporary file named after the real one; positions in it name that file.
+SMALL_FILE = re.compile(r'cocci_small_output-\d+-[0-9a-f]+-(.+)$')
+
+
+def small_file_owner(name: str, current: str | None,
+                     files: list[str]) -> str:
+    """The file of the pass a small file came from: the one with its base
+    name; of several, the file spatch is at (one file after the other; the
+    first events of each name it, the read-only sections coming first)."""
+    m = SMALL_FILE.search(os.path.basename(name))
+    if not m:
+        return name
+    owners = [f for f in files if os.path.basename(f) == m.group(1)]
+    if current in owners:
+        return current
+    if len(owners) == 1:
+        return owners[0]
+    raise NotCombinable(f'{name}: from which of {", ".join(owners)}?')
+
+
+def run_chained(sections: list[Section], cwd: Path, files: list[str]
+                ) -> dict[str, tuple[list[list[dict]], bytes | None]]:
+    """Every section on files in one pass, the changing ones changing the
+    file one after the other, in order: per file, each section's events
+    (their file names mapped back from spatch's small files) and the text
+    the last one leaves. The read-only sections (first) see the file as
+    it was; each changing one sees what the ones before it made of it, in
+    spatch's memory. The files are left as they were."""
+    before = {rel: (cwd / rel).read_bytes() for rel in files}
+    try:
+        return run_combined(sections, cwd, files, 1, chained=True)
+    finally:
+        for rel, data in before.items():
+            if (cwd / rel).read_bytes() != data:
+                replace_file(cwd / rel, data)
 
 
 def per_section(flat: list[dict], n: int) -> list[list[dict]]:

@@ -33,8 +33,10 @@ class Prepared:
 
 
 def prepare(tree: KernelTree, parts: str, jobs: int, refuse: bool,
-            allow_dma_loss: tuple[str, ...] = ()) -> Prepared:
-    rewrite = compute(tree, parts, jobs)
+            allow_dma_loss: tuple[str, ...] = (),
+            stages: bool = False) -> Prepared:
+    """stages: every step's intermediate contents too (the series)."""
+    rewrite = compute(tree, parts, jobs, stages)
     try:
         rep = report.build(rewrite, jobs)
         if refuse:

@@ -268,11 +268,119 @@ def first_pass_and_chain(first: list[combine.Section], scratch: Path,
     run_chain(tmp, steps, modes, audit)
 
 
-def compute(tree: KernelTree, parts: str = 'all',
-            jobs: int = 1) -> Rewrite:
-    """Run every step on a scratch copy; the tree is not touched."""
+class NeedStages(Exception):
+    """The fused pass cannot give this tree's result: run step by step."""
+
+
+def fused_group(first: list[combine.Section], scratch: Path,
+                group: list[str], steps: list[tuple[str, list[str]]],
+                modes: list[str], audit: bool
+                ) -> dict[str, tuple[list[list[dict]], bytes]]:
+    """One group of drivers through the first pass and every driver step
+    in ONE spatch pass (combine.run_chained: the steps change the file one
+    after the other, as their own runs would), then the audit of the
+    files it changed: per file, each step's events and the final text.
+
+    The first pass's read-only sections are entered in spatch.MEMO as
+    prime() enters them; each step's layout fix (layout.tidy) is made on
+    the final text, on the files its own run would read; the audit's
+    results wait in MEMO for its run on the final text."""
+    first = [sec for sec in first if not sec.changes]   # the flags: a step
+    sections = first + [combine.Section(semantic_patch(cocci), tuple(modes))
+                        for cocci, _ in steps]
+    before = {rel: (scratch / rel).read_bytes() for rel in group}
+    try:
+        results = combine.run_chained(sections, scratch, group)
+    except combine.NotCombinable as e:
+        raise NeedStages(str(e)) from None
+    for k, sec in enumerate(first):
+        cmd = spatch.command(sec.sp, list(sec.modes))
+        for rel in group:
+            key = spatch.ResultCache.key(sec.sp, cmd, rel, before[rel])
+            spatch.MEMO[key] = (results[rel][0][k], None)
+    tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-fused-'))
+    try:
+        copy_files(scratch, tmp, group)
+        for rel in group:
+            after = results[rel][1]
+            if after is not None:
+                spatch.replace_file(tmp / rel, after)
+        for cocci, files in steps:
+            layout.tidy(cocci, tmp, files)
+        final = {rel: (tmp / rel).read_bytes() for rel in group}
+        if audit:
+            run(semantic_patch(AUDIT), tmp,
+                [rel for rel in group if final[rel] != before[rel]],
+                ['report', 'record'])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = len(first)
+    return {rel: (results[rel][0][n:], final[rel]) for rel in group}
+
+
+def fused_steps(scratch: Path, drivers: list[str],
+                steps: list[tuple[str, list[str]]],
+                results: dict[str, tuple[list[list[dict]], bytes]]
+                ) -> list[tuple[list[dict], list[str], dict[str, bytes]]]:
+    """run_steps()'s answer from the fused pass: per step its events (in
+    file order, as its own run gives them) and the files it changed; the
+    drivers in scratch get their final text. No step's intermediate
+    contents: those need the steps one by one (compute(stages=True))."""
+    done = []
+    changed_by: set[str] = set()
+    for k, (cocci, files) in enumerate(steps):
+        events = [dict(e, rule=cocci) for rel in drivers
+                  for e in results[rel][0][k]]
+        stray = [e['file'] for e in events if e['file'] not in files]
+        if stray:
+            raise NeedStages(f'{cocci}: an event for {stray[0]}, which its '
+                             f'own run would not read')
+        touched = sorted({e['file'] for e in events
+                          if e['event'] in CHANGES})
+        changed_by |= set(touched)
+        done.append((events, touched, {}))
+    changed_files = set()
+    for rel in drivers:
+        if results[rel][1] != (scratch / rel).read_bytes():
+            spatch.replace_file(scratch / rel, results[rel][1])
+            changed_files.add(rel)
+    if changed_files != changed_by:
+        # a change without the event that says so (or the reverse): which
+        # step changed which file is then known only step by step
+        raise NeedStages('changes and events disagree')
+    return done
+
+
+def hold_back_needed(record: Record) -> bool:
+    """hold_back_partial() would put a file back as the declare step left
+    it: that text exists only step by step."""
+    gated = {(e['file'], e['function']) for e in record.changes
+             if e['event'] == 'gate'}
+    return any(f['kind'] == 'not-rewritten' and
+               (f['file'], f['function']) in gated for f in record.findings)
+
+
+def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1,
+            stages: bool = True) -> Rewrite:
+    """Run every step on a scratch copy; the tree is not touched.
+
+    stages=False: the caller needs the final files and the record, not
+    every step's intermediate contents (Rewrite.step_after, which only the
+    series is made of): with J > 1 the driver steps then run fused, in one
+    spatch pass with the first (fused_group); where that cannot give the
+    step-by-step result exactly (NeedStages), the steps run one by one."""
     if parts not in PARTS:
         raise ToolError(f'PARTS={parts}: expected one of {", ".join(PARTS)}')
+    if not stages:
+        try:
+            return compute_once(tree, parts, jobs, fused=True)
+        except NeedStages:
+            pass
+    return compute_once(tree, parts, jobs, fused=False)
+
+
+def compute_once(tree: KernelTree, parts: str, jobs: int,
+                 fused: bool) -> Rewrite:
     check_spatch()
     spatch.MEMO.clear()     # only this computation's results from here on
     core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
@@ -296,7 +404,7 @@ def compute(tree: KernelTree, parts: str = 'all',
         if header is not None:
             header.result()     # its run waits in MEMO for the header step
         return compute_steps(tree, parts, jobs, scratch, drivers,
-                             core_files, done, shape, lanes)
+                             core_files, done, shape, lanes, fused)
     except BaseException:
         # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
         lanes.close()
@@ -308,7 +416,7 @@ def compute(tree: KernelTree, parts: str = 'all',
 
 def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
                   drivers: list[str], core_files: list[str], done: bool,
-                  shape: str | None, lanes: Lanes) -> Rewrite:
+                  shape: str | None, lanes: Lanes, fused: bool) -> Rewrite:
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
     rewrite = Rewrite(ScannedTree(tree.path, tuple(drivers)), record, scratch)
@@ -371,29 +479,33 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     driver_steps = [(cocci, [f for f in drivers
                              if step.needs.encode() in texts[f]])
                     for step, cocci in planned if step.scope == 'drivers']
-    if jobs > 1 and combine.enabled() and len(drivers) > 1:
+    audit = parts in ('all', 'drivers')
+    grouped = jobs > 1 and combine.enabled() and bool(drivers)
+    fused = fused and grouped and \
+        [c for c, _ in driver_steps][:1] == ['iommu_ops_dma_flags']
+    if grouped:
         # Each file's passes depend on that file alone (one group per
         # file): the drivers go through the first pass, every step and
         # the audit in J groups of their own side by side, no group
         # waiting for another, then the runs below replay them from
-        # spatch.MEMO.
+        # spatch.MEMO (fused: take their results).
         def weight(f: str) -> int:
             steps = sum(f in fs for _, fs in driver_steps)
             return len(texts[f]) * (1 + steps + (steps > 0))
         chains = [lanes.submit(
-            first_pass_and_chain, first, scratch, group,
-            [(cocci, [f for f in fs if f in group])
-             for cocci, fs in driver_steps], modes,
-            parts in ('all', 'drivers'))
+            fused_group if fused else first_pass_and_chain, first, scratch,
+            group, [(cocci, [f for f in fs if f in group])
+                    for cocci, fs in driver_steps], modes, audit)
             for group in partition(drivers, {f: weight(f) for f in drivers},
                                    jobs)]
-        for chain in chains:
-            chain.result()
+        per_file = {rel: r for chain in chains for rel, r in
+                    (chain.result() or {}).items()}
     else:
         combine.prime(first, scratch, drivers, jobs)
     check_parsed(scratch, drivers, jobs)  # no driver silently skipped
-    by_scope['drivers'] = lanes.submit(run_steps, scratch, driver_steps,
-                                       modes, jobs)
+    by_scope['drivers'] = lanes.submit(
+        fused_steps, scratch, drivers, driver_steps, per_file) if fused \
+        else lanes.submit(run_steps, scratch, driver_steps, modes, jobs)
     results = {scope: iter(f.result()) for scope, f in by_scope.items()}
     for step, cocci in planned:
         events, files, after = next(results[step.scope])
@@ -408,6 +520,8 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         # findings one process would, in file order (spatch.run).
         record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
                               ['report', 'record'], jobs))
+    if fused and hold_back_needed(record):
+        raise NeedStages('a driver rewritten in part')
     hold_back_partial(rewrite)  # no driver rewritten in part
     check_consistency(record)
     record.files = changed(scratch, snapshot(tree.path, drivers + core_files))

@@ -22,14 +22,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iommu_dma import combine, proof, report, rewrite, spatch  # noqa: E402
+from iommu_dma.spatch import SemanticPatch  # noqa: E402
 from iommu_dma.tree import KernelTree  # noqa: E402
 
 from toolrun import FIXTURES, fixture_copy, linux_tree  # noqa: E402
 
 
-def everything(tree_path: Path, jobs: int = 2) -> dict:
+def everything(tree_path: Path, jobs: int = 2, stages: bool = True) -> dict:
     """All a run computes, comparable with ==."""
-    rw = rewrite.compute(KernelTree.open(tree_path), 'all', jobs)
+    rw = rewrite.compute(KernelTree.open(tree_path), 'all', jobs, stages)
     try:
         rep = report.build(rw, jobs)
         r = asdict(rw.record)
@@ -45,11 +46,18 @@ def everything(tree_path: Path, jobs: int = 2) -> dict:
 
 
 def both_ways(tree_path: Path, monkeypatch) -> tuple[dict, dict]:
+    """Every rule one by one, and the fast paths: combined passes with
+    every step's contents (what the series needs), and fused (the driver
+    steps in the first pass: diff, apply, report), which must give all
+    but the intermediate contents."""
     monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
     monkeypatch.setenv(combine.COMBINE_ENV, '0')
     alone = everything(tree_path)
     monkeypatch.setenv(combine.COMBINE_ENV, '1')
     together = everything(tree_path)
+    fused = everything(tree_path, stages=False)
+    assert_same({k: v for k, v in alone.items() if k != 'step_after'},
+                {k: v for k, v in fused.items() if k != 'step_after'})
     return alone, together
 
 
@@ -205,7 +213,26 @@ def test_generated_patch_renames_rules_and_modes():
     assert comb.text.rindex('\nvirtual ') < first_rule
 
 
-def test_what_cannot_be_combined_is_refused():
+STATEFUL = """virtual patch
+virtual record
+
+@initialize:python@
+@@
+seen = {value}
+
+@r@
+identifier I;
+@@
+struct iommu_ops I = {{ ... }};
+
+@script:python depends on record@
+I << r.I;
+@@
+seen.add(I)
+"""
+
+
+def test_what_cannot_be_combined_is_refused(tmp_path):
     S = combine.Section
     sp = rewrite.semantic_patch
     # two changing sections: the second would see reparsed fragments
@@ -213,11 +240,22 @@ def test_what_cannot_be_combined_is_refused():
         combine.generate([S(sp('iommu_ops_dma_flags'), ('patch', 'record')),
                           S(sp('domain_alloc_drop_dma'),
                             ('patch', 'record'))])
+    # ... unless chained (run_chained maps the fragments back) ...
+    combine.generate([S(sp('iommu_ops_dma_flags'), ('patch', 'record')),
+                      S(sp('domain_alloc_drop_dma'), ('patch', 'record'))],
+                     chained=True)
+    # ... and never with a read-only section after a changing one
+    with pytest.raises(combine.NotCombinable, match='read-only'):
+        combine.generate([S(sp('iommu_ops_dma_flags'), ('patch', 'record')),
+                          S(sp('domain_alloc_audit'), ('report', 'record'))],
+                         chained=True)
     # Python state of the same name in two sections
-    with pytest.raises(combine.NotCombinable, match='declared'):
-        combine.generate([S(sp('iommu_ops_dma_flags'), ('record',)),
-                          S(sp('domain_alloc_drop_dma'),
-                            ('patch', 'record'))])
+    a, b = tmp_path / 'a.cocci', tmp_path / 'b.cocci'
+    a.write_text(STATEFUL.format(value='set()'))
+    b.write_text(STATEFUL.format(value='{"x"}'))
+    with pytest.raises(combine.NotCombinable, match='seen'):
+        combine.generate([S(SemanticPatch(a), ('record',)),
+                          S(SemanticPatch(b), ('record',))])
     # not combinable: prime() leaves it to the rules' own runs
     assert combine.prime([S(sp('iommu_ops_dma_flags'), ('patch',)),
                           S(sp('domain_alloc_drop_dma'), ('patch',))],
@@ -242,3 +280,35 @@ def test_proofs_are_kept_by_program_text(tmp_path, monkeypatch):
     n = len(compiled)
     assert everything(linux) == first
     assert len(compiled) == n
+
+
+@pytest.mark.parametrize('where', ['fixtures', 'v6.6', '6.1'])
+def test_fused_pass_runs_no_step_of_its_own(where, tmp_path, monkeypatch):
+    """stages=False: the driver steps run in the first pass; none of them
+    starts a spatch of its own (and no fallback ran them one by one)."""
+    import shutil
+    if where == 'fixtures':
+        tree = fixture_copy(tmp_path / 'linux')
+    elif where.startswith('v'):
+        tree = tmp_path / where
+        shutil.copytree(FIXTURES / 'eras' / where, tree)
+    else:
+        tree = linux_tree(where)
+    monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
+    ran: list[str] = []
+    real = spatch._run
+
+    def counting(sp, cwd, files, cmd, jobs):
+        if files:
+            ran.append(sp.name)
+        return real(sp, cwd, files, cmd, jobs)
+    monkeypatch.setattr(spatch, '_run', counting)
+    fused = everything(tree, stages=False)
+    assert fused['files']
+    for step in ('iommu_ops_dma_flags', 'legacy_binding_no_dma',
+                 'domain_alloc_drop_dma'):
+        assert step not in ran, ran
+    # the intermediate contents are what only the series asks for
+    assert all(not after for step, after in zip(fused['steps'],
+                                                fused['step_after'])
+               if step['phase'] in ('declare', 'drop'))
