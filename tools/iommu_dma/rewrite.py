@@ -139,7 +139,9 @@ class Lanes:
     """
 
     def __init__(self, jobs: int):
-        self.pool = ThreadPoolExecutor(max_workers=4) if jobs > 1 else None
+        # the grep or a run aside, the header and core steps, J groups
+        self.pool = ThreadPoolExecutor(max_workers=4 + jobs) \
+            if jobs > 1 else None
 
     @property
     def parallel(self) -> bool:
@@ -228,6 +230,15 @@ def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
                             f'name with white space?); nothing written')
         done.append((events, files, snapshot(scratch, files)))
     return done
+
+
+def run_steps_after(aside: Future | None, *args
+                    ) -> list[tuple[list[dict], list[str], dict[str, bytes]]]:
+    """run_steps() once the run aside that its first step replays (the
+    header step's, beside the grep) is done."""
+    if aside is not None:
+        aside.result()
+    return run_steps(*args)
 
 
 def partition(files: list[str], weight: dict[str, int],
@@ -401,10 +412,8 @@ def compute_once(tree: KernelTree, parts: str, jobs: int,
         if set(drivers) & set(core_files):
             lanes.close()       # shared files: everything in order
             lanes = Lanes(1)
-        if header is not None:
-            header.result()     # its run waits in MEMO for the header step
         return compute_steps(tree, parts, jobs, scratch, drivers,
-                             core_files, done, shape, lanes, fused)
+                             core_files, done, shape, lanes, fused, header)
     except BaseException:
         # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
         lanes.close()
@@ -416,7 +425,9 @@ def compute_once(tree: KernelTree, parts: str, jobs: int,
 
 def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
                   drivers: list[str], core_files: list[str], done: bool,
-                  shape: str | None, lanes: Lanes, fused: bool) -> Rewrite:
+                  shape: str | None, lanes: Lanes, fused: bool,
+                  aside: Future | None = None) -> Rewrite:
+    """aside: the header step's run beside the grep, if any."""
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
     rewrite = Rewrite(ScannedTree(tree.path, tuple(drivers)), record, scratch)
@@ -458,8 +469,9 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     # Each scope's steps run in series order; the scopes' files are
     # disjoint, so the header and core steps run beside the driver steps.
     by_scope = {scope: lanes.submit(
-        run_steps, scratch, [(cocci, scopes[scope]) for step, cocci
-                             in planned if step.scope == scope], modes, jobs)
+        run_steps_after, aside if scope == 'header' else None, scratch,
+        [(cocci, scopes[scope]) for step, cocci in planned
+         if step.scope == scope], modes, jobs)
         for scope in ('header', 'core')}
     # One spatch pass parses every driver once for the parse check, the
     # report's inventory, the audit and the flags step (combine.py); their

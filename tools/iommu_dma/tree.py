@@ -22,6 +22,7 @@ STATE_DIR = '.iommu-dma'
 # breaks, attributes) or set .domain_alloc, so nothing a grep can see is
 # left out. parsecheck.py then stops the run on any of them spatch missed.
 CANDIDATE_PATTERN = r'iommu_ops|\.domain_alloc'
+CANDIDATE_WORDS = ('iommu_ops', '.domain_alloc')     # the same, as literals
 OPS_INIT = re.compile(r'\bstruct\s+iommu_ops\s+(?:const\s+)?\w+'
                       r'(?:\s+__\w+(?:\([^()]*\))?)*\s*=\s*\{'
                       r'|\.domain_alloc\s*=')
@@ -80,20 +81,32 @@ class KernelTree:
                               '--no-exclude-standard', '-lzE',
                               CANDIDATE_PATTERN, '--', '*.c')
         else:
-            # surrogateescape: a file name that is not UTF-8 is a file.
-            res = subprocess.run(['grep', '-rlZE', '--include=*.c',
-                                  CANDIDATE_PATTERN, '.'], cwd=self.path,
-                                 capture_output=True, text=True,
-                                 errors='surrogateescape')
-            if res.returncode not in (0, 1):
-                raise ToolError(f'grep failed on {self.path}: '
-                                f'{res.stderr.strip()}')
-            out = res.stdout
+            out = '\0'.join(self.grep_words(CANDIDATE_WORDS))
         files = {os.path.normpath(f) for f in out.split('\0') if f}
         return sorted(f for f in files
                       if not f.startswith(STATE_DIR + '/') and
                       not self.nested_tree(f) and
                       OPS_INIT.search(self.read(f)))
+
+    def grep_words(self, words: tuple[str, ...]) -> list[str]:
+        """*.c files naming any of words: one grep -F per word, side by
+        side (GNU grep scans for one literal about twice as fast as for an
+        alternation of two). surrogateescape: a file name that is not
+        UTF-8 is a file."""
+        procs = [subprocess.Popen(['grep', '-rlZF', '--include=*.c', '-e',
+                                   word, '.'], cwd=self.path,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  errors='surrogateescape')
+                 for word in words]
+        found = []
+        for proc in procs:
+            out, err = proc.communicate()
+            if proc.returncode not in (0, 1):
+                raise ToolError(f'grep failed on {self.path}: '
+                                f'{err.strip()}')
+            found += out.split('\0')
+        return found
 
     def nested_tree(self, rel: str) -> bool:
         """rel lies in another kernel tree inside this one (the era
