@@ -66,6 +66,8 @@ M = [
  ('objcache.c', '\tret = now.hash == was->hash;', '\tret = 1;', ['content_changes_miss']),
  ('objcache.c', '\tret = now.hash == was->hash;', '\tret = 0;', ['same_content_hits']),
  ('objcache.c', 'char *p = oc->map ? oc->map', 'char *p = oc->map && 0 ? oc->map', ['mapped_dependencies']),
+ ('objcache.c', 'n < OBJCACHE_KEEP && !part', 'n < 1 && !part', ['keeps_the_last_builds']),
+ ('objcache.c', '\tif (part && n) {', '\tif (0) {', ['keeps_the_last_builds']),
  ('shadow.c', '"cp", "-al", s->tree', '"cp", "-a", s->tree', ['copies_with_hard_links']),
  ('shadow.c', 'o = orig ? shadow_orig', 'o = orig && 0 ? shadow_orig', ['swaps_originals']),
  ('shadow.c', '\t\tif (*line)\n\t\t\tstrvec_push_unique(links, line);', '\t\tif (0 && *line)\n\t\t\tstrvec_push_unique(links, line);', ['relinks_earlier_links']),
