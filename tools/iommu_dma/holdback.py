@@ -17,16 +17,22 @@ from pathlib import Path
 
 
 
+def partial_functions(record) -> list[tuple[str, str]]:
+    """(file, function) that lost a comparison while another DMA one in it
+    was left for a human."""
+    gated = {(e['file'], e['function']) for e in record.changes
+             if e['event'] == 'gate'}
+    return sorted({(f['file'], f['function']) for f in record.findings
+                   if f['kind'] == 'not-rewritten'
+                   and (f['file'], f['function']) in gated})
+
+
 def hold_back_partial(rewrite) -> list[str]:
     """Undo the dropped comparisons of partly rewritten driver files in
     scratch, keeping their declared flags; return them."""
     record, scratch = rewrite.record, rewrite.scratch
     tree: Path = rewrite.tree.path
-    gated = {(e['file'], e['function']) for e in record.changes
-             if e['event'] == 'gate'}
-    partial = sorted({(f['file'], f['function']) for f in record.findings
-                      if f['kind'] == 'not-rewritten'
-                      and (f['file'], f['function']) in gated})
+    partial = partial_functions(record)
     files = sorted({f for f, _ in partial})
     afters = getattr(rewrite, 'step_after', [])
     for rel in files:

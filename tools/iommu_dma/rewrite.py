@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import ToolError
 from .journal import Journal
 from . import combine, events, layout, parsecheck, spatch, upstream
-from .holdback import hold_back_partial
+from .holdback import hold_back_partial, partial_functions
 from .parsecheck import check_parsed
 from .record import Record
 from .spatch import SemanticPatch, check_spatch, run
@@ -362,15 +362,6 @@ def fused_steps(scratch: Path, drivers: list[str],
     return done
 
 
-def hold_back_needed(record: Record) -> bool:
-    """hold_back_partial() would put a file back as the declare step left
-    it: that text exists only step by step."""
-    gated = {(e['file'], e['function']) for e in record.changes
-             if e['event'] == 'gate'}
-    return any(f['kind'] == 'not-rewritten' and
-               (f['file'], f['function']) in gated for f in record.findings)
-
-
 def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1,
             stages: bool = True) -> Rewrite:
     """Run every step on a scratch copy; the tree is not touched.
@@ -532,7 +523,9 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         # findings one process would, in file order (spatch.run).
         record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
                               ['report', 'record'], jobs))
-    if fused and hold_back_needed(record):
+    if fused and partial_functions(record):
+        # hold_back_partial() puts such a file back as the declare step
+        # left it: that text exists only step by step
         raise NeedStages('a driver rewritten in part')
     hold_back_partial(rewrite)  # no driver rewritten in part
     check_consistency(record)
