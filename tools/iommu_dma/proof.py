@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,11 +89,14 @@ def blank(text: str) -> str:
 
     Kept for the last few texts: the report blanks the same driver once
     per helper it follows."""
+    def spaces(s: str) -> str:
+        return '\n'.join(' ' * len(x) for x in s.split('\n'))
+
     def space(m: re.Match) -> str:
         s = m.group(0)
         if s[0] in '"\'':
-            return s[0] + re.sub(r'[^\n]', ' ', s[1:-1]) + s[-1]
-        return re.sub(r'[^\n]', ' ', s)
+            return s[0] + spaces(s[1:-1]) + s[-1]
+        return spaces(s)
     return re.sub(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"'
                   r"|'(?:\\.|[^'\\\n])*'", space, text, flags=re.S)
 
@@ -420,14 +424,15 @@ def own_body_labels(stmts: list[Stmt], lines: list[str]) -> list[TypeUse]:
     return uses
 
 
-def param_names(text: str, function: str) -> list[str] | None:
+@functools.lru_cache(maxsize=256)
+def param_names(text: str, function: str) -> tuple[str, ...] | None:
     """The parameter names of function's definition in text, or None."""
     clean = blank(text)
     for m in re.finditer(rf'\b{re.escape(function)}\s*\(([^()]*)\)\s*\{{',
                          clean):
         names = [(re.findall(r'\w+', a) or [''])[-1]
                  for a in m.group(1).split(',')]
-        return [] if names == ['void'] else names
+        return () if names == ['void'] else tuple(names)
     return None
 
 
@@ -455,6 +460,8 @@ def type_passed_on(text: str, function: str, param: str
                 arg = []
             elif not (depth == 1 and t.text == '('):
                 arg.append(t.text)
+        if [param] not in args:
+            continue
         callee_params = param_names(text, tok.text)
         for i, a in enumerate(args):
             if a == [param] and callee_params and i < len(callee_params) \
@@ -632,11 +639,21 @@ def rename(lines: list[str], old: str, new: str) -> list[str]:
 
 
 # Evaluations by program text (the text fixes the result: the compiler and
-# the program are deterministic), so the report can build its programs
-# side by side first and then read them in order; bounded.
+# the program are deterministic), so the report can build all its programs
+# first (evaluate_all) and then read them in order; bounded.
 _EVALUATED: 'OrderedDict[str, Evaluation | Unmodelled]' = OrderedDict()
 _EVALUATED_MAX = 256
 _LOCK = threading.Lock()
+
+
+@dataclass
+class Request:
+    """One evaluate() call, made ahead by evaluate_all()."""
+    types: DomainTypes
+    before: Gate
+    after: Gate
+    check: Check | None
+    where: str
 
 
 def evaluate(types: DomainTypes, before: Gate, after: Gate,
@@ -646,16 +663,43 @@ def evaluate(types: DomainTypes, before: Gate, after: Gate,
     with _LOCK:
         hit = _EVALUATED.get(text)
     if hit is None:
-        try:
-            hit = _evaluate(text, variables, check, where)
-        except Unmodelled as e:
-            hit = e
-        with _LOCK:
-            _EVALUATED[text] = hit
-            while len(_EVALUATED) > _EVALUATED_MAX:
-                _EVALUATED.popitem(last=False)
+        hit = remember(text, variables, check, where,
+                       compile_and_run(text))
     if isinstance(hit, Unmodelled):
         raise Unmodelled(*hit.args)
+    return hit
+
+
+def evaluate_all(requests: list[Request], jobs: int = 1) -> None:
+    """Evaluate many programs at once, for evaluate() to find: the ones no
+    cache has are built together, one program per job (see batch())."""
+    todo: dict[str, tuple[list[str], Request]] = {}
+    for req in requests:
+        try:
+            text, variables = program(req.types, req.before, req.after,
+                                      req.check, req.where)
+        except Unmodelled:
+            continue
+        with _LOCK:
+            if text in _EVALUATED:
+                continue
+        todo.setdefault(text, (variables, req))
+    for text, out in outcomes(list(todo), jobs).items():
+        variables, req = todo[text]
+        remember(text, variables, req.check, req.where, out)
+
+
+def remember(text: str, variables: list[str], check: Check | None,
+             where: str, out: dict) -> 'Evaluation | Unmodelled':
+    try:
+        hit: Evaluation | Unmodelled = parse_outcome(text, variables,
+                                                     check, where, out)
+    except Unmodelled as e:
+        hit = e
+    with _LOCK:
+        _EVALUATED[text] = hit
+        while len(_EVALUATED) > _EVALUATED_MAX:
+            _EVALUATED.popitem(last=False)
     return hit
 
 
@@ -676,19 +720,47 @@ def outcome_key(text: str) -> str:
     return h.hexdigest()
 
 
+def outcome_path(text: str) -> Path | None:
+    root = os.environ.get('IOMMU_DMA_CACHE')
+    if not root:
+        return None
+    key = outcome_key(text)
+    return Path(root) / 'proof' / key[:2] / f'{key}.json'
+
+
+def cached_outcome(text: str) -> dict | None:
+    path = outcome_path(text)
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def keep_outcome(text: str, out: dict) -> None:
+    path = outcome_path(text)
+    if path is None or out.get('status', 0) not in (0, 1):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
+    with os.fdopen(fd, 'w') as f:
+        json.dump(out, f)
+    os.replace(tmp_name, path)
+
+
 def compile_and_run(text: str) -> dict:
     """{'error': first compiler error} or {'status': .., 'stdout': ..} of
     the program; kept in $IOMMU_DMA_CACHE/proof/ by compiler, flags and
     program text, like the spatch results (spatch.ResultCache)."""
-    root = os.environ.get('IOMMU_DMA_CACHE')
-    path = None
-    if root:
-        key = outcome_key(text)
-        path = Path(root) / 'proof' / key[:2] / f'{key}.json'
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            pass
+    out = cached_outcome(text)
+    if out is None:
+        out = build_and_run(text)
+        keep_outcome(text, out)
+    return out
+
+
+def build_and_run(text: str) -> dict:
     with tempfile.TemporaryDirectory(prefix='iommu-dma-proof-') as tmp:
         src, exe = Path(tmp) / 'proof.c', Path(tmp) / 'proof'
         src.write_text(text)
@@ -697,23 +769,102 @@ def compile_and_run(text: str) -> dict:
         if res.returncode != 0:
             first = next((x for x in res.stderr.splitlines()
                           if 'error' in x), res.stderr.strip())
-            out = {'error': first.split("error: ")[-1]}
+            return {'error': first.split("error: ")[-1]}
+        run = subprocess.run([str(exe)], capture_output=True, text=True,
+                             timeout=60)
+    return {'status': run.returncode, 'stdout': run.stdout}
+
+
+def outcomes(texts: list[str], jobs: int = 1) -> dict[str, dict]:
+    """compile_and_run() of every text: the cached ones read, the others
+    built as one batch() per job, side by side."""
+    done: dict[str, dict] = {}
+    todo = []
+    for text in texts:
+        out = cached_outcome(text)
+        if out is None:
+            todo.append(text)
         else:
-            run = subprocess.run([str(exe)], capture_output=True, text=True,
-                                 timeout=60)
-            out = {'status': run.returncode, 'stdout': run.stdout}
-    if path is not None and out.get('status', 0) in (0, 1):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
-        with os.fdopen(fd, 'w') as f:
-            json.dump(out, f)
-        os.replace(tmp_name, path)
-    return out
+            done[text] = out
+    lanes = max(1, min(jobs, len(todo)))
+    chunks = [todo[k::lanes] for k in range(lanes)] if todo else []
+    with ThreadPoolExecutor(max(1, len(chunks))) as pool:
+        for found in pool.map(batch_outcomes, chunks):
+            for text, out in found.items():
+                keep_outcome(text, out)
+                done[text] = out
+    return done
 
 
-def _evaluate(text: str, variables: list[str], check: Check | None,
-              where: str) -> Evaluation:
-    out = compile_and_run(text)
+BATCH_MARK = '@@iommu-dma proof '
+
+
+@functools.lru_cache(maxsize=None)
+def template_symbols() -> tuple[str, ...]:
+    """The file-scope names of the template, renamed per program in a
+    batch: its functions, arrays and struct tags, and main."""
+    tmpl = TEMPLATE.read_text()
+    names = set(re.findall(r'^static\b[^=;(]*?\b(\w+)\s*[\[(]', tmpl,
+                           re.M))
+    names |= set(re.findall(r'^struct (\w+)', tmpl, re.M)) | {'main'}
+    return tuple(sorted(names))
+
+
+def batch(texts: list[str]) -> str:
+    """Several programs as one: each one's file-scope names renamed by
+    #define (main becomes main__proofK), its own #defines undone after
+    it, and a main() that runs them in order, each output after a mark
+    line and followed by its status. The programs stay exactly as they
+    are; one compiler run and one link instead of one per program."""
+    out = ['#include <stdbool.h>', '#include <stdio.h>', '']
+    symbols = template_symbols()
+    for k, text in enumerate(texts):
+        out += [f'#define {s} {s}__proof{k}' for s in symbols]
+        out.append(text)
+        defined = set(re.findall(r'^\s*#\s*define\s+(\w+)', text, re.M))
+        out += [f'#undef {m}' for m in sorted(defined | set(symbols))]
+    out += ['', 'int main(void)', '{']
+    out += [f'\tint main__proof{k}(void);' for k in range(len(texts))]
+    out.append('')
+    for k in range(len(texts)):
+        out += [f'\tprintf("{BATCH_MARK}{k}\\n");',
+                f'\tprintf("{BATCH_MARK}status %d\\n", main__proof{k}());']
+    out += ['\treturn 0;', '}']
+    return '\n'.join(out) + '\n'
+
+
+def batch_outcomes(texts: list[str]) -> dict[str, dict]:
+    """build_and_run() of each text through one batch(); a batch that does
+    not build (a gate that is not C) or run to its end falls back to one
+    program each, so every text gets exactly its own outcome."""
+    if len(texts) > 1:
+        out = build_and_run(batch(texts))
+        found = split_batch(out.get('stdout', ''), len(texts)) \
+            if out.get('status') == 0 else None
+        if found is not None:
+            return {text: {'status': status, 'stdout': stdout}
+                    for text, (status, stdout) in zip(texts, found)}
+    return {text: build_and_run(text) for text in texts}
+
+
+def split_batch(stdout: str, n: int) -> list[tuple[int, str]] | None:
+    found: list[tuple[int, str]] = []
+    lines: list[str] | None = None
+    for line in stdout.splitlines(keepends=True):
+        if line == f'{BATCH_MARK}{len(found)}\n' and lines is None:
+            lines = []
+        elif line.startswith(f'{BATCH_MARK}status ') and lines is not None:
+            found.append((int(line.split()[-1]), ''.join(lines)))
+            lines = None
+        elif lines is not None:
+            lines.append(line)
+        else:
+            return None
+    return found if len(found) == n and lines is None else None
+
+
+def parse_outcome(text: str, variables: list[str], check: Check | None,
+                  where: str, out: dict) -> Evaluation:
     if 'error' in out:
         raise Unmodelled(f'the gate does not compile as C: {out["error"]}')
     run = subprocess.CompletedProcess([], out['status'], out['stdout'], '')

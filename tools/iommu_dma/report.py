@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -138,26 +137,28 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
         return row
     ops = sorted((e for e in events if e['event'] == 'ops'),
                  key=lambda e: (e['file'], e['line']))
-    # Each proof compiles a C program: build them side by side on throw-
-    # away rows first (proof.evaluate keeps the results by program text),
-    # then every row in order, exactly as before.
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        list(pool.map(lambda r: evaluate_row(r, rewrite, types, params,
-                                             legacy.get((r.file, r.ops))),
-                      [r for r in map(new_row, ops)
-                       if r.allocator == 'domain_alloc']))
-    rows = []
-    for e in ops:
-        key = (e['file'], e['ops'])
-        row = new_row(e)
+    rows = [new_row(e) for e in ops]
+    # Each proof is a C program: all are built at once (proof.evaluate_all
+    # keeps the results by program text), then read row by row.
+    requests: dict[int, proof.Request | Unmodelled] = {}
+    for k, row in enumerate(rows):
+        if row.allocator == 'domain_alloc':
+            try:
+                requests[k] = proof_request(row, rewrite, types, params,
+                                            legacy.get((row.file, row.ops)))
+            except Unmodelled as e:
+                requests[k] = e
+    proof.evaluate_all([r for r in requests.values()
+                        if isinstance(r, proof.Request)], jobs)
+    checked = record.core_shape in CORE_SHAPES
+    for k, row in enumerate(rows):
         fkey = (row.file, row.function)
         row.findings = [f for f in record.findings
                         if (f['file'], f['function']) == fkey]
-        if row.allocator == 'domain_alloc':
-            evaluate_row(row, rewrite, types, params, legacy.get(key))
+        if k in requests:
+            evaluate_row(row, types, requests[k], checked)
             if 'use_dma_iommu' in row.flags and fkey in params:
                 behaviour_findings(row, rewrite, params[fkey])
-        rows.append(row)
     covered = {(r.file, r.function) for r in rows}
     for fkey in sorted(set(gates) - covered):
         raise ToolError(f'{fkey[0]}: {fkey[1]}(): a gate was rewritten in '
@@ -173,34 +174,43 @@ def types_short(name: str) -> str:
         if name.startswith(proof.TYPE_PREFIX) else name
 
 
-def evaluate_row(row: Row, rewrite: Rewrite, types: DomainTypes,
-                 params: dict, legacy_var: str | None) -> None:
-    """Fill the accepted types and, for a rewritten gate, the proof."""
+def proof_request(row: Row, rewrite: Rewrite, types: DomainTypes,
+                  params: dict, legacy_var: str | None) -> proof.Request:
+    """The gates of row's allocator before and after, and what to check."""
     tree, record = rewrite.tree, rewrite.record
-    where = f'{row.file}: {row.function}() of {row.ops}'
-    param = params.get((row.file, row.function))
     check = None
-    touched = row.rewritten or any(f in row.flags for f in DMA_FLAGS)
     if record.core_shape in CORE_SHAPES:
         # The core is rewritten: every driver's whole path is checked.
         check = Check(use_dma_iommu='use_dma_iommu' in row.flags,
                       allow_dma_fq='allow_dma_fq' in row.flags,
                       core_dma_fq=record.dma_fq, legacy_var=legacy_var)
+    param = params.get((row.file, row.function))
+    if param is None:
+        raise Unmodelled(f'{row.function}() is not defined in '
+                         f'{row.file} with one parameter')
+    after_text = rewrite.after(row.file).decode(errors='replace') \
+        if row.file in record.files else tree.read(row.file)
+    return proof.Request(
+        types, proof.extract_gate(tree.read(row.file), row.function, param),
+        proof.extract_gate(after_text, row.function, param), check,
+        f'{row.file}: {row.function}() of {row.ops}')
+
+
+def evaluate_row(row: Row, types: DomainTypes,
+                 request: proof.Request | Unmodelled, checked: bool) -> None:
+    """Fill the accepted types and, for a rewritten gate, the proof.
+    checked: the core is rewritten, every driver's whole path is checked."""
+    touched = row.rewritten or any(f in row.flags for f in DMA_FLAGS)
     try:
-        if param is None:
-            raise Unmodelled(f'{row.function}() is not defined in '
-                             f'{row.file} with one parameter')
-        after_text = rewrite.after(row.file).decode(errors='replace') \
-            if row.file in record.files else tree.read(row.file)
-        before = proof.extract_gate(tree.read(row.file), row.function,
-                                    param)
-        after = proof.extract_gate(after_text, row.function, param)
-        ev = proof.evaluate(types, before, after, check, where)
+        if isinstance(request, Unmodelled):
+            raise request
+        ev = proof.evaluate(request.types, request.before, request.after,
+                            request.check, request.where)
     except Unmodelled as e:
         row.findings.append(Finding(
             kind='gate-unmodelled', file=row.file, function=row.function,
             rule='report', message=f'gate not evaluated: {e}'))
-        if check and touched:
+        if checked and touched:
             row.proof = f'not proved: {e}'
         return
     row.evaluated = True

@@ -124,6 +124,43 @@ def test_fq_flag_on_a_core_without_fq_is_refused():
                                 'queues in drivers')
 
 
+def test_batched_programs_give_each_its_own_outcome(monkeypatch):
+    """proof.outcomes builds the programs as one (batch()); each gets
+    exactly what its own build and run gives, also a counterexample's
+    status, and a batch with a program that is not C falls back to one
+    build each."""
+    monkeypatch.delenv('IOMMU_DMA_CACHE', raising=False)
+    after = gate('if (type != IOMMU_DOMAIN_UNMANAGED)\n\treturn NULL;')
+    texts = [proof.program(TYPES, gate(CHAIN), after, check, 'batch')[0]
+             for check in (proof.Check(True, False, True),
+                           proof.Check(False, False, True), None)]
+    texts.append(proof.program(TYPES, gate(LEGACY), gate(LEGACY_AFTER),
+                               proof.Check(True, True, True,
+                                           'using_legacy_binding'),
+                               'legacy')[0])
+    alone = {t: proof.build_and_run(t) for t in texts}
+    assert [alone[t]['status'] for t in texts] == [0, 1, 0, 0]
+    built = []
+    real = proof.build_and_run
+
+    def counting(text):
+        built.append(text)
+        return real(text)
+    monkeypatch.setattr(proof, 'build_and_run', counting)
+    assert proof.outcomes(texts, 1) == alone
+    assert len(built) == 1 and built[0] == proof.batch(texts)
+    assert proof.outcomes(texts, 2) == alone
+    assert len(built) == 3
+
+    broken = texts[0].replace('return false;\n}', 'return nope;\n}', 1)
+    assert 'error' in real(broken)
+    built.clear()
+    found = proof.outcomes(texts + [broken], 1)
+    assert {t: found[t] for t in texts} == alone
+    assert 'nope' in found[broken]['error']
+    assert len(built) == 1 + len(texts) + 1
+
+
 def test_gate_calling_a_function_is_not_modelled():
     with pytest.raises(proof.Unmodelled, match=r'calls is_ok\(\)'):
         gate('if (!is_ok(type))\n\treturn NULL;')

@@ -263,17 +263,17 @@ def test_what_cannot_be_combined_is_refused(tmp_path):
 
 
 def test_proofs_are_kept_by_program_text(tmp_path, monkeypatch):
-    """The report builds its proof programs side by side first, then reads
-    them in order: each program is compiled once."""
+    """The report builds its proof programs all at once first, then reads
+    them in order: each program is evaluated once."""
     linux = fixture_copy(tmp_path / 'linux')
     monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
     compiled = []
-    real = proof._evaluate
+    real = proof.parse_outcome
 
     def counting(text, *rest):
         compiled.append(text)
         return real(text, *rest)
-    monkeypatch.setattr(proof, '_evaluate', counting)
+    monkeypatch.setattr(proof, 'parse_outcome', counting)
     proof._EVALUATED.clear()
     first = everything(linux)
     assert compiled and len(compiled) == len(set(compiled))
