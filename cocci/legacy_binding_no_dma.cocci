@@ -47,7 +47,10 @@ fn(T t) {
 ...+>
 }
 
-@legacy_set depends on report || org || context@
+// The rules below inherit F; their depends on legacy_gate says so once
+// more, so spatch skips them where it did not match (it would otherwise
+// walk every function of the file).
+@legacy_set depends on (report || org || context) && legacy_gate@
 identifier legacy_gate.F, setter;
 symbol true;
 position p;
@@ -71,7 +74,7 @@ p << legacy_set.p;
 @@
 coccilib.org.print_todo(p[0], "clear %s.use_dma_iommu" % I)
 
-@clear_use_dma_iommu depends on patch@
+@clear_use_dma_iommu depends on patch && legacy_gate@
 identifier legacy_gate.F, ops.I, setter;
 symbol true;
 position p;

@@ -84,7 +84,7 @@ class ScannedTree(KernelTree):
     scan (report.build asks again right after compute: no second grep)."""
     scanned: tuple[str, ...] = ()
 
-    def candidates(self) -> list[str]:
+    def candidates(self, jobs: int = 2) -> list[str]:
         return list(self.scanned)
 
 
@@ -391,7 +391,7 @@ def compute_once(tree: KernelTree, parts: str, jobs: int,
     lanes = Lanes(jobs)
     try:
         copy_files(tree.path, scratch, core_files)
-        found = lanes.submit(tree.candidates)
+        found = lanes.submit(tree.candidates, jobs)
         shape = None if done else detect_core_shape(scratch, lanes)
         header = None
         if shape and IOMMU_H in core_files and combine.enabled():

@@ -22,7 +22,8 @@ STATE_DIR = '.iommu-dma'
 # breaks, attributes) or set .domain_alloc, so nothing a grep can see is
 # left out. parsecheck.py then stops the run on any of them spatch missed.
 CANDIDATE_PATTERN = r'iommu_ops|\.domain_alloc'
-CANDIDATE_WORDS = ('iommu_ops', '.domain_alloc')     # the same, as literals
+# Most of the kernel's C is here: the scan splits it by subdirectory.
+BIG_DIR = 'drivers'
 OPS_INIT = re.compile(r'\bstruct\s+iommu_ops\s+(?:const\s+)?\w+'
                       r'(?:\s+__\w+(?:\([^()]*\))?)*\s*=\s*\{'
                       r'|\.domain_alloc\s*=')
@@ -71,8 +72,9 @@ class KernelTree:
     def read(self, rel: str) -> str:
         return (self.path / rel).read_text(errors='surrogateescape')
 
-    def candidates(self) -> list[str]:
-        """Files that initialize a struct iommu_ops, relative to the tree."""
+    def candidates(self, jobs: int = 2) -> list[str]:
+        """Files that initialize a struct iommu_ops, relative to the tree;
+        jobs: how many greps scan a tree that is not a git tree."""
         if self.is_git():
             # --untracked: a new driver not yet added is still a driver;
             # --no-exclude-standard: so is one .gitignore hides (Debian's
@@ -81,24 +83,28 @@ class KernelTree:
                               '--no-exclude-standard', '-lzE',
                               CANDIDATE_PATTERN, '--', '*.c')
         else:
-            out = '\0'.join(self.grep_words(CANDIDATE_WORDS))
+            out = '\0'.join(self.grep_candidates(jobs))
         files = {os.path.normpath(f) for f in out.split('\0') if f}
         return sorted(f for f in files
                       if not f.startswith(STATE_DIR + '/') and
                       not self.nested_tree(f) and
                       OPS_INIT.search(self.read(f)))
 
-    def grep_words(self, words: tuple[str, ...]) -> list[str]:
-        """*.c files naming any of words: one grep -F per word, side by
-        side (GNU grep scans for one literal about twice as fast as for an
-        alternation of two). surrogateescape: a file name that is not
-        UTF-8 is a file."""
-        procs = [subprocess.Popen(['grep', '-rlZF', '--include=*.c', '-e',
-                                   word, '.'], cwd=self.path,
-                                  stdout=subprocess.PIPE,
+    def grep_candidates(self, jobs: int) -> list[str]:
+        """*.c files matching CANDIDATE_PATTERN: `grep -r` over the tree
+        in `jobs` processes side by side, the top-level entries and those
+        of drivers/ dealt between them in turn (one grep over the whole
+        tree takes 0.9 s on 6.1, two over half of it 0.5 s each). Like
+        `grep -r .`, it does not follow symbolic links. surrogateescape: a
+        file name that is not UTF-8 is a file."""
+        entries = self.scan_entries()
+        lanes = [entries[k::max(1, jobs)] for k in range(max(1, jobs))]
+        procs = [subprocess.Popen(['grep', '-rlZE', '--include=*.c', '-e',
+                                   CANDIDATE_PATTERN, '--', *lane],
+                                  cwd=self.path, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True,
                                   errors='surrogateescape')
-                 for word in words]
+                 for lane in lanes if lane]
         found = []
         for proc in procs:
             out, err = proc.communicate()
@@ -107,6 +113,21 @@ class KernelTree:
                                 f'{err.strip()}')
             found += out.split('\0')
         return found
+
+    def scan_entries(self) -> list[str]:
+        """The tree's top-level directories and *.c files, drivers/ by its
+        own entries, no symbolic link; sorted."""
+        out = []
+        for entry in os.scandir(self.path):
+            if entry.is_symlink():
+                continue
+            if entry.name == BIG_DIR and entry.is_dir():
+                out += [f'{BIG_DIR}/{e.name}' for e in os.scandir(entry.path)
+                        if not e.is_symlink() and
+                        (e.is_dir() or e.name.endswith('.c'))]
+            elif entry.is_dir() or entry.name.endswith('.c'):
+                out.append(entry.name)
+        return sorted(out)
 
     def nested_tree(self, rel: str) -> bool:
         """rel lies in another kernel tree inside this one (the era
