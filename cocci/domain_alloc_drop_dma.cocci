@@ -168,7 +168,10 @@ p << dead_label.p;
 @@
 coccilib.org.print_todo(p[0], "%s(): case %s to drop" % (fn, c))
 
-@drop_legacy_gate depends on patch@
+// Each rule below drops only in functions whose ops declare the flag it
+// needs (the python constraint); depends on says so for the whole file,
+// so spatch skips a file where no ops declares it.
+@drop_legacy_gate depends on patch && declares_dma && (declares_fq || declares_fq_by_core)@
 identifier fn : script:python() { dma_declared(fn) and fq_declared(fn) };
 identifier t, F;
 type T;
@@ -195,7 +198,7 @@ p << drop_legacy_gate.p;
 for c in ('IOMMU_DOMAIN_DMA', 'IOMMU_DOMAIN_DMA_FQ'):
 	emit('gate', file=flagged['file'], function=fn, removed=c, shape='legacy-gate')
 
-@drop_dma_conjunct depends on patch@
+@drop_dma_conjunct depends on patch && declares_dma@
 identifier fn : script:python() { dma_declared(fn) };
 identifier t;
 type T;
@@ -221,7 +224,7 @@ p << drop_dma_conjunct.p;
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='chain')
 
-@drop_dma_fq_conjunct depends on patch@
+@drop_dma_fq_conjunct depends on patch && (declares_fq || declares_fq_by_core)@
 identifier fn : script:python() { fq_declared(fn) };
 identifier t;
 type T;
@@ -247,7 +250,7 @@ p << drop_dma_fq_conjunct.p;
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='chain')
 
-@drop_dma_fq_label depends on patch@
+@drop_dma_fq_label depends on patch && (declares_fq || declares_fq_by_core)@
 identifier fn : script:python() { fq_declared(fn) };
 identifier t;
 type T;
@@ -271,7 +274,7 @@ p << drop_dma_fq_label.p;
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='label')
 
-@drop_dma_label depends on patch@
+@drop_dma_label depends on patch && declares_dma@
 identifier fn : script:python() { dma_declared(fn) };
 identifier t;
 type T;

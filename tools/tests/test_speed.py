@@ -312,3 +312,22 @@ def test_fused_pass_runs_no_step_of_its_own(where, tmp_path, monkeypatch):
     assert all(not after for step, after in zip(fused['steps'],
                                                 fused['step_after'])
                if step['phase'] in ('declare', 'drop'))
+
+
+def test_audit_carries_over_only_below_a_flags_only_change():
+    """fused_group keeps the first pass's audit of a file whose steps only
+    added flags, below every line a finding names; anything else is
+    audited again on the final text."""
+    before = b'a\nb\nc\nstruct iommu_ops o = {\n};\n'
+    after = b'a\nb\nc\nstruct iommu_ops o = {\n\t.use_dma_iommu = true,\n};\n'
+    flag = [{'event': 'flag', 'file': 'f.c', 'flag': 'use_dma_iommu'}]
+    gate = [{'event': 'gate', 'file': 'f.c', 'removed': 'IOMMU_DOMAIN_DMA'}]
+    above = [{'event': 'finding', 'kind': 'type-helper', 'line': 2},
+             {'event': 'finding', 'kind': 'implicit-dma'}]
+    below = above + [{'event': 'finding', 'kind': 'not-rewritten',
+                      'line': 5}]
+    carries = rewrite.audit_carries_over
+    assert carries(above, [flag, [], []], before, after)
+    assert not carries(below, [flag, [], []], before, after)
+    assert not carries(above, [flag, [], gate], before, after)
+    assert carries(above, [[], [], []], before, before)
