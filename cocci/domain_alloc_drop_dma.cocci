@@ -168,17 +168,19 @@ p << dead_label.p;
 @@
 coccilib.org.print_todo(p[0], "%s(): case %s to drop" % (fn, c))
 
-// Each rule below drops only in functions whose ops declare the flag it
-// needs (the python constraint); depends on says so for the whole file,
-// so spatch skips a file where no ops declares it.
+// Each rule below drops only in a domain_alloc (ops.fn: spatch tries no
+// other function) whose ops declare the flag it needs (the constraint on
+// its name); depends on says so for the whole file, so spatch skips a file
+// where no ops declares the flag.
 @drop_legacy_gate depends on patch && declares_dma && (declares_fq || declares_fq_by_core)@
-identifier fn : script:python() { dma_declared(fn) and fq_declared(fn) };
+identifier ops.fn;
+position fn_pos : script:python(fn) { dma_declared(fn) and fq_declared(fn) };
 identifier t, F;
 type T;
 expression E;
 position p;
 @@
-fn(T t) {
+fn@fn_pos(T t) {
 <...
 - if@p (E) {
 -	if (F ||
@@ -192,20 +194,21 @@ fn(T t) {
 }
 
 @script:python depends on record@
-fn << drop_legacy_gate.fn;
+fn << ops.fn;
 p << drop_legacy_gate.p;
 @@
 for c in ('IOMMU_DOMAIN_DMA', 'IOMMU_DOMAIN_DMA_FQ'):
 	emit('gate', file=flagged['file'], function=fn, removed=c, shape='legacy-gate')
 
 @drop_dma_conjunct depends on patch && declares_dma@
-identifier fn : script:python() { dma_declared(fn) };
+identifier ops.fn;
+position fn_pos : script:python(fn) { dma_declared(fn) };
 identifier t;
 type T;
 expression E;
 position p;
 @@
-fn(T t) {
+fn@fn_pos(T t) {
 <...
 (
 - t != IOMMU_DOMAIN_DMA@p &&
@@ -218,20 +221,21 @@ fn(T t) {
 }
 
 @script:python depends on record@
-fn << drop_dma_conjunct.fn;
+fn << ops.fn;
 p << drop_dma_conjunct.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='chain')
 
 @drop_dma_fq_conjunct depends on patch && (declares_fq || declares_fq_by_core)@
-identifier fn : script:python() { fq_declared(fn) };
+identifier ops.fn;
+position fn_pos : script:python(fn) { fq_declared(fn) };
 identifier t;
 type T;
 expression E;
 position p;
 @@
-fn(T t) {
+fn@fn_pos(T t) {
 <...
 (
 - t != IOMMU_DOMAIN_DMA_FQ@p &&
@@ -244,20 +248,21 @@ fn(T t) {
 }
 
 @script:python depends on record@
-fn << drop_dma_fq_conjunct.fn;
+fn << ops.fn;
 p << drop_dma_fq_conjunct.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='chain')
 
 @drop_dma_fq_label depends on patch && (declares_fq || declares_fq_by_core)@
-identifier fn : script:python() { fq_declared(fn) };
+identifier ops.fn;
+position fn_pos : script:python(fn) { fq_declared(fn) };
 identifier t;
 type T;
 constant C;
 position p : script:python() { falls_to_unmanaged(p) };
 @@
-fn(T t) {
+fn@fn_pos(T t) {
 <...
 switch (t) {
 - case IOMMU_DOMAIN_DMA_FQ@p:
@@ -268,20 +273,21 @@ switch (t) {
 }
 
 @script:python depends on record@
-fn << drop_dma_fq_label.fn;
+fn << ops.fn;
 p << drop_dma_fq_label.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='label')
 
 @drop_dma_label depends on patch && declares_dma@
-identifier fn : script:python() { dma_declared(fn) };
+identifier ops.fn;
+position fn_pos : script:python(fn) { dma_declared(fn) };
 identifier t;
 type T;
 constant C;
 position p : script:python() { falls_to_unmanaged(p) };
 @@
-fn(T t) {
+fn@fn_pos(T t) {
 <...
 switch (t) {
 - case IOMMU_DOMAIN_DMA@p:
@@ -292,7 +298,7 @@ switch (t) {
 }
 
 @script:python depends on record@
-fn << drop_dma_label.fn;
+fn << ops.fn;
 p << drop_dma_label.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',

@@ -62,6 +62,8 @@ HEADER = re.compile(r'^@([^@]*)@\s*$')
 SCRIPT_KINDS = ('script:python', 'initialize:python', 'finalize:python')
 EMIT_CALL = re.compile(r'\bemit\(')
 EMIT_NAMED = re.compile(r"\bemit\(\s*'([\w-]+)'")
+# `identifier fn : script:python(a, b) {`: fn, and a and b
+CONSTRAINT = re.compile(r'(\w+)\s*:\s*script:python\s*\(([^)]*)\)')
 
 
 class NotCombinable(Exception):
@@ -229,6 +231,12 @@ def generate(sections: list[Section], chained: bool = False) -> Combined:
             out.append('@@')
             out += r.body
             kind = header.split()[0]
+            # A script constraint binds its metavariable and parameters
+            # as Python globals while it runs (spatch 1.1.1).
+            script_names |= {n for d in r.decls
+                             for m in [CONSTRAINT.search(d)] if m
+                             for n in re.findall(r'\w+', m.group(1) +
+                                                 ',' + m.group(2))}
             if kind.startswith(SCRIPT_KINDS):
                 # SmPL comments between rules are not Python
                 defs, stored = python_names('\n'.join(

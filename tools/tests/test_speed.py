@@ -256,6 +256,15 @@ def test_what_cannot_be_combined_is_refused(tmp_path):
     with pytest.raises(combine.NotCombinable, match='seen'):
         combine.generate([S(SemanticPatch(a), ('record',)),
                           S(SemanticPatch(b), ('record',))])
+    # a script constraint binds its metavariable and its parameters as
+    # Python globals: here `seen`, which the other section keeps
+    c = tmp_path / 'c.cocci'
+    c.write_text('virtual record\n\n@r@\nidentifier I;\n'
+                 'position seen : script:python(I) { I != "x" };\n@@\n'
+                 'struct iommu_ops I@seen = { ... };\n')
+    with pytest.raises(combine.NotCombinable, match='seen'):
+        combine.generate([S(SemanticPatch(a), ('record',)),
+                          S(SemanticPatch(c), ('record',))])
     # not combinable: prime() leaves it to the rules' own runs
     assert combine.prime([S(sp('iommu_ops_dma_flags'), ('patch',)),
                           S(sp('domain_alloc_drop_dma'), ('patch',))],
