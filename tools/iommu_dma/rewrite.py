@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,47 @@ class Lanes:
             self.pool.shutdown(wait=True)
 
 
+class IdleLanes:
+    """Lanes whose group of drivers is done: a group that reaches its audit
+    then splits it with them (fused_group), instead of leaving a core idle
+    while it audits alone (6.12: the two files to audit in one group)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.free = 0
+
+    def take(self, most: int) -> int:
+        with self.lock:
+            n = max(0, min(self.free, most))
+            self.free -= n
+            return n
+
+    def give(self, n: int) -> None:
+        with self.lock:
+            self.free += n
+
+
+def run_split(sp: SemanticPatch, cwd: Path, files: list[str],
+              modes: list[str], idle: IdleLanes | None) -> None:
+    """run() of sp on files, in as many spatch processes side by side as
+    there are idle lanes to take, plus this one; results land in MEMO."""
+    extra = idle.take(len(files) - 1) if idle else 0
+    if not extra:
+        run(sp, cwd, files, modes)
+        return
+    try:
+        weight = {f: (cwd / f).stat().st_size for f in files}
+        parts = partition(files, weight, 1 + extra)
+        with ThreadPoolExecutor(len(parts) - 1) as pool:
+            aside = [pool.submit(run, sp, cwd, part, modes)
+                     for part in parts[1:]]
+            run(sp, cwd, parts[0], modes)
+            for done in aside:
+                done.result()
+    finally:
+        idle.give(extra)
+
+
 def run_aside(scratch: Path, cocci: str, rel: str,
               modes: list[str]) -> list[dict]:
     """Run cocci, as its step will, on a copy of scratch/rel of its own:
@@ -285,7 +327,7 @@ class NeedStages(Exception):
 
 def fused_group(first: list[combine.Section], scratch: Path,
                 group: list[str], steps: list[tuple[str, list[str]]],
-                modes: list[str], audit: bool
+                modes: list[str], audit: bool, idle: IdleLanes | None = None
                 ) -> dict[str, tuple[list[list[dict]], bytes]]:
     """One group of drivers through the first pass and every driver step
     in ONE spatch pass (combine.run_chained: the steps change the file one
@@ -295,7 +337,20 @@ def fused_group(first: list[combine.Section], scratch: Path,
     The first pass's read-only sections are entered in spatch.MEMO as
     prime() enters them; each step's layout fix (layout.tidy) is made on
     the final text, on the files its own run would read; the audit's
-    results wait in MEMO for its run on the final text."""
+    results wait in MEMO for its run on the final text. The group's lane
+    is given to idle when it is done."""
+    try:
+        return fused_group_pass(first, scratch, group, steps, modes, audit,
+                                idle)
+    finally:
+        if idle:
+            idle.give(1)
+
+
+def fused_group_pass(first: list[combine.Section], scratch: Path,
+                     group: list[str], steps: list[tuple[str, list[str]]],
+                     modes: list[str], audit: bool, idle: IdleLanes | None
+                     ) -> dict[str, tuple[list[list[dict]], bytes]]:
     first = [sec for sec in first if not sec.changes]   # the flags: a step
     sections = first + [combine.Section(semantic_patch(cocci), tuple(modes))
                         for cocci, _ in steps]
@@ -335,7 +390,7 @@ def fused_group(first: list[combine.Section], scratch: Path,
                     spatch.MEMO[key] = (results[rel][0][k], None)
                 else:
                     again.append(rel)
-            run(sp, tmp, again, ['report', 'record'])
+            run_split(sp, tmp, again, ['report', 'record'], idle)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {rel: (results[rel][0][n:], final[rel]) for rel in group}
@@ -528,12 +583,14 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
             if fused:
                 return len(texts[f]) * (2 + (steps > 1))
             return len(texts[f]) * (1 + steps + (steps > 0))
+        groups = partition(drivers, {f: weight(f) for f in drivers}, jobs)
+        idle = IdleLanes()
         chains = [lanes.submit(
             fused_group if fused else first_pass_and_chain, first, scratch,
             group, [(cocci, [f for f in fs if f in group])
-                    for cocci, fs in driver_steps], modes, audit)
-            for group in partition(drivers, {f: weight(f) for f in drivers},
-                                   jobs)]
+                    for cocci, fs in driver_steps], modes, audit,
+            *([idle] if fused else []))
+            for group in groups]
         per_file = {rel: r for chain in chains for rel, r in
                     (chain.result() or {}).items()}
     else:

@@ -340,3 +340,42 @@ def test_audit_carries_over_only_below_a_flags_only_change():
     assert not carries(below, [flag, [], []], before, after)
     assert not carries(above, [flag, [], gate], before, after)
     assert carries(above, [[], [], []], before, before)
+
+
+def test_an_audit_split_with_idle_lanes_gives_the_same_findings(
+        tmp_path, monkeypatch):
+    """run_split() runs the audit in one spatch process per idle lane it
+    takes: the same events per file as one run, and the lanes given back."""
+    import shutil
+    monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
+    files = ['drivers/iommu/after-gate.c', 'drivers/iommu/implicit-dma.c',
+             'drivers/iommu/label-body.c', 'drivers/iommu/two-ops.c']
+    for where in ('one', 'split'):
+        for rel in files:
+            (tmp_path / where / rel).parent.mkdir(parents=True,
+                                                  exist_ok=True)
+            shutil.copy(FIXTURES / rel, tmp_path / where / rel)
+    audit = rewrite.semantic_patch(rewrite.AUDIT)
+    modes = ['report', 'record']
+    spatch.MEMO.clear()
+    one = spatch.run(audit, tmp_path / 'one', files, modes)
+    assert any(e['event'] == 'finding' for e in one)
+    spatch.MEMO.clear()
+    spatch.MEMO['the first pass'] = ([], None)     # as in fused_group
+    ran: list[list[str]] = []
+    real = spatch._run
+
+    def counting(sp, cwd, fs, *rest):
+        if fs:                  # _run() starts no spatch for no file
+            ran.append(list(fs))
+        return real(sp, cwd, fs, *rest)
+    monkeypatch.setattr(spatch, '_run', counting)
+    idle = rewrite.IdleLanes()
+    idle.give(1)
+    rewrite.run_split(audit, tmp_path / 'split', files, modes, idle)
+    assert len(ran) == 2 and sorted(sum(ran, [])) == sorted(files)
+    assert idle.free == 1
+    # every result is in MEMO: the run of the pipeline starts no spatch
+    assert spatch.run(audit, tmp_path / 'split', files, modes) == one
+    assert len(ran) == 2
+    spatch.MEMO.clear()
