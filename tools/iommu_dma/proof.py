@@ -750,14 +750,8 @@ def keep_outcome(text: str, out: dict) -> None:
 
 
 def compile_and_run(text: str) -> dict:
-    """{'error': first compiler error} or {'status': .., 'stdout': ..} of
-    the program; kept in $IOMMU_DMA_CACHE/proof/ by compiler, flags and
-    program text, like the spatch results (spatch.ResultCache)."""
-    out = cached_outcome(text)
-    if out is None:
-        out = build_and_run(text)
-        keep_outcome(text, out)
-    return out
+    """outcomes() of one program."""
+    return outcomes([text])[text]
 
 
 def build_and_run(text: str) -> dict:
@@ -776,8 +770,11 @@ def build_and_run(text: str) -> dict:
 
 
 def outcomes(texts: list[str], jobs: int = 1) -> dict[str, dict]:
-    """compile_and_run() of every text: the cached ones read, the others
-    built as one batch() per job, side by side."""
+    """Per program text, {'error': first compiler error} or {'status':
+    .., 'stdout': ..}: read from $IOMMU_DMA_CACHE/proof/ (kept there by
+    compiler, flags and program text, like the spatch results in
+    spatch.ResultCache), the others built as one batch() per job, side by
+    side, and kept."""
     done: dict[str, dict] = {}
     todo = []
     for text in texts:

@@ -7,6 +7,7 @@ a rename, and the originals are kept in .iommu-dma/orig/ beside the record.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -583,14 +584,14 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
             if fused:
                 return len(texts[f]) * (2 + (steps > 1))
             return len(texts[f]) * (1 + steps + (steps > 0))
-        groups = partition(drivers, {f: weight(f) for f in drivers}, jobs)
-        idle = IdleLanes()
+        run_group = functools.partial(fused_group, idle=IdleLanes()) \
+            if fused else first_pass_and_chain
         chains = [lanes.submit(
-            fused_group if fused else first_pass_and_chain, first, scratch,
-            group, [(cocci, [f for f in fs if f in group])
-                    for cocci, fs in driver_steps], modes, audit,
-            *([idle] if fused else []))
-            for group in groups]
+            run_group, first, scratch, group,
+            [(cocci, [f for f in fs if f in group])
+             for cocci, fs in driver_steps], modes, audit)
+            for group in partition(drivers, {f: weight(f) for f in drivers},
+                                   jobs)]
         per_file = {rel: r for chain in chains for rel, r in
                     (chain.result() or {}).items()}
     else:
