@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # linux-tree.sh KVER CACHE: install Debian's linux-source-KVER if missing
-# (from the system's suites, else from sid or trixie-backports through a
+# (from the system's suites, else from sid, trixie-backports or bullseye through a
 # private apt configuration in CACHE/apt), unpack it once into
 # CACHE/linux-source-KVER and print that path. The
 # unpack goes to a temporary directory first, so an interrupted run never
@@ -46,7 +46,7 @@ debian_mirror() {
 }
 
 # A release this system's suites do not carry (7.2 is in sid, 7.3 in
-# trixie-backports): fetch the .deb with a private apt configuration under
+# trixie-backports, 5.10 in bullseye): fetch the .deb with a private apt configuration under
 # the cache, which leaves the system's sources and state alone.
 fetch_private() {
 	apt_dir=$cache/apt
@@ -60,6 +60,7 @@ fetch_private() {
 	{
 		echo "deb $mirror sid main"
 		echo "deb $mirror trixie-backports main"
+		echo "deb $mirror bullseye main"
 	} > "$apt_dir/sources.list"
 	set -- -q -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
 		-o Dir::Etc::sourceparts=/nonexistent \
@@ -67,7 +68,7 @@ fetch_private() {
 		-o Dir::State::status="$apt_dir/state/status" \
 		-o Dir::Cache="$apt_dir/cache" \
 		-o APT::Sandbox::User=root
-	echo "linux-tree: apt-get update (private sources: sid, trixie-backports)" >&2
+	echo "linux-tree: apt-get update (private sources: sid, trixie-backports, bullseye)" >&2
 	apt-get "$@" update >&2
 	echo "linux-tree: downloading $pkg" >&2
 	(cd "$apt_dir" && rm -f "${pkg}"_*.deb && apt-get "$@" download "$pkg" >&2)
