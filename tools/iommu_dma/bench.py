@@ -46,6 +46,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import era
 from .rewrite import (AUDIT, CORE_SHAPES, STEPS, core_state,
                       detect_core_shape, semantic_patch)
 from .spatch import CACHE_ENV, python_option
@@ -159,7 +160,7 @@ def series_rules(tree: KernelTree) -> list[tuple[str, list[str]]]:
             (Path(tmp) / IOMMU_C).parent.mkdir(parents=True)
             shutil.copy2(tree.path / IOMMU_C, Path(tmp) / IOMMU_C)
             shape = detect_core_shape(Path(tmp))
-    dma_fq = shape is not None and CORE_SHAPES[shape][1]
+    dma_fq = shape is not None and era.read(tree).dma_fq
     modes = ['patch', 'record'] + (['dma_fq'] if dma_fq else [])
     rules = []
     for step in STEPS:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import ToolError
 from .journal import Journal
-from . import combine, events, layout, parsecheck, spatch, upstream
+from . import combine, era, events, layout, parsecheck, spatch, upstream
 from .holdback import hold_back_partial, partial_functions
 from .parsecheck import check_parsed
 from .record import Record
@@ -30,11 +30,11 @@ COCCI_DIR = Path(__file__).resolve().parents[2] / 'cocci'
 PARTS = ('all', 'drivers', 'core')
 
 # Core shapes, newest last: the semantic patch that recognises and rewrites
-# each, whether that core still hands flush-queue domains to drivers, and
-# a token its pattern names (an iommu.c without it is not parsed for it).
+# each, and a token its pattern names (an iommu.c without it is not parsed
+# for it). Whether DMA_FQ reaches drivers is a fact of the tree (era.py).
 CORE_SHAPES = {
-    'default-domain-fallback': ('core_default_domain', True, ''),
-    'domain-alloc-legacy': ('core_domain_alloc_legacy', False,
+    'default-domain-fallback': ('core_default_domain', ''),
+    'domain-alloc-legacy': ('core_domain_alloc_legacy',
                             'IOMMU_DOMAIN_ALLOC_FLAGS'),
 }
 
@@ -232,7 +232,7 @@ def detect_core_shape(scratch: Path, lanes: 'Lanes | None' = None
     text = (scratch / IOMMU_C).read_bytes()
     found = None
     runs = []
-    for shape, (cocci, _, needs) in CORE_SHAPES.items():
+    for shape, (cocci, needs) in CORE_SHAPES.items():
         if needs.encode() not in text:
             continue
         runs.append((shape, lanes.submit(run_aside, scratch, cocci, IOMMU_C,
@@ -465,10 +465,13 @@ def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1,
 
 def compute_once(tree: KernelTree, parts: str, jobs: int,
                  fused: bool) -> Rewrite:
+    done = core_state(tree) == 'done'
+    facts = era.read(tree)
+    if not done:
+        era.check(facts)    # before any rule: a core the rewrite breaks
     check_spatch()
     spatch.MEMO.clear()     # only this computation's results from here on
     core_files = [f for f in (IOMMU_H, IOMMU_C) if (tree.path / f).exists()]
-    done = core_state(tree) == 'done'
     scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
     lanes = Lanes(jobs)
     try:
@@ -479,14 +482,15 @@ def compute_once(tree: KernelTree, parts: str, jobs: int,
         if shape and IOMMU_H in core_files and combine.enabled():
             # the header step too, beside the candidate grep
             header = lanes.submit(run_aside, scratch, 'iommu_ops_fields',
-                                  IOMMU_H, step_modes(CORE_SHAPES[shape][1]))
+                                  IOMMU_H, step_modes(facts.dma_fq))
         drivers = found.result()
         copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
         if set(drivers) & set(core_files):
             lanes.close()       # shared files: everything in order
             lanes = Lanes(1)
         return compute_steps(tree, parts, jobs, scratch, drivers,
-                             core_files, done, shape, lanes, fused, header)
+                             core_files, done, shape, facts, lanes, fused,
+                             header)
     except BaseException:
         # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
         lanes.close()
@@ -498,8 +502,8 @@ def compute_once(tree: KernelTree, parts: str, jobs: int,
 
 def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
                   drivers: list[str], core_files: list[str], done: bool,
-                  shape: str | None, lanes: Lanes, fused: bool,
-                  aside: Future | None = None) -> Rewrite:
+                  shape: str | None, facts: era.Era, lanes: Lanes,
+                  fused: bool, aside: Future | None = None) -> Rewrite:
     """aside: the header step's run beside the grep, if any."""
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
@@ -510,7 +514,7 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         record.dma_fq = 'allow_dma_fq' in tree.read(IOMMU_H)
     elif shape:
         record.core_shape = shape
-        record.dma_fq = CORE_SHAPES[shape][1]
+        record.dma_fq = facts.dma_fq
     elif upstream.paging_function(tree):
         return compute_upstream(tree, parts, jobs, scratch, drivers, rewrite)
     else:

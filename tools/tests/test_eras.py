@@ -3,14 +3,17 @@
 7.2 (sid) and 7.3 (trixie-backports) have a core that already keeps
 IOMMU_DOMAIN_DMA out of drivers: diff, report and drift exit 0 with one
 statement, and the report maps the seed's flags onto what upstream has.
-The v6.5-v6.6 and v6.7-v6.11 (NULL-returning) shapes are hand-written
-fixtures under linux-fixtures/eras/, rewritten and then run as a small C
-program before and after.
+The v5.15, v6.5-v6.6 and v6.7-v6.11 (NULL-returning) shapes are
+hand-written fixtures under linux-fixtures/eras/, rewritten and then run as
+a small C program before and after. A v5.10 core, whose drivers allocate
+their own IOVA cookies, is refused before any rule runs.
 """
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +145,68 @@ def test_era_fixture_rewrite_keeps_every_request(era: str,
 def test_era_fixtures_are_not_drivers_of_the_main_fixture() -> None:
     files = tool('manifest', str(FIXTURES)).stdout
     assert 'eras/' not in files
+
+
+# --- v5.15 (the core gets the cookie, DMA_FQ reaches drivers) ----------
+
+def test_v5_15_fixture_rewrite_keeps_every_request(tmp_path: Path) -> None:
+    """A v5.15 vendor core with the transitional `!domain->iova_cookie`
+    guard and a BSP driver that still gets its own cookie: every request
+    ends as before, with its cookie."""
+    tree = tmp_path / 'linux'
+    shutil.copytree(ERAS / 'v5.15', tree)
+    before = run_core(tree, tmp_path, 'before')
+    assert 'legacy-chain default DMA_FQ: DMA_FQ, DMA API ready' in before
+    diff = tool('diff', str(tree)).stdout
+    assert diff == (EXPECTED / 'linux-fixtures-v5.15.diff').read_text()
+    assert '.allow_dma_fq\t= true,' in diff   # DMA_FQ reaches drivers
+    out = tool('apply', str(tree)).stdout
+    assert 'core: default-domain-fallback, flush queues in drivers' in out
+    assert run_core(tree, tmp_path, 'after') == before
+    rep = tool('report', str(tree)).stdout
+    assert 'legacy_chain_ops' in rep and 'FAILED' not in rep
+
+
+# --- v5.10 and older: drivers get their own cookies -------------------
+
+def pre_5_15_tree(tmp_path: Path, dma_fq: bool) -> Path:
+    tree = tmp_path / 'linux'
+    shutil.copytree(ERAS / 'v5.10', tree)
+    if dma_fq:
+        # as vendor backports do: the type exists, the core is still 5.10
+        header = tree / 'include/linux/iommu.h'
+        header.write_text(header.read_text().replace(
+            '#define IOMMU_DOMAIN_DMA\t',
+            '#define __IOMMU_DOMAIN_DMA_FQ\t(1U << 3)\n'
+            '#define IOMMU_DOMAIN_DMA_FQ\t(IOMMU_DOMAIN_DMA | '
+            '__IOMMU_DOMAIN_DMA_FQ)\n#define IOMMU_DOMAIN_DMA\t'))
+        assert 'IOMMU_DOMAIN_DMA_FQ' in header.read_text()
+    return tree
+
+
+@pytest.mark.parametrize('command', ['diff', 'apply', 'report'])
+@pytest.mark.parametrize('dma_fq', [False, True])
+def test_pre_5_15_core_is_refused_before_any_rule(
+        tmp_path: Path, command: str, dma_fq: bool) -> None:
+    tree = pre_5_15_tree(tmp_path, dma_fq)
+    before = tree_digest(tree)
+    # No spatch on PATH: the refusal must come before any rule runs.
+    env_path = tmp_path / 'bin'
+    env_path.mkdir()
+    (env_path / 'spatch').write_text('#!/bin/sh\necho ran >&2\nexit 99\n')
+    (env_path / 'spatch').chmod(0o755)
+    res = subprocess.run(
+        [sys.executable, '-m', 'iommu_dma', command, str(tree)],
+        capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(TOP / 'tools'),
+                 PATH=f'{env_path}:{os.environ["PATH"]}'))
+    assert res.returncode == 2
+    assert res.stdout == ''
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith('iommu-dma: error: drivers/iommu/iommu.c: '
+                               'a pre-v5.15 core: drivers allocate the IOVA '
+                               'cookie themselves (drivers/iommu/'
+                               'legacy-chain.c calls iommu_get_dma_cookie())')
+    assert 'supported: v5.15 to v6.15' in lines[0]
+    assert tree_digest(tree) == before
