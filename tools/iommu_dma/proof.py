@@ -261,12 +261,20 @@ def rejects(s: Stmt) -> bool:
     return s.kind == 'return' and (w == ['NULL'] or w[:2] == ['ERR_PTR', '('])
 
 
+def plain(s: Stmt) -> bool:
+    """An expression statement (a log line, an assignment): no branch."""
+    return s.kind == 'other' and not s.body and not s.orelse
+
+
 def reject_tree(s: Stmt) -> bool:
-    """An if/block tree whose only statements are rejecting returns."""
+    """An if/block tree whose leaves are rejecting returns; a block may
+    also log or count before it rejects (`{ pr_err(...); return NULL; }`,
+    the most common vendor gate)."""
     if rejects(s):
         return True
     if s.kind == 'block':
-        return bool(s.body) and all(reject_tree(b) for b in s.body)
+        branches = [b for b in s.body if not plain(b)]
+        return bool(branches) and all(reject_tree(b) for b in branches)
     if s.kind == 'if':
         return reject_tree(s.body[0]) and all(reject_tree(b)
                                               for b in s.orelse)
@@ -481,7 +489,7 @@ def c_if(s: Stmt, indent: str) -> list[str]:
     if rejects(s):
         return [indent + 'return true;']
     if s.kind == 'block':
-        return sum((c_if(b, indent) for b in s.body), [])
+        return sum((c_if(b, indent) for b in s.body if not plain(b)), [])
     then = c_if(s.body[0], indent + '\t')
     other = c_if(s.orelse[0], indent + '\t') if s.orelse else []
     if len(then) == 1 and len(other) <= 1:
