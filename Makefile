@@ -10,8 +10,8 @@
 #   V=1           echo every command
 #   PARTS=all|drivers|core   what apply/diff rewrite (default: all)
 #   FORCE=1       apply even to files with uncommitted git changes
-#   ALLOW_DMA_LOSS=ops,...  apply although these drivers would lose DMA
-#                 domains (the whole-path proof refuses that otherwise)
+#   ALLOW_DMA_LOSS=ops,...  apply (and diff) although these drivers would
+#                 lose DMA domains (the whole-path proof refuses that otherwise)
 #   N=n SEED=s    fuzz: variants (default 50) and seed (default 1)
 #   RECORD=1      drift: record expected/<version>.manifest instead
 #   KVER=6.1|6.12|7.2|7.3  Debian linux-source version for `make linux`
@@ -136,7 +136,8 @@ apply: deps kernel-tree
 		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
 
 diff: kernel-tree
-	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) $(KERNEL)
+	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) \
+		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
 
 manifest: kernel-tree
 	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) $(KERNEL)

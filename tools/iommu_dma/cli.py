@@ -34,8 +34,7 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     if recovered:
         print(f'{PROG}: {recovered}', file=sys.stderr)
     with pipeline.prepared(tree, args.parts, args.jobs, refuse=True,
-                           allow_dma_loss=tuple(
-                               args.allow_dma_loss.split(','))) as done:
+                           allow_dma_loss=allowed(args)) as done:
         pipeline.commit(done, args.force)
         print(summary(done.rewrite.record, 'rewritten'))
         if not done.rewrite.record.files:
@@ -56,17 +55,25 @@ def print_last_apply(tree: KernelTree) -> None:
         print(f'  {line}')
 
 
+def allowed(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(n for n in args.allow_dma_loss.split(',') if n)
+
+
 @contextmanager
-def computed(tree: KernelTree, args: argparse.Namespace
+def computed(tree: KernelTree, args: argparse.Namespace, refuse: bool = False
              ) -> Iterator[tuple[Rewrite, report.Report]]:
-    """The rewrite of a tree no apply is half-way through; read-only."""
+    """The rewrite of a tree no apply is half-way through; read-only.
+    refuse: judge it as apply does (diff previews apply)."""
     refusals.no_pending_journal(tree)
-    with pipeline.prepared(tree, args.parts, args.jobs) as done:
+    with pipeline.prepared(tree, args.parts, args.jobs, refuse=refuse,
+                           allow_dma_loss=allowed(args) if refuse else ()
+                           ) as done:
         yield done.rewrite, done.report
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    with computed(KernelTree.open(args.kernel), args) as (rewrite, _):
+    with computed(KernelTree.open(args.kernel), args, refuse=True) as \
+            (rewrite, _):
         sys.stdout.write(rewrite.diff())
         print(summary(rewrite.record, 'would change'), file=sys.stderr)
     return 0
@@ -146,11 +153,13 @@ def parser() -> argparse.ArgumentParser:
                 'rewrite the tree in place, print a summary')
     apply.add_argument('--force', action='store_true',
                        help='rewrite files with uncommitted git changes')
-    apply.add_argument('--allow-dma-loss', default='', metavar='OPS,...',
-                       help='apply even though these drivers (struct '
+    diff = add('diff', cmd_diff, 'print the -p1 diff apply would write, '
+               'change nothing (refused as apply is)')
+    for s in (apply, diff):
+        s.add_argument('--allow-dma-loss', default='', metavar='OPS,...',
+                       help='rewrite even though these drivers (struct '
                        'iommu_ops or domain_alloc names) lose what the '
                        'whole-path proof says they lose')
-    add('diff', cmd_diff, 'print the -p1 diff, change nothing')
     add('manifest', cmd_manifest, 'print the change manifest')
     drift = add('drift', cmd_drift,
                 'compare the manifest with the expected one')

@@ -13,7 +13,7 @@ reparses a file into temporary "small" files only after a rule changed
 it, so nothing may come after the changing section), and its events and
 the changed file are exactly what its own run gives. prime() enters each
 section's per-file result into spatch.MEMO under the key its own
-spatch.run() would use, so the pipeline's own calls (check_parsed, the
+spatch.run() would use, so the pipeline's own calls (parsecheck.unparsed, the
 steps, the report's inventory) find them there and start no spatch.
 
 A chained pass (run_chained) lets several sections change the file, one

@@ -5,7 +5,7 @@ domain_alloc or ops initializer would be a driver silently left out of the
 rewrite. The candidate files are scanned as text for struct iommu_ops
 initializers and the .domain_alloc functions they name and define; the
 semantic patch iommu_ops_parsed names those spatch parsed. Any difference
-is refused, naming every one.
+is refused, naming every one, beside every other refusal of the run.
 """
 
 from __future__ import annotations
@@ -88,16 +88,17 @@ def unparsed(root: Path, files: list[str], jobs: int = 1) -> list[str]:
                   if e['event'] == 'alloc-parsed'}
     for f in files:
         ops, allocs, _ = want[f]
-        missed += [f'{f}: struct iommu_ops {o}' for o in sorted(ops)
-                   if (f, o) not in got_ops]
-        missed += [f'{f}: {a}()' for a in sorted(allocs)
-                   if (f, a) not in got_allocs]
+        missed += [f'{f}: struct iommu_ops {o}: spatch did not parse it'
+                   for o in sorted(ops) if (f, o) not in got_ops]
+        missed += [f'{f}: {a}(): spatch did not parse it'
+                   for a in sorted(allocs) if (f, a) not in got_allocs]
     return missed
 
 
-def check_parsed(root: Path, files: list[str], jobs: int = 1) -> None:
-    missed = unparsed(root, files, jobs)
-    if missed:
-        raise ToolError(f'{len(missed)} places the rewrite must see are '
-                        f'out of its reach: {"; ".join(missed)}; '
-                        f'nothing written')
+def refusal(missed: list[str]) -> ToolError:
+    """What a read-only command says of places out of the rules' reach;
+    apply and diff name them among every refusal (report.refuse)."""
+    return ToolError(f'{len(missed)} place{"s" if len(missed) > 1 else ""} '
+                     f'the rewrite must see {"are" if len(missed) > 1 else "is"}'
+                     f' out of its reach: {"; ".join(missed)}; '
+                     f'nothing written')

@@ -2,8 +2,10 @@
 
   prepare  the tree, its candidates, the rules on a scratch copy, their
            events, the record (rewrite.compute), then the whole-path proofs
-           and behaviour findings (report.build); with refuse=True a driver
-           whose proof failed stops here, unless ALLOW_DMA_LOSS names it
+           and behaviour findings (report.build); with refuse=True (apply,
+           diff, series) every driver whose proof failed, unless
+           ALLOW_DMA_LOSS names it, and every place spatch did not parse,
+           stop here in one refusal
   commit   the refusals that guard the tree (root, writable, uncommitted
            files, partly rewritten), then the journaled write
 
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import refusals, report
+from . import parsecheck, refusals, report
 from .report import Report
 from .rewrite import Rewrite, compute, discard, write
 from .tree import KernelTree
@@ -38,9 +40,11 @@ def prepare(tree: KernelTree, parts: str, jobs: int, refuse: bool,
     """stages: every step's intermediate contents too (the series)."""
     rewrite = compute(tree, parts, jobs, stages)
     try:
+        if rewrite.unreachable and not refuse:
+            raise parsecheck.refusal(rewrite.unreachable)
         rep = report.build(rewrite, jobs)
         if refuse:
-            report.refuse_unproved(rep, allow_dma_loss)
+            report.refuse(rep, allow_dma_loss, rewrite.unreachable)
         return Prepared(rewrite, rep)
     except BaseException:
         discard(rewrite)

@@ -343,16 +343,72 @@ def cell(row: Row, short: str) -> str:
     return f'{mark(row.before)}/{mark(row.after)}'
 
 
-def refuse_unproved(report: Report, allow_dma_loss: tuple[str, ...] = ()
-                    ) -> None:
-    """apply: no rewrite whose whole-path proof failed is ever written.
+def refuse(report: Report, allow_dma_loss: tuple[str, ...] = (),
+           unreachable: tuple[str, ...] | list[str] = ()) -> None:
+    """apply and diff: no rewrite whose whole-path proof failed is ever
+    written, nor shown as what apply would write.
 
-    A driver named in allow_dma_loss (by its ops or its domain_alloc) may
-    lose what the proof says it loses: the user asked for it.
+    Every such driver is named in the one refusal, with its reason and what
+    the user can do, beside every place spatch did not parse. A driver
+    named in allow_dma_loss (by its ops or its domain_alloc) may lose what
+    the proof says it loses: the user asked.
     """
-    for r in report.failures:
-        if r.ops in allow_dma_loss or r.function in allow_dma_loss:
-            continue
-        raise ToolError(f'{r.file}: {r.function}() of {r.ops}: {r.proof}; '
-                        f'nothing written (ALLOW_DMA_LOSS={r.ops} to '
-                        f'accept)')
+    out_of_reach = {u.split(':')[0] for u in unreachable}
+    refused = [r for r in report.failures
+               if r.ops not in allow_dma_loss and
+               r.function not in allow_dma_loss and
+               r.file not in out_of_reach]
+    if not refused and not unreachable:
+        return
+    what = []
+    if unreachable:
+        n = len(unreachable)
+        what.append(f'{n} place{"s" if n > 1 else ""} out of the rules\' '
+                    f'reach')
+    if refused:
+        n = len(refused)
+        what.append(f'{n} driver{"s" if n > 1 else ""} would not keep the '
+                    f'domains {"they" if n > 1 else "it"} got')
+    lines = [f'refused: {", ".join(what)}; nothing written:']
+    lines += [f'  {u}' for u in unreachable]
+    for r in refused:
+        lines.append(f'  {r.file}: {r.function}() of {r.ops}: {r.proof}; '
+                     f'{remedy(r)}')
+    if refused:
+        lines.append(f'  to rewrite anyway and accept the loss: '
+                     f'ALLOW_DMA_LOSS={",".join(r.ops for r in refused)} '
+                     f'(--allow-dma-loss)')
+    raise ToolError('\n'.join(lines))
+
+
+def remedy(row: Row) -> str:
+    """What the user can do about one refused driver."""
+    if 'calls iommu_get_dma_cookie()' in (row.proof or ''):
+        return ('it gets the IOVA cookie of its DMA domains itself, as '
+                'drivers did before v5.15, and this core gets it too '
+                '(without the transitional !domain->iova_cookie check, so '
+                'the core\'s call fails on it): remove the driver\'s call, '
+                'as upstream did in v5.15, or accept the loss')
+    if 'through the local' in (row.proof or ''):
+        return ('the rules see only comparisons of the type itself: '
+                'compare it in the gate, or accept the loss')
+    if '(the definition at line' in (row.proof or ''):
+        return ('its #if-selected definitions accept different types, and '
+                'the one struct iommu_ops declares the same flags for all: '
+                'put the flags under the same #if, or accept the loss')
+    if 'does not define' in (row.proof or ''):
+        return ('a domain type from a later release: the driver does not '
+                'build on this tree as it is; define the type as that '
+                'release does, or accept the loss')
+    if any('[' in t for t in row.before):
+        return ('it accepts DMA only for some values of what its gate '
+                'reads, which no static .use_dma_iommu can say: set the '
+                'flag at run time (as the legacy-binding rewrite does), or '
+                'accept the loss')
+    if 'UNMANAGED' not in row.before and \
+            any(t.startswith('DMA') for t in row.before):
+        return ('it took DMA domains but never UNMANAGED ones, and the '
+                'core now asks for UNMANAGED: let its .domain_alloc accept '
+                'IOMMU_DOMAIN_UNMANAGED (as upstream later did for such '
+                'drivers), or accept the loss')
+    return 'check its gate by hand, or accept the loss'

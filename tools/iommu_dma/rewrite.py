@@ -21,7 +21,6 @@ from .errors import ToolError
 from .journal import Journal
 from . import combine, era, events, layout, parsecheck, spatch, upstream
 from .holdback import hold_back_partial, partial_functions
-from .parsecheck import check_parsed
 from .record import Record
 from .spatch import SemanticPatch, check_spatch, run
 from .tree import IOMMU_C, IOMMU_H, KernelTree, copy_files
@@ -98,6 +97,8 @@ class Rewrite:
     before: dict[str, bytes] = field(default_factory=dict)
     # Per record.steps entry: the files that step changed, as it left them.
     step_after: list[dict[str, bytes]] = field(default_factory=list)
+    # Ops initializers and allocators spatch did not parse (parsecheck.py)
+    unreachable: list[str] = field(default_factory=list)
 
     def after(self, rel: str) -> bytes:
         return (self.scratch / rel).read_bytes()
@@ -600,7 +601,8 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
                     (chain.result() or {}).items()}
     else:
         combine.prime(first, scratch, drivers, jobs)
-    check_parsed(scratch, drivers, jobs)  # no driver silently skipped
+    # no driver silently skipped: refused with every other refusal
+    rewrite.unreachable = parsecheck.unparsed(scratch, drivers, jobs)
     by_scope['drivers'] = lanes.submit(
         fused_steps, scratch, drivers, driver_steps, per_file) if fused \
         else lanes.submit(run_steps, scratch, driver_steps, modes, jobs)

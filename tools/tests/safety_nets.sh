@@ -14,10 +14,10 @@ trap 'rm -rf "$tmp"' EXIT
 # net | file | python statement that removes it | test that must fail
 nets='
 check_consistency|tools/iommu_dma/rewrite.py|s=s.replace("def check_consistency(record: Record) -> None:\n", "def check_consistency(record: Record) -> None:\n    return\n",1)|tools/tests/test_safety_nets.py
-hold_back_partial|tools/iommu_dma/rewrite.py|s=s.replace("    hold_back_partial(rewrite)","    pass",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
-refuse_unproved|tools/iommu_dma/report.py|s=s.replace("    apply: no rewrite whose whole-path proof failed is ever written.\n","    apply: no rewrite whose whole-path proof failed is ever written.\n",1).replace("                    ) -> None:\n    \"\"\"apply:", "                    ) -> None:\n    return\n    \"\"\"apply:",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
+hold_back_partial|tools/iommu_dma/rewrite.py|s=s.replace("    held = hold_back_partial(rewrite)","    held = []",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
+refuse|tools/iommu_dma/report.py|s=s.replace("           unreachable: tuple[str, ...] | list[str] = ()) -> None:\n","           unreachable: tuple[str, ...] | list[str] = ()) -> None:\n    return\n",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
 journal_recover|tools/iommu_dma/journal.py|s=s.replace("        \"\"\"Finish or undo an interrupted apply; say what was done.\"\"\"\n","        \"\"\"Finish or undo an interrupted apply; say what was done.\"\"\"\n        return None\n",1)|tools/tests/test_reliability.py::test_sigkill_mid_apply_is_finished_by_next_run
-check_parsed|tools/iommu_dma/parsecheck.py|s=s.replace("    missed = unparsed(root, files, jobs)\n","    return\n    missed = unparsed(root, files, jobs)\n",1)|tools/tests/test_reliability.py::test_refuses_unparsed_domain_alloc
+unparsed|tools/iommu_dma/parsecheck.py|s=s.replace("    if not any(o or a for o, a, _ in want.values()):\n        return missed\n","    return []\n",1)|tools/tests/test_reliability.py::test_refuses_unparsed_domain_alloc
 unwritten_change|tools/iommu_dma/rewrite.py|s=s.replace("        if unwritten:","        if False:",1)|tools/tests/test_runtime.py
 partly_rewritten_core|tools/iommu_dma/rewrite.py|s=s.replace("    if header != core:","    if False:",1)|tools/tests/test_fixtures.py::test_core_restored_after_apply_is_refused
 before_write|tools/iommu_dma/refusals.py|s=s.replace("    \"\"\"Refuse to write files into tree; see the module doc.\"\"\"\n","    \"\"\"Refuse to write files into tree; see the module doc.\"\"\"\n    return\n",1)|tools/tests/test_reliability.py::test_refuses_uncommitted_changes_unless_forced

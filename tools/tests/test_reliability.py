@@ -300,11 +300,20 @@ def test_fully_rewritten_tree_is_a_no_op(tree: Path,
 def test_refuses_unparsed_domain_alloc(tree: Path) -> None:
     (tree / 'drivers/iommu/broken.c').write_text(BROKEN)
     snap = files(tree)
-    msg = one_line_error(run('apply', str(tree)))
-    assert msg == ('iommu-dma: error: 1 places the rewrite must see are '
-                   'out of its reach: drivers/iommu/broken.c: '
-                   'broken_domain_alloc(); nothing written')
+    res = run('apply', str(tree))
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        "iommu-dma: error: refused: 1 place out of the rules' reach; "
+        "nothing written:",
+        '  drivers/iommu/broken.c: broken_domain_alloc(): spatch did not '
+        'parse it']
     assert files(tree) == snap and not (tree / STATE).exists()
+    # read-only commands say so in one line
+    msg = one_line_error(run('report', str(tree)))
+    assert msg == ('iommu-dma: error: 1 place the rewrite must see is '
+                   'out of its reach: drivers/iommu/broken.c: '
+                   'broken_domain_alloc(): spatch did not parse it; '
+                   'nothing written')
 
 
 def test_refuses_unparsed_ops_initializer(tree: Path) -> None:
@@ -313,6 +322,8 @@ def test_refuses_unparsed_ops_initializer(tree: Path) -> None:
         '.domain_alloc = broken_domain_alloc,\n\t.owner = FOO(BAR) baz,')
     (tree / 'drivers/iommu/broken.c').write_text(text)
     snap = files(tree)
-    msg = one_line_error(run('apply', str(tree)))
-    assert 'drivers/iommu/broken.c: struct iommu_ops broken_ops' in msg
+    res = run('apply', str(tree))
+    assert res.returncode == 2
+    assert any(x.startswith('  drivers/iommu/broken.c: struct iommu_ops '
+                            'broken_ops') for x in res.stderr.splitlines())
     assert files(tree) == snap and not (tree / STATE).exists()

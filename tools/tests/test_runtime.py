@@ -7,6 +7,7 @@ line, and discovery sees every way an ops table is written.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,12 +106,54 @@ def test_driver_that_would_lose_dma_is_refused_by_name(tmp_path):
     res = tool('apply', str(linux), check=False)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'dma_only_ops' in lines[0] and \
-        'request DMA: gets DMA before, no domain after' in lines[0] and \
-        'ALLOW_DMA_LOSS=dma_only_ops' in lines[0], res.stderr
+    assert lines[0] == 'iommu-dma: error: refused: 1 driver would not ' \
+        'keep the domains it got; nothing written:', res.stderr
+    assert len(lines) == 3, res.stderr
+    assert 'dma_only_ops' in lines[1] and \
+        'request DMA: gets DMA before, no domain after' in lines[1] and \
+        'never UNMANAGED' in lines[1], res.stderr
+    assert lines[2].endswith('ALLOW_DMA_LOSS=dma_only_ops (--allow-dma-loss)')
     assert tree_digest(linux) == before
     res = tool('apply', '--allow-dma-loss', 'dma_only_ops', str(linux))
     assert 'dma_only_ops +.use_dma_iommu' in res.stdout
+
+
+def test_every_refused_driver_in_one_run_and_diff_agrees(tmp_path):
+    """Two drivers that would lose DMA: one run names both; diff judges
+    as apply does (same lines, same status, no diff on stdout) and
+    previews apply exactly once the user accepts the loss."""
+    linux = fixture_copy(tmp_path / 'linux')
+    (linux / 'drivers/iommu/dma-only.c').write_text(DMA_ONLY)
+    (linux / 'drivers/iommu/dma-only2.c').write_text(
+        DMA_ONLY.replace('dma_only', 'dma_two'))
+    before = tree_digest(linux)
+    diff = tool('diff', str(linux), check=False)
+    apply = tool('apply', str(linux), check=False)
+    assert diff.returncode == apply.returncode == 2
+    assert diff.stdout == ''
+    refusal = [line for line in apply.stderr.splitlines()
+               if not line.startswith('iommu-dma: linux')]
+    assert [line for line in diff.stderr.splitlines()
+            if not line.startswith('iommu-dma: linux')] == refusal
+    assert refusal[0].startswith('iommu-dma: error: refused: 2 drivers '
+                                 'would not ')
+    assert sum('dma_only_ops' in x for x in refusal[1:3]) == 1
+    assert sum('dma_two_ops' in x for x in refusal[1:3]) == 1
+    assert refusal[3].endswith('ALLOW_DMA_LOSS=dma_only_ops,dma_two_ops '
+                               '(--allow-dma-loss)')
+    assert tree_digest(linux) == before
+    allow = ('--allow-dma-loss', 'dma_only_ops,dma_two_ops')
+    preview = tool('diff', *allow, str(linux)).stdout
+    assert '+\t.use_dma_iommu\t= true,' in preview
+    patched = fixture_copy(tmp_path / 'patched')
+    shutil.copy(linux / 'drivers/iommu/dma-only.c', patched / 'drivers/iommu')
+    shutil.copy(linux / 'drivers/iommu/dma-only2.c',
+                patched / 'drivers/iommu')
+    subprocess.run(['patch', '-s', '-p1', '-d', str(patched)],
+                   input=preview, text=True, check=True)
+    tool('apply', *allow, str(linux))
+    shutil.rmtree(linux / '.iommu-dma')
+    assert tree_digest(linux) == tree_digest(patched)
 
 
 # --- findings the gate cannot show ------------------------------------
