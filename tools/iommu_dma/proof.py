@@ -381,8 +381,14 @@ def type_uses_after_gate(text: str, function: str, param: str
     outside: list[Stmt] = []
     uses = []
     lines = text.split('\n')
+    filtered = False
     for s in body:
-        if s.kind == 'if' and gate_if(s, param):
+        # A branch that returns a domain for some types after the filter
+        # has let them through picks which domain (a shared singleton for
+        # DMA): code after the gate, not the gate.
+        if s.kind == 'if' and gate_if(s, param) and \
+                not (filtered and accept_branch(s)):
+            filtered = filtered or reject_tree(s)
             if accept_branch(s):
                 outside += s.body[0].body if s.body[0].kind == 'block' \
                     else []

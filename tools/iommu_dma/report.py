@@ -235,9 +235,11 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
     """Code after the gate, in the allocator or a helper it hands the type
     to, that tells UNMANAGED from DMA: the driver now sees UNMANAGED for
     DMA domains, so that code takes another branch. A finding each, with
-    file, function and line; it replaces the audit's type-helper finding
+    file, function and line of the rewritten text (a line the rewrite
+    removed is no finding); it replaces the audit's type-helper finding
     for the same helper, which only knew that the helper compares."""
-    text = rewrite.tree.read(row.file)
+    text = rewrite.after(row.file).decode(errors='surrogateescape') \
+        if row.file in rewrite.record.files else rewrite.tree.read(row.file)
     helpers = [f for f in row.findings if f['kind'] == 'type-helper']
     found = []
     sites, seen = [(row.function, param)], set()
