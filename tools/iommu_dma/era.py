@@ -44,6 +44,8 @@ DMA_FQ_DEFINE = re.compile(r'^[ \t]*#[ \t]*define[ \t]+IOMMU_DOMAIN_DMA_FQ\b',
 MASKED_CALL = re.compile(r'->\s*domain_alloc\s*\([^;]*IOMMU_DOMAIN_ALLOC_FLAGS'
                          r'|=\s*\w+\s*&\s*IOMMU_DOMAIN_ALLOC_FLAGS'
                          r'|->\s*domain_alloc\s*\(\s*IOMMU_DOMAIN_UNMANAGED\s*\)')
+COOKIE_GUARD = re.compile(r'!\s*\w+\s*->\s*iova_cookie\s*&&\s*'
+                          r'iommu_get_dma_cookie\s*\(')
 DRIVER_CALL = re.compile(r'->\s*domain_alloc\s*\(')
 # Kernel style: a function body's brace opens a line of its own.
 BODY = re.compile(r'^\{', re.M)
@@ -56,6 +58,10 @@ class Era:
     dma_fq: bool            # IOMMU_DOMAIN_DMA_FQ reaches drivers
     caller: str | None      # the iommu.c function calling ->domain_alloc()
     cookie_drivers: tuple[str, ...] = ()    # drivers calling the cookie
+    # The core leaves a cookie a driver already got alone (the v5.15
+    # transitional `!domain->iova_cookie &&`): a driver's own call then
+    # succeeds, and its domains work before and after the rewrite.
+    cookie_guard: bool = False
 
     def describe(self) -> str:
         fq = 'DMA_FQ reaches drivers' if self.dma_fq else \
@@ -105,7 +111,8 @@ def read(tree: KernelTree) -> Era:
         cookie = 'drivers' if in_drivers else 'none'
     dma_fq = bool(DMA_FQ_DEFINE.search(header)) and \
         not MASKED_CALL.search(core)
-    return Era(cookie, dma_fq, caller(core), in_drivers)
+    return Era(cookie, dma_fq, caller(core), in_drivers,
+               bool(COOKIE_GUARD.search(core)))
 
 
 def check(era: Era) -> None:

@@ -101,6 +101,19 @@ def blank(text: str) -> str:
                   r"|'(?:\\.|[^'\\\n])*'", space, text, flags=re.S)
 
 
+DIRECTIVE = re.compile(r'^[ \t]*#(?:[^\n]*\\\n)*[^\n]*', re.M)
+
+
+@functools.lru_cache(maxsize=16)
+def code(text: str) -> str:
+    """blank(), and preprocessor lines as spaces too: the statements of
+    every #if branch are read (a vendor `#ifndef CONFIG_X` around an if
+    would otherwise swallow it into the directive's line)."""
+    def spaces(m: re.Match) -> str:
+        return '\n'.join(' ' * len(x) for x in m.group(0).split('\n'))
+    return DIRECTIVE.sub(spaces, blank(text))
+
+
 TOKEN = re.compile(r'[A-Za-z_]\w*|0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*'
                    r'|->|&&|\|\||<<|>>|[=!<>]=|\+\+|--|\S')
 
@@ -133,8 +146,10 @@ def tokens(text: str, start: int, end: int) -> list[Tok]:
     return out
 
 
-def function_body(text: str, function: str) -> tuple[int, int, int]:
-    """(start, end, line) of the body of function's definition in text."""
+def function_bodies(text: str, function: str) -> list[tuple[int, int, int]]:
+    """(start, end, line) of the body of each definition of function in
+    text: more than one where #if picks one."""
+    found = []
     for m in re.finditer(rf'\b{re.escape(function)}\s*\(', text):
         close = matching(text, m.end() - 1, '(', ')')
         brace = re.match(r'\s*\{', text[close + 1:])
@@ -142,8 +157,15 @@ def function_body(text: str, function: str) -> tuple[int, int, int]:
             start = close + 1 + brace.end() - 1
             end = matching(text, start, '{', '}')
             if end > 0:
-                return start, end, text.count('\n', 0, m.start()) + 1
-    raise Unmodelled(f'no definition of {function}() found')
+                found.append((start, end, text.count('\n', 0, m.start()) + 1))
+    if not found:
+        raise Unmodelled(f'no definition of {function}() found')
+    return found
+
+
+def function_body(text: str, function: str) -> tuple[int, int, int]:
+    """(start, end, line) of the body of function's first definition."""
+    return function_bodies(text, function)[0]
 
 
 def matching(text: str, at: int, open_: str, close: str) -> int:
@@ -312,13 +334,50 @@ class Gate:
     shape: str          # filter, switch, none
     c: list[str]        # C statements: return true = rejected
     variables: list[str]
+    constants: list[str] = field(default_factory=list)   # IOMMU_DOMAIN_*
+
+
+def extract_gates(text: str, function: str, param: str,
+                  calls: dict[str, str] | None = None) -> list[Gate]:
+    """The type gate of each definition of function, as C statements.
+    calls: functions whose calls in the gate have a known value (the
+    cookie call a driver still makes, on a core that tolerates it)."""
+    clean = code(text)
+    return [gate_of(clean, function, param, body, calls or {})
+            for body in function_bodies(clean, function)]
 
 
 def extract_gate(text: str, function: str, param: str) -> Gate:
-    """The type gate of function, as C statements."""
-    clean = blank(text)
-    start, end, line = function_body(clean, function)
-    parser = Parser(tokens(clean, start + 1, end))
+    """The type gate of function's first definition."""
+    return extract_gates(text, function, param)[0]
+
+
+def known_calls(toks: list[Tok], calls: dict[str, str]) -> list[Tok]:
+    """Each call `f(...)` of a function in calls as its value."""
+    out: list[Tok] = []
+    k = 0
+    while k < len(toks):
+        tok = toks[k]
+        if tok.text in calls and k + 1 < len(toks) and \
+                toks[k + 1].text == '(':
+            depth, j = 0, k + 1
+            while j < len(toks):
+                depth += (toks[j].text == '(') - (toks[j].text == ')')
+                if depth == 0:
+                    break
+                j += 1
+            out.append(Tok(calls[tok.text], tok.line))
+            k = j + 1
+            continue
+        out.append(tok)
+        k += 1
+    return out
+
+
+def gate_of(clean: str, function: str, param: str,
+            where: tuple[int, int, int], calls: dict[str, str]) -> Gate:
+    start, end, line = where
+    parser = Parser(known_calls(tokens(clean, start + 1, end), calls))
     body = parser.statements()
     c: list[str] = []
     cond_toks: list[Tok] = []
@@ -346,8 +405,19 @@ def extract_gate(text: str, function: str, param: str) -> Gate:
             c.append('\treturn true;' if rejects(s) else '\treturn false;')
             break
     variables = free_variables(cond_toks, param)
+    # A local set from the type is no free variable: the gate reads the
+    # type through it, and neither the rules nor this model follow that.
+    for s in body:
+        w = s.words()
+        if s.kind == 'other' and '=' in w and \
+                param in w[w.index('=') + 1:] and \
+                w[w.index('=') - 1] in variables:
+            raise Unmodelled(f'its gate reads the type through the local '
+                             f'{w[w.index("=") - 1]} (line {s.line})')
+    constants = sorted({t.text for t in cond_toks
+                        if re.fullmatch(r'(__)?IOMMU_DOMAIN_\w+', t.text)})
     return Gate(function, param, line, '+'.join(shapes) or 'none', c,
-                variables)
+                variables, constants)
 
 
 # What code after the gate may test the type against: the answers change
@@ -375,7 +445,7 @@ class TypeUse:
 def type_uses_after_gate(text: str, function: str, param: str
                          ) -> list[TypeUse]:
     """Tests of the type against UNMANAGED/DMA outside function's gate."""
-    clean = blank(text)
+    clean = code(text)
     start, end, _ = function_body(clean, function)
     body = Parser(tokens(clean, start + 1, end)).statements()
     outside: list[Stmt] = []
@@ -441,7 +511,7 @@ def own_body_labels(stmts: list[Stmt], lines: list[str]) -> list[TypeUse]:
 @functools.lru_cache(maxsize=256)
 def param_names(text: str, function: str) -> tuple[str, ...] | None:
     """The parameter names of function's definition in text, or None."""
-    clean = blank(text)
+    clean = code(text)
     for m in re.finditer(rf'\b{re.escape(function)}\s*\(([^()]*)\)\s*\{{',
                          clean):
         names = [(re.findall(r'\w+', a) or [''])[-1]
@@ -454,7 +524,7 @@ def type_passed_on(text: str, function: str, param: str
                    ) -> list[tuple[str, str]]:
     """(callee, its parameter) for calls in function that hand param on to
     a function defined in text."""
-    clean = blank(text)
+    clean = code(text)
     start, end, _ = function_body(clean, function)
     toks = tokens(clean, start + 1, end)
     out: list[tuple[str, str]] = []
@@ -609,6 +679,11 @@ def program(types: DomainTypes, before: Gate, after: Gate,
             variables.append(v)
     if len(variables) > MAX_VARS:
         raise Unmodelled(f'gate reads {len(variables)} variables')
+    defined = {d.split()[1] for d in types.defines}
+    for name in before.constants + after.constants:
+        if name not in defined:
+            raise Unmodelled(f'its gate names {name}, which '
+                             f'include/linux/iommu.h does not define')
 
     def decls(gate: Gate) -> str:
         return '\n'.join(f'\tconst int {v} = v[{variables.index(v)}];\n'

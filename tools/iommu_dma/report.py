@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import proof
+from . import era, proof
 from .errors import ToolError
 from .events import Finding
 from .proof import Check, DomainTypes, Unmodelled
@@ -107,6 +107,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     """Evaluate every ops' gate before and after the computed rewrite."""
     tree, record = rewrite.tree, rewrite.record
     types = proof.domain_types(tree.read(IOMMU_H))
+    facts = era.read(tree)
     events = inventory(rewrite, jobs)
     allocs = {(e['file'], e['ops']): e for e in events
               if e['event'] == 'ops-alloc' and e['field'] == 'domain_alloc'}
@@ -140,16 +141,17 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     rows = [new_row(e) for e in ops]
     # Each proof is a C program: all are built at once (proof.evaluate_all
     # keeps the results by program text), then read row by row.
-    requests: dict[int, proof.Request | Unmodelled] = {}
+    requests: dict[int, list[proof.Request] | Unmodelled] = {}
     for k, row in enumerate(rows):
         if row.allocator == 'domain_alloc':
             try:
-                requests[k] = proof_request(row, rewrite, types, params,
-                                            legacy.get((row.file, row.ops)))
+                requests[k] = proof_requests(row, rewrite, types, params,
+                                             legacy.get((row.file, row.ops)),
+                                             facts)
             except Unmodelled as e:
                 requests[k] = e
-    proof.evaluate_all([r for r in requests.values()
-                        if isinstance(r, proof.Request)], jobs)
+    proof.evaluate_all([r for rs in requests.values()
+                        if not isinstance(rs, Unmodelled) for r in rs], jobs)
     checked = record.core_shape in CORE_SHAPES
     for k, row in enumerate(rows):
         fkey = (row.file, row.function)
@@ -174,9 +176,12 @@ def types_short(name: str) -> str:
         if name.startswith(proof.TYPE_PREFIX) else name
 
 
-def proof_request(row: Row, rewrite: Rewrite, types: DomainTypes,
-                  params: dict, legacy_var: str | None) -> proof.Request:
-    """The gates of row's allocator before and after, and what to check."""
+def proof_requests(row: Row, rewrite: Rewrite, types: DomainTypes,
+                   params: dict, legacy_var: str | None, facts: era.Era
+                   ) -> list[proof.Request]:
+    """The gates of row's allocator before and after, and what to check:
+    one request per definition (#if may select one of several), each
+    judged against the one flag set the ops declares."""
     tree, record = rewrite.tree, rewrite.record
     check = None
     if record.core_shape in CORE_SHAPES:
@@ -190,27 +195,46 @@ def proof_request(row: Row, rewrite: Rewrite, types: DomainTypes,
                          f'{row.file} with one parameter')
     after_text = rewrite.after(row.file).decode(errors='replace') \
         if row.file in record.files else tree.read(row.file)
-    return proof.Request(
-        types, proof.extract_gate(tree.read(row.file), row.function, param),
-        proof.extract_gate(after_text, row.function, param), check,
-        f'{row.file}: {row.function}() of {row.ops}')
+    # A driver's own cookie call succeeds where the core tolerates it;
+    # elsewhere the core's call fails on that cookie (-EEXIST), and the
+    # gate is not modelled.
+    calls = {'iommu_get_dma_cookie': '0'} if facts.cookie_guard else {}
+    before = proof.extract_gates(tree.read(row.file), row.function, param,
+                                 calls)
+    after = proof.extract_gates(after_text, row.function, param, calls)
+    if len(before) != len(after):
+        raise Unmodelled(f'{len(before)} definitions of {row.function}() '
+                         f'before the rewrite, {len(after)} after')
+    where = f'{row.file}: {row.function}() of {row.ops}'
+    return [proof.Request(types, b, a, check, where if len(before) == 1
+                          else f'{where}, line {b.line}')
+            for b, a in zip(before, after)]
 
 
 def evaluate_row(row: Row, types: DomainTypes,
-                 request: proof.Request | Unmodelled, checked: bool) -> None:
+                 requests: list[proof.Request] | Unmodelled,
+                 checked: bool) -> None:
     """Fill the accepted types and, for a rewritten gate, the proof.
-    checked: the core is rewritten, every driver's whole path is checked."""
-    touched = row.rewritten or any(f in row.flags for f in DMA_FLAGS)
+    checked: the core is rewritten, every driver's whole path is checked.
+    Of several definitions, the first that fails is the row's verdict;
+    the columns show the first definition."""
     try:
-        if isinstance(request, Unmodelled):
-            raise request
-        ev = proof.evaluate(request.types, request.before, request.after,
-                            request.check, request.where)
+        if isinstance(requests, Unmodelled):
+            raise requests
+        evs = [proof.evaluate(r.types, r.before, r.after, r.check, r.where)
+               for r in requests]
+        ev = next((e for e in evs if e.verdict not in (None, 'proved')),
+                  evs[0])
+        if len(evs) > 1 and ev.verdict not in (None, 'proved'):
+            ev = replace(ev, verdict=f'{ev.verdict} (the definition at '
+                         f'line {requests[evs.index(ev)].before.line})')
     except Unmodelled as e:
         row.findings.append(Finding(
             kind='gate-unmodelled', file=row.file, function=row.function,
             rule='report', message=f'gate not evaluated: {e}'))
-        if checked and touched:
+        # With the core rewritten every driver's path changes, touched by
+        # the rules or not: a gate the model cannot read is not proved.
+        if checked:
             row.proof = f'not proved: {e}'
         return
     row.evaluated = True
