@@ -18,5 +18,6 @@ typedef _Bool bool;
 
 #define pr_warn(fmt, ...)	((void)(fmt))
 #define pr_info(fmt, ...)	((void)(fmt))
+#define pr_err(fmt, ...)	((void)(fmt))
 
 #endif /* _LINUX_TYPES_H */
