@@ -71,7 +71,7 @@ export IOMMU_DMA_CACHE ?= $(O)/cache
 CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 
-.PHONY: help deps apply diff manifest drift report series boot linux fixtures kernel-tree checker check \
+.PHONY: help deps apply revert diff manifest drift report series boot linux fixtures kernel-tree checker check \
 	bench-check fuzz test test-rules test-tool test-checker clean
 
 help:
@@ -79,7 +79,8 @@ help:
 	@echo '          whole-path proofs -> write -> build check -> boot check -> series'
 	@echo 'Main job:'
 	@echo '  apply       rewrite KERNEL in place and print a summary'
-	@echo '  diff        print the -p1 diff for KERNEL, change nothing'
+	@echo '  diff        print the -p1 diff for KERNEL, change nothing (refused as apply)'
+	@echo '  revert      put back the originals of a tree apply rewrote'
 	@echo '  manifest    print the change manifest for KERNEL'
 	@echo '  drift       compare the manifest with expected/<version>.manifest'
 	@echo '  report      accepted domain types per iommu_ops, findings, gate proofs (JSON=1)'
@@ -138,6 +139,10 @@ apply: deps kernel-tree
 diff: kernel-tree
 	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) \
 		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
+
+# Put back what apply replaced (from KERNEL/.iommu-dma/orig/), journaled.
+revert:
+	$(Q)$(TOOL) revert $(KERNEL)
 
 manifest: kernel-tree
 	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) $(KERNEL)

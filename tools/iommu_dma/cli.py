@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import PROG, pipeline, refusals, report, upstream
+from . import PROG, applied, pipeline, refusals, report, upstream, version
 from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
 from .record import Record
-from .rewrite import PARTS, Rewrite
+from .rewrite import PARTS, Rewrite, core_state
 from .summary import summary
 from .tree import KernelTree
 
@@ -85,6 +85,23 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def as_applied(tree: KernelTree) -> applied.Applied | None:
+    """The apply that rewrote tree, said in one line on stderr; a tree
+    changed by hand since is no tree to judge by its record."""
+    done = applied.find(tree)
+    if done is None and core_state(tree) == 'done':
+        print(f'{PROG}: {tree.path}: rewritten without a record (by hand, '
+              f'or by a tool other than make apply): judged as it stands',
+              file=sys.stderr)
+    if done is not None:
+        print(done.say(), file=sys.stderr)
+        if done.changed:
+            raise ToolError(f'{tree.path}: changed since apply: its record '
+                            f'no longer describes it; `make revert` needs '
+                            f'the files as apply wrote them')
+    return done
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
     expected = Path(args.expected) if args.expected else \
@@ -94,8 +111,12 @@ def cmd_drift(args: argparse.Namespace) -> int:
             f'{expected}: no expected manifest for {tree.series_name()}; '
             f'record one with `make drift KERNEL={args.kernel} RECORD=1` '
             f'and review it')
-    with computed(tree, args) as (rewrite, _):
-        text = rewrite.record.manifest()
+    done = as_applied(tree)
+    if done is not None:
+        text = done.text(applied.MANIFEST)
+    else:
+        with computed(tree, args) as (rewrite, _):
+            text = rewrite.record.manifest()
     if args.record:
         # Written only once the whole manifest is computed: a failed run
         # leaves no empty or partial file behind.
@@ -120,6 +141,13 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
+    done = as_applied(tree)
+    if done is not None:
+        # The proofs as made before the write, not the rules run again
+        # on a tree that has nothing left for them.
+        sys.stdout.write(done.text(applied.REPORT_JSON if args.json
+                                   else applied.REPORT))
+        return 0
     with computed(tree, args) as (rewrite, rep):
         record = rewrite.record
     if record.core_shape == upstream.SHAPE and not args.json:
@@ -133,10 +161,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if rep.failures else 0
 
 
+def cmd_revert(args: argparse.Namespace) -> int:
+    tree = KernelTree.open(args.kernel)
+    refusals.check_root(tree)
+    with refusals.locked(tree):
+        print(applied.revert(tree))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG, description='Regenerate "iommu: Remove IOMMU_DOMAIN_DMA '
         'from drivers" on a kernel tree.')
+    p.add_argument('--version', action='version', version=version())
     sub = p.add_subparsers(dest='command', required=True)
 
     def add(name: str, func, help: str) -> argparse.ArgumentParser:
@@ -170,6 +207,10 @@ def parser() -> argparse.ArgumentParser:
     rep = add('report', cmd_report,
               'type-acceptance report and gate proofs, change nothing')
     rep.add_argument('--json', action='store_true', help='print JSON')
+    revert = sub.add_parser('revert', help='put back the originals of a '
+                            'tree make apply rewrote, drop its record')
+    revert.add_argument('kernel', metavar='KERNEL', help='kernel tree')
+    revert.set_defaults(func=cmd_revert)
     add_series(sub)
     add_boot(sub)
     return p

@@ -37,7 +37,7 @@ from .errors import ToolError
 JOURNAL = 'journal'
 INTENT = 'intent.json'
 # Files of the state directory the journal also writes, beside the tree's.
-STATE_FILES = ('record.json', 'manifest')
+STATE_FILES = ('record.json', 'manifest', 'report', 'report.json')
 # Test hook: "<stage>:<signal>" kills the apply at that point, for example
 # "replaced-2:KILL" after the second file is replaced, "staged:TERM".
 CRASH_ENV = 'IOMMU_DMA_TEST_CRASH'
@@ -107,8 +107,10 @@ class Journal:
     # -- writing -------------------------------------------------------
 
     def apply(self, new: dict[str, bytes], old: dict[str, bytes],
-              state_files: dict[str, bytes]) -> None:
-        """Write new into the tree, all or nothing (see the module doc)."""
+              state_files: dict[str, bytes], keep_orig: bool = True) -> None:
+        """Write new into the tree, all or nothing (see the module doc).
+        keep_orig=False (revert): the originals kept in the state
+        directory stay as they are."""
         if self.leftover():
             shutil.rmtree(self.dir)
         for rel, data in old.items():
@@ -126,7 +128,9 @@ class Journal:
                              'after': sha256(new[rel])} for rel in new],
                   'state': {n: sha256(d) for n, d in state_files.items()},
                   'orig_new': [rel for rel in new
-                               if not (self.state / 'orig' / rel).exists()]}
+                               if keep_orig and
+                               not (self.state / 'orig' / rel).exists()],
+                  'keep_orig': keep_orig}
         write_durable(self.dir / INTENT,
                       json.dumps(intent, indent=1).encode())
         crash_point('committed')
@@ -143,7 +147,9 @@ class Journal:
                 write_durable(path, (self.dir / 'new' / e.file).read_bytes(),
                               like=path)
             crash_point(f'replaced-{n}')
-        for rel in (e.file for e in self.entries()):
+        intent = json.loads((self.dir / INTENT).read_text())
+        for rel in (e.file for e in self.entries()
+                    if intent.get('keep_orig', True)):
             write_durable(self.state / 'orig' / rel,
                           (self.dir / 'orig' / rel).read_bytes())
         for name in STATE_FILES:
@@ -177,6 +183,12 @@ class Journal:
         # A rolled-back first apply leaves no state directory behind.
         if not any(p.is_file() for p in self.state.rglob('*')):
             shutil.rmtree(self.state)
+
+    @staticmethod
+    def remove_state(state: Path) -> None:
+        """The whole state directory, once nothing in it is needed."""
+        shutil.rmtree(state)
+        fsync_dir(state.parent)
 
     def _remove_tmp(self) -> None:
         """Temporary files a killed write may have left beside the files."""

@@ -67,4 +67,7 @@ def commit(done: Prepared, force: bool) -> None:
     refusals.before_write(rewrite.tree, rewrite.record.files,
                           rewrite.record.changes, force)
     if rewrite.record.files:
-        write(rewrite)
+        # The proofs as they were before the write: after it, report and
+        # drift read them from the tree's state directory (applied.py).
+        write(rewrite, {'report': report.render(done.report).encode(),
+                        'report.json': done.report.to_json().encode()})

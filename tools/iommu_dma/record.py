@@ -35,6 +35,9 @@ class Record:
     files: list[str] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)
     format: int = FORMAT
+    # Set by apply: what wrote the tree, and each file's SHA-256 as written
+    tool: str = ''
+    written: dict[str, str] = field(default_factory=dict)
 
     def add_events(self, raw: list[dict | Event]) -> None:
         """The rules' events, typed (events.parse rejects unknown ones)."""

@@ -17,9 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import (combine, era, events, layout, parsecheck, spatch, upstream,
+               version)
 from .errors import ToolError
-from .journal import Journal
-from . import combine, era, events, layout, parsecheck, spatch, upstream
+from .journal import Journal, sha256
 from .holdback import hold_back_partial, partial_functions
 from .record import Record
 from .spatch import SemanticPatch, check_spatch, run
@@ -704,18 +705,22 @@ def check_consistency(record: Record) -> None:
                         f'but {odd[2]} was not declared; nothing written')
 
 
-def write(rewrite: Rewrite) -> None:
-    """Write the rewritten files into the tree, then the record.
+def write(rewrite: Rewrite, state: dict[str, bytes]) -> None:
+    """Write the rewritten files into the tree, then the record, its
+    manifest and the given state files (the report).
 
     All or nothing, through the tree's journal (journal.py): an apply
     killed at any point is completed or rolled back by the next run.
     """
     tree = rewrite.tree
     files = rewrite.record.files
+    rewrite.record.tool = version()
+    rewrite.record.written = {rel: sha256(rewrite.after(rel))
+                              for rel in files}
     saved = rewrite.scratch / '.record.json'
     rewrite.record.save(saved)
     state_files = {'record.json': saved.read_bytes(),
-                   'manifest': rewrite.record.manifest().encode()}
+                   'manifest': rewrite.record.manifest().encode(), **state}
     Journal(tree.path, tree.state_dir()).apply(
         {rel: rewrite.after(rel) for rel in files},
         {rel: rewrite.before[rel] for rel in files}, state_files)

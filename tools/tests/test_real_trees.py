@@ -4,6 +4,7 @@ The trees come from `make linux KVER=...` (see toolrun.linux_tree); the
 rewrite runs on a cp -al copy under build/test-trees, never on the cache.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -94,6 +95,7 @@ def test_apply_drift_and_build(version: str) -> None:
     shutil.rmtree(tree, ignore_errors=True)
     WORK.mkdir(parents=True, exist_ok=True)
     linked_copy(linux_tree(version), tree)
+    pristine_report = tool('report', str(tree)).stdout
     out = tool('apply', '-j', '2', str(tree)).stdout
     assert 'for a human' in out
     assert 'no drift' in tool('drift', str(linux_tree(version))).stdout
@@ -101,10 +103,23 @@ def test_apply_drift_and_build(version: str) -> None:
     assert manifest == \
         (EXPECTED / f'linux-{version}.manifest').read_text()
     assert 'nothing to change' in tool('apply', str(tree)).stdout
+    # Read-only commands judge the rewritten tree by its record.
+    drift = tool('drift', str(tree))
+    assert 'no drift' in drift.stdout
+    assert 'rewritten by iommu-dma ' in drift.stderr
+    assert tool('report', str(tree)).stdout == pristine_report
     assert CHECKER.exists(), f'{CHECKER}: run `make checker`'
     res = subprocess.run([str(CHECKER), '-O', str(TOP / 'build'), '-j', '2',
                           str(tree)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr[-2000:]
+    # And back: every file apply wrote is the pristine one again.
+    written = json.loads((tree / '.iommu-dma/record.json').read_text())[
+        'written']
+    assert tool('revert', str(tree)).returncode == 0
+    assert not (tree / '.iommu-dma').exists()
+    for rel in written:
+        assert (tree / rel).read_bytes() == \
+            (linux_tree(version) / rel).read_bytes(), rel
 
 
 def manifest_of(version: str) -> list[str]:
