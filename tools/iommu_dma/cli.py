@@ -284,8 +284,8 @@ def add_series(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         return args.func(args)
     except ToolError as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
