@@ -60,6 +60,8 @@ def diff_61() -> str:
 
 
 def test_61_matches_seed_hunk_by_hunk(diff_61: str) -> None:
+    assert SEED.is_file(), f'needs the seed patch at {SEED} (a clone ' \
+        f'with ../shared beside it)'
     seed_text = SEED.read_text()
     patch = seed_text[seed_text.index('diff --git'):seed_text.rindex('\n--\n')]
     seed = changed_lines(patch)
