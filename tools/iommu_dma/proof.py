@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolError
+from .spatch import echo
 
 TEMPLATE = Path(__file__).with_name('proof_template.c')
 CFLAGS = ['-std=gnu11', '-O0', '-Wall', '-Wextra', '-Werror']
@@ -847,6 +848,7 @@ def build_and_run(text: str) -> dict:
     with tempfile.TemporaryDirectory(prefix='iommu-dma-proof-') as tmp:
         src, exe = Path(tmp) / 'proof.c', Path(tmp) / 'proof'
         src.write_text(text)
+        echo([compiler(), *CFLAGS, '-o', str(exe), str(src)])
         res = subprocess.run([compiler(), *CFLAGS, '-o', str(exe),
                               str(src)], capture_output=True, text=True)
         if res.returncode != 0:

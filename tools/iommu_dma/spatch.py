@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,6 +229,16 @@ def replace_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+VERBOSE_ENV = 'IOMMU_DMA_VERBOSE'
+
+
+def echo(cmd: list[str], cwd: Path | None = None) -> None:
+    """V=1: every spatch, gcc and make command, as a shell would run it."""
+    if os.environ.get(VERBOSE_ENV) == '1':
+        where = f'cd {shlex.quote(str(cwd))} && ' if cwd else ''
+        print(f'  {where}{shlex.join(cmd)}', file=sys.stderr, flush=True)
+
+
 def run_file_groups(cmd: list[str], cwd: Path, files: list[str], jobs: int,
                     name: str) -> subprocess.CompletedProcess:
     """spatch cmd over files, one group per file: matches never cross
@@ -238,6 +250,7 @@ def run_file_groups(cmd: list[str], cwd: Path, files: list[str], jobs: int,
                                   suffix='.groups')
     with os.fdopen(fd, 'w', errors='surrogateescape') as f:
         f.write('\n\n'.join(files) + '\n')
+    echo(cmd + ['--file-groups', groups], cwd)
     try:
         return subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
                               capture_output=True, text=True,
