@@ -50,10 +50,34 @@ endif
 PYTHON := /usr/bin/python3
 TOOL := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma
 PYTEST := $(PYTHON) -m pytest -q
-DEBIAN_PACKAGES := coccinelle python3-pytest git gcc make diffutils \
-	gcc-aarch64-linux-gnu gcc-powerpc-linux-gnu bc flex bison \
-	libssl-dev libelf-dev sparse \
-	qemu-system-x86 qemu-system-arm busybox-static libc6-dev-arm64-cross cpio
+# What each target needs, installed when missing (tools/deps.sh)
+DEPS = $(Q)tools/deps.sh
+
+# Variables this Makefile reads; anything else given on the command line
+# is a typo (KERNL=) or a kbuild habit that means nothing here (M=).
+KNOWN_VARS := KERNEL O J V PARTS FORCE ALLOW_DMA_LOSS N SEED RECORD KVER \
+	KCACHE OUT SPLIT BOOT SIGNOFF REROLL RFC SUBJECT_PREFIX MAIL_TO \
+	MAIL_CC MAINTAINERS SUGGESTED_BY LINK PREFIXES CHECKPATCH JSON ARCH \
+	IOMMU MODES FILES REPS PLAIN_REPS PLAIN_CAP BENCH_CHECKER \
+	BENCH_SERIES BENCH_BOOT KERNELS
+given := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin \
+	$(v))),$(v)))
+ifneq ($(filter M,$(given)),)
+$(error M= is kbuild's external-module directory; iommu-dma rewrites a \
+whole tree: use KERNEL=path)
+endif
+unknown := $(filter-out $(KNOWN_VARS) MAKEFLAGS MFLAGS,$(given))
+ifneq ($(unknown),)
+$(error unknown variable $(firstword $(unknown))=: `make help` lists them)
+endif
+# make -jN sets J, as kbuild users expect
+J_FLAG := $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS)))
+ifneq ($(J_FLAG),)
+J := $(J_FLAG)
+endif
+ifeq ($(V),1)
+export IOMMU_DMA_VERBOSE := 1
+endif
 
 # The Debian trees the tests run on; `make linux` unpacks them once.
 LINUX_6_1 := $(KCACHE)/linux-source-6.1
@@ -102,19 +126,9 @@ help:
 	@echo 'Variables: KERNEL= O= J= V=1 PARTS=all|drivers|core KVER= KCACHE= JSON=1 FORCE=1'
 	@echo '           ALLOW_DMA_LOSS=ops,... RECORD=1 SPLIT= BOOT= ARCH= N= SEED= BENCH_BOOT=1'
 
-# Installs only what is missing; quiet when everything is there.
-# One dpkg-query for all packages: every make target runs this.
+# Installs only what is missing, per target; quiet when all is there.
 deps:
-	$(Q)have=" $$(dpkg-query -W -f='$${Package}:$${Status} ' \
-		$(DEBIAN_PACKAGES) 2>/dev/null) "; \
-	missing=$$(for p in $(DEBIAN_PACKAGES); do case "$$have" in \
-		*" $$p:install ok installed "*) ;; *) echo $$p ;; esac; done); \
-	if [ -n "$$missing" ]; then \
-		echo "deps: installing$$(echo $$missing | sed 's/^/ /')" >&2; \
-		apt-get update -q >&2 && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			$$missing >&2; \
-	fi
+	$(DEPS) rewrite test check boot series
 
 # The default KERNEL: a copy, so the committed fixtures are never touched.
 $(FIXTURE_COPY):
@@ -132,26 +146,28 @@ fixtures:
 # from the tool that says to run `make deps`.
 kernel-tree: $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
 
-apply: deps kernel-tree
+apply: kernel-tree
+	$(DEPS) rewrite
 	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(if $(filter 1,$(FORCE)),--force) \
-		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
+		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) "$(KERNEL)"
 
 diff: kernel-tree
+	$(DEPS) rewrite
 	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) \
-		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) $(KERNEL)
+		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) "$(KERNEL)"
 
 # Put back what apply replaced (from KERNEL/.iommu-dma/orig/), journaled.
 revert:
-	$(Q)$(TOOL) revert $(KERNEL)
+	$(Q)$(TOOL) revert "$(KERNEL)"
 
 manifest: kernel-tree
-	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) $(KERNEL)
+	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) "$(KERNEL)"
 
 drift: kernel-tree
-	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(if $(filter 1,$(RECORD)),--record) $(KERNEL)
+	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(if $(filter 1,$(RECORD)),--record) "$(KERNEL)"
 
 report: kernel-tree
-	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) $(KERNEL)
+	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) "$(KERNEL)"
 
 # A mailable series from the pristine KERNEL (only read: a git tree's HEAD
 # is the base): every step build-checked, checkpatch --strict and kernel-doc
@@ -174,7 +190,7 @@ series: checker kernel-tree
 		$(if $(filter 0,$(MAINTAINERS)),--no-maintainers) \
 		$(if $(SUGGESTED_BY),--suggested-by "$$SUGGESTED_BY") \
 		$(if $(LINK),--link "$$LINK") $(if $(filter 1,$(FORCE)),--force) \
-		$(KERNEL)
+		"$(KERNEL)"
 
 # Run-time check: build the pristine KERNEL and its rewrite (tinyconfig +
 # tools/boot/<arch>.config) in $(O)/boot/<series>-<arch>/, boot both under
@@ -183,22 +199,24 @@ series: checker kernel-tree
 # compare. KERNEL is never written; the fixtures cannot boot, so the
 # default is the 6.1 tree. ARCH goes to kbuild only on its command line.
 BOOT_KERNEL = $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
-boot: deps
+boot:
+	$(DEPS) rewrite check boot
 	$(Q)$(if $(filter $(FIXTURE_COPY),$(KERNEL)),tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null)
 	$(Q)$(TOOL) boot --arch $(or $(ARCH),x86_64) -j $(J) --work $(O)/boot \
 		$(if $(filter 1,$(JSON)),--json) $(if $(IOMMU),--iommu $(IOMMU)) \
-		$(if $(MODES),--modes $(MODES)) $(BOOT_KERNEL)
+		$(if $(MODES),--modes $(MODES)) "$(BOOT_KERNEL)"
 
 # Debian's linux-source-$(KVER) unpacked once into $(KCACHE).
-linux: deps
+linux:
 	$(Q)tools/linux-tree.sh $(KVER) $(KCACHE)
 
-checker: deps
+checker:
+	$(DEPS) check
 	$(Q)$(MAKE) -s -C tools/checker O=$(O)
 
 # FILES= checks these instead of the files in $(KERNEL)/.iommu-dma/manifest
 check: checker kernel-tree
-	$(Q)$(CHECKER) $(CHECK_OPTS) $(KERNEL) $(FILES)
+	$(Q)$(CHECKER) $(CHECK_OPTS) "$(KERNEL)" $(FILES)
 
 bench-check: checker
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
@@ -241,10 +259,12 @@ fuzz: checker
 
 test: test-rules test-tool test-checker
 
-test-rules: deps
+test-rules:
+	$(DEPS) rewrite test
 	$(Q)$(PYTEST) expected/rules
 
-test-tool: deps checker
+test-tool: checker
+	$(DEPS) rewrite test boot series
 	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
 	$(Q)tools/linux-tree.sh 6.12 $(KCACHE) >/dev/null
 	$(Q)tools/linux-tree.sh 7.2 $(KCACHE) >/dev/null
