@@ -80,7 +80,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    with computed(KernelTree.open(args.kernel), args) as (rewrite, _):
+    tree = KernelTree.open(args.kernel)
+    print(f'{PROG}: {tree.path}: manifest', file=sys.stderr)
+    with computed(tree, args) as (rewrite, _):
         sys.stdout.write(rewrite.record.manifest())
     return 0
 
@@ -129,18 +131,19 @@ def cmd_drift(args: argparse.Namespace) -> int:
     got = text.splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
     if got == want:
-        print(f'{PROG}: no drift against {expected.name} '
+        print(f'{PROG}: {tree.path}: no drift against {expected.name} '
               f'({len(want)} lines)')
         return 0
     sys.stdout.writelines(difflib.unified_diff(
         want, got, f'expected/{expected.name}', 'regenerated'))
-    print(f'{PROG}: drift: the rules no longer produce {expected.name}',
-          file=sys.stderr)
+    print(f'{PROG}: {tree.path}: drift: the rules no longer produce '
+          f'{expected.name}', file=sys.stderr)
     return 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
+    print(f'{PROG}: {tree.path}: report', file=sys.stderr)
     done = as_applied(tree)
     if done is not None:
         # The proofs as made before the write, not the rules run again

@@ -7,7 +7,8 @@ from .record import Record
 
 
 def summary(record: Record, verb: str) -> str:
-    lines = [f'iommu-dma: linux {record.version}, parts={record.parts}, '
+    lines = [f'iommu-dma: {record.tree}: linux {record.version}, '
+             f'parts={record.parts}, '
              f'core: {record.core_shape or "no known shape"}'
              f'{", flush queues in drivers" if record.dma_fq else ""}']
     done = [e for e in record.changes if e['event'] == 'upstream']

@@ -203,6 +203,8 @@ def test_pre_5_15_core_is_refused_before_any_rule(
     assert res.returncode == 2
     assert res.stdout == ''
     lines = res.stderr.splitlines()
+    if command == 'report':     # it names its tree first
+        assert lines.pop(0) == f'iommu-dma: {tree}: report'
     assert len(lines) == 1, res.stderr
     assert lines[0].startswith('iommu-dma: error: drivers/iommu/iommu.c: '
                                'a pre-v5.15 core: drivers allocate the IOVA '
