@@ -14,7 +14,8 @@
 #                 lose DMA domains (the whole-path proof refuses that otherwise)
 #   N=n SEED=s    fuzz: variants (default 50) and seed (default 1)
 #   RECORD=1      drift: record expected/<version>.manifest instead
-#   KVER=6.1|6.12|7.2|7.3  Debian linux-source version for `make linux`
+#   KVER=5.10|6.1|6.12|7.2|7.3|7.3~rc7  Debian linux-source for `make linux`
+#   DEBVER=v      that package's Debian version (default: the newest)
 #   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
 #   OUT=dir       where `make series` writes the patches (required there)
 #   SPLIT=stage|driver|0  series: three bisect-safe stages (default), one
@@ -55,7 +56,7 @@ DEPS = $(Q)tools/deps.sh
 
 # Variables this Makefile reads; anything else given on the command line
 # is a typo (KERNL=) or a kbuild habit that means nothing here (M=).
-KNOWN_VARS := KERNEL O J V PARTS FORCE ALLOW_DMA_LOSS N SEED RECORD KVER \
+KNOWN_VARS := KERNEL O J V PARTS FORCE ALLOW_DMA_LOSS N SEED RECORD KVER DEBVER \
 	KCACHE OUT SPLIT BOOT SIGNOFF REROLL RFC SUBJECT_PREFIX MAIL_TO \
 	MAIL_CC MAINTAINERS SUGGESTED_BY LINK PREFIXES CHECKPATCH JSON ARCH \
 	IOMMU MODES FILES REPS PLAIN_REPS PLAIN_CAP BENCH_CHECKER \
@@ -115,7 +116,7 @@ help:
 	@echo '  boot        build pristine + rewritten KERNEL, boot both under QEMU per IOMMU, compare (ARCH=x86_64|arm64 IOMMU= MODES= JSON=1)'
 	@echo 'Setup:'
 	@echo '  deps        install missing Debian packages (apt-get, as root)'
-	@echo '  linux       unpack Debian linux-source-$$(KVER), print its path'
+	@echo '  linux       unpack Debian linux-source-$$(KVER) [DEBVER=], print its path'
 	@echo '  fixtures    (re)create the scratch copy of linux-fixtures'
 	@echo 'Tests and benchmarks:'
 	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
@@ -208,7 +209,7 @@ boot:
 
 # Debian's linux-source-$(KVER) unpacked once into $(KCACHE).
 linux:
-	$(Q)tools/linux-tree.sh $(KVER) $(KCACHE)
+	$(Q)tools/linux-tree.sh $(KVER) $(KCACHE) $(DEBVER)
 
 checker:
 	$(DEPS) check
