@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,6 +109,12 @@ def cmd_drift(args: argparse.Namespace) -> int:
     tree = KernelTree.open(args.kernel)
     expected = Path(args.expected) if args.expected else \
         EXPECTED_DIR / f'{tree.series_name()}.manifest'
+    release = re.sub(r'-rc\d+$', '', tree.series_name())
+    if not args.expected and not args.record and not expected.exists() \
+            and (EXPECTED_DIR / f'{release}.manifest').exists():
+        expected = EXPECTED_DIR / f'{release}.manifest'
+        print(f'{PROG}: {tree.series_name()} is a release candidate: '
+              f'compared with {expected.name}', file=sys.stderr)
     if not expected.exists() and not args.record:
         raise ToolError(
             f'{expected}: no expected manifest for {tree.series_name()}; '
@@ -128,6 +135,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
         print(f'{PROG}: recorded {expected} ({text.count(chr(10))} lines); '
               f'review it with git diff')
         return 0
+    if expected.name == f'{release}.manifest' != \
+            f'{tree.series_name()}.manifest':
+        # a release candidate: the same lines under its release's name
+        text = text.replace(f'manifest: {tree.series_name()},',
+                            f'manifest: {release},', 1)
     got = text.splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
     if got == want:

@@ -212,3 +212,15 @@ def test_pre_5_15_core_is_refused_before_any_rule(
                                'legacy-chain.c calls iommu_get_dma_cookie())')
     assert 'supported: v5.15 to v6.15' in lines[0]
     assert tree_digest(tree) == before
+
+
+def test_release_candidate_is_compared_with_its_release(tmp_path) -> None:
+    tree = tmp_path / 'linux'
+    shutil.copytree(FIXTURES, tree)
+    mk = tree / 'Makefile'
+    mk.write_text(mk.read_text().replace('EXTRAVERSION = -fixtures',
+                                         'EXTRAVERSION = -rc3'))
+    res = tool('drift', str(tree), check=False)
+    assert 'iommu-dma: linux-6.1-rc3 is a release candidate: compared ' \
+        'with linux-6.1.manifest' in res.stderr
+    assert 'no expected manifest' not in res.stderr
