@@ -165,12 +165,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     with computed(tree, args) as (rewrite, rep):
         record = rewrite.record
-    if record.core_shape == upstream.SHAPE and not args.json:
+    if record.core_shape == upstream.SHAPE:
         fn = next(e['function'] for e in record.changes
                   if e['event'] == 'upstream')
-        sys.stdout.write(upstream.render(
-            tree, fn, upstream.ops_map(tree, tree.candidates()),
-            record.findings))
+        show = upstream.to_json if args.json else upstream.render
+        sys.stdout.write(show(tree, fn,
+                              upstream.ops_map(tree, tree.candidates()),
+                              record.findings))
         return 0
     sys.stdout.write(rep.to_json() if args.json else report.render(rep))
     return 1 if rep.failures else 0

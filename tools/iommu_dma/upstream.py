@@ -13,6 +13,7 @@ struct iommu_ops what the seed's two flags became upstream.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from .tree import IOMMU_C, KernelTree
 SHAPE = 'upstream-paging'
 STATEMENT = (
     'nothing to rewrite: upstream already keeps IOMMU_DOMAIN_DMA out of '
-    'drivers. {fn}() allocates DMA API domains through '
+    'drivers\' domain allocation. {fn}() allocates DMA API domains through '
     'domain_alloc_paging()/domain_alloc_paging_flags() and sets their type '
     'in the core; a legacy .domain_alloc is only ever asked for '
     'IOMMU_DOMAIN_UNMANAGED; flush queues are chosen per domain by '
@@ -65,6 +66,15 @@ class OpsMap:
     fields: dict[str, str] = field(default_factory=dict)
     deferred_flush: bool = False
     generic_pt: bool = False
+    # The types its .def_domain_type() can return (a per-device choice of
+    # the default domain, not an allocation): IDENTITY, DMA
+    def_types: tuple[str, ...] = ()
+
+    @property
+    def hardware(self) -> bool:
+        """iommufd's own ops (no-IOMMU VFIO, the selftest mock) translate
+        no device's DMA: not counted among the drivers."""
+        return not self.file.startswith(IOMMUFD_DIR)
 
     @property
     def allocator(self) -> str:
@@ -98,6 +108,20 @@ def macro_fields(text: str) -> dict[str, str]:
     return out
 
 
+IOMMUFD_DIR = 'drivers/iommu/iommufd/'
+
+
+def returned_types(text: str, fn: str) -> tuple[str, ...]:
+    """The IOMMU_DOMAIN_IDENTITY / _DMA that fn's body returns."""
+    m = re.search(rf'\b{re.escape(fn)}\s*\([^;{{}}]*\)\s*\{{', text)
+    if not m:
+        return ()
+    body = initializer(text, m.end())
+    found = set(re.findall(r'\breturn\s+IOMMU_DOMAIN_(IDENTITY|DMA)\b',
+                           body))
+    return tuple(t for t in ('IDENTITY', 'DMA') if t in found)
+
+
 def capable_says_deferred_flush(text: str, fn: str) -> bool:
     m = re.search(rf'\b{re.escape(fn)}\s*\([^;{{}}]*\)\s*\{{', text)
     if not m:
@@ -125,8 +149,19 @@ def ops_map(tree: KernelTree, files: list[str]) -> list[OpsMap]:
             capable = row.fields.get('capable', '')
             row.deferred_flush = bool(re.fullmatch(r'\w+', capable)) and \
                 capable_says_deferred_flush(text, capable)
+            def_type = row.fields.get('def_domain_type', '')
+            if re.fullmatch(r'\w+', def_type):
+                row.def_types = returned_types(text, def_type)
             rows.append(row)
     return sorted(rows, key=lambda r: (r.file, r.line))
+
+
+def use_cell(r: OpsMap) -> str:
+    if not r.hardware:
+        return 'n/a'
+    if not r.use_dma_iommu:
+        return 'no'
+    return 'yes*' if 'IDENTITY' in r.def_types else 'yes'
 
 
 def render(tree: KernelTree, fn: str, rows: list[OpsMap],
@@ -139,27 +174,69 @@ def render(tree: KernelTree, fn: str, rows: list[OpsMap],
              '  use_dma_iommu = has domain_alloc_paging(_flags) and no '
              'static .default_domain (or a static IDENTITY one)',
              '  allow_dma_fq  = that, and IOMMU_CAP_DEFERRED_FLUSH in '
-             '.capable or the generic page table (iommupt)', '']
-    cells = [('FILE', 'OPS', 'ALLOCATOR', 'DEFAULT_DOMAIN', 'USE_DMA_IOMMU',
-              'ALLOW_DMA_FQ')]
+             '.capable or the generic page table (iommupt)',
+             '  yes* = .def_domain_type() picks IDENTITY for some devices '
+             '(arm-smmu: every device under the legacy binding)',
+             '  n/a = iommufd\'s own ops: no IOMMU hardware, not counted', '']
+    cells = [('FILE', 'OPS', 'ALLOCATOR', 'DEFAULT_DOMAIN', 'DEF_DOMAIN_TYPE',
+              'USE_DMA_IOMMU', 'ALLOW_DMA_FQ')]
     for r in rows:
         cells.append((r.file, r.ops, r.allocator or '(none)',
                       r.fields.get('default_domain', '-'),
-                      'yes' if r.use_dma_iommu else 'no',
-                      'yes' if r.allow_dma_fq else 'no'))
+                      ','.join(r.def_types) or '-', use_cell(r),
+                      ('yes' if r.allow_dma_fq else 'no') if r.hardware
+                      else 'n/a'))
     widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
     for c in cells:
         lines.append('  '.join(x.ljust(w) for x, w in zip(c, widths))
                      .rstrip())
-    legacy = [r for r in rows if 'domain_alloc' in r.fields]
+    s = summary(rows)
     lines.append('')
-    lines.append(f'{len(rows)} struct iommu_ops initializers; '
-                 f'{sum(r.use_dma_iommu for r in rows)} with DMA API '
-                 f'domains, {sum(r.allow_dma_fq for r in rows)} with flush '
-                 f'queues; {len(legacy)} with a legacy .domain_alloc, only '
-                 f'asked for IOMMU_DOMAIN_UNMANAGED'
-                 + (f' ({", ".join(r.ops for r in legacy)})'
-                    if legacy else ''))
+    lines.append(f"{s['ops']} struct iommu_ops initializers ({s['not_hardware']}"
+                 f" of iommufd, no hardware); {s['use_dma_iommu']} with DMA "
+                 f"API domains, {s['allow_dma_fq']} with flush queues; "
+                 f"{len(s['legacy'])} with a legacy .domain_alloc, only "
+                 f"asked for IOMMU_DOMAIN_UNMANAGED"
+                 + (f" ({', '.join(s['legacy'])})" if s['legacy'] else ''))
+    if s['def_dma']:
+        lines.append(f"{len(s['def_dma'])} still name IOMMU_DOMAIN_DMA as "
+                     f"the default type a device asks for, in "
+                     f".def_domain_type() ({', '.join(s['def_dma'])}): a "
+                     f"choice of default, not an allocation")
     for f in findings:
         lines.append(f"  ! {f['file']}: {f['function']}(): {f['message']}")
     return '\n'.join(lines) + '\n'
+
+
+def summary(rows: list[OpsMap]) -> dict:
+    hw = [r for r in rows if r.hardware]
+    return {
+        'ops': len(rows),
+        'not_hardware': len(rows) - len(hw),
+        'use_dma_iommu': sum(r.use_dma_iommu for r in hw),
+        'allow_dma_fq': sum(r.allow_dma_fq for r in hw),
+        'legacy': [r.ops for r in rows if 'domain_alloc' in r.fields],
+        'def_dma': [r.ops for r in hw if 'DMA' in r.def_types],
+    }
+
+
+def to_json(tree: KernelTree, fn: str, rows: list[OpsMap],
+            findings: list[dict]) -> str:
+    """The same mapping as render(), for scripts."""
+    data = {
+        'series_name': tree.series_name(), 'version': tree.version(),
+        'core_shape': SHAPE, 'function': fn,
+        'statement': STATEMENT.format(fn=fn),
+        'rows': [{'file': r.file, 'ops': r.ops, 'line': r.line,
+                  'allocator': r.allocator or None,
+                  'default_domain': r.fields.get('default_domain'),
+                  'def_domain_type': list(r.def_types),
+                  'hardware': r.hardware,
+                  'use_dma_iommu': r.use_dma_iommu if r.hardware else None,
+                  'allow_dma_fq': r.allow_dma_fq if r.hardware else None}
+                 for r in rows],
+        'summary': summary(rows),
+        'findings': [dict(f) if isinstance(f, dict) else f.to_json()
+                     for f in findings],
+    }
+    return json.dumps(data, indent=1) + '\n'

@@ -9,6 +9,7 @@ a small C program before and after. A v5.10 core, whose drivers allocate
 their own IOVA cookies, is refused before any rule runs.
 """
 
+import json
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ def test_upstream_era_is_recognised_and_left_alone(version: str) -> None:
     assert res.stdout == ''
     assert 'core: upstream-paging' in res.stderr
     assert ('drivers/iommu/iommu.c: nothing to rewrite: upstream already '
-            'keeps IOMMU_DOMAIN_DMA out of drivers. '
+            'keeps IOMMU_DOMAIN_DMA out of drivers\' domain allocation. '
             '__iommu_paging_domain_alloc_flags() allocates') in res.stderr
     assert 'already rewritten' not in res.stderr
     assert 'no drift' in tool('drift', str(tree)).stdout
@@ -43,7 +44,20 @@ def test_upstream_report_maps_the_flags(version: str) -> None:
             for line in out.splitlines() if line.startswith(('drivers/',
                                                              'arch/'))}
     intel = rows[('drivers/iommu/intel/iommu.c', 'intel_iommu_ops')]
-    assert intel[2:] == ['domain_alloc_paging_flags', '-', 'yes', 'yes']
+    assert intel[2:] == ['domain_alloc_paging_flags', '-', 'IDENTITY,DMA',
+                         'yes*', 'yes']
+    # the legacy binding makes every arm-smmu device IDENTITY
+    smmu = rows[('drivers/iommu/arm/arm-smmu/arm-smmu.c', 'arm_smmu_ops')]
+    assert smmu[-3:] == ['IDENTITY', 'yes*', 'yes']
+    # iommufd's ops (7.3: no-IOMMU VFIO too) translate nothing: not counted
+    mock = rows[('drivers/iommu/iommufd/selftest.c', 'mock_ops')]
+    assert mock[-2:] == ['n/a', 'n/a']
+    iommufd = {'7.2': 1, '7.3': 2}[version]
+    assert f'({iommufd} of iommufd, no hardware); 21 with DMA API ' \
+        f'domains, 8 with flush queues' in out
+    assert 'still name IOMMU_DOMAIN_DMA as the default type a device asks ' \
+        'for, in .def_domain_type() (amd_iommu_ops, apple_dart_iommu_ops, ' \
+        'intel_iommu_ops)' in out
     virtio = rows[('drivers/iommu/virtio-iommu.c', 'viommu_ops')]
     assert virtio[-2:] == ['yes', 'yes']        # IOMMU_CAP_DEFERRED_FLUSH
     sun50i = rows[('drivers/iommu/sun50i-iommu.c', 'sun50i_iommu_ops')]
@@ -55,6 +69,15 @@ def test_upstream_report_maps_the_flags(version: str) -> None:
     assert s390[2] == 'domain_alloc_paging'
     assert '1 with a legacy .domain_alloc, only asked for ' \
         'IOMMU_DOMAIN_UNMANAGED (fsl_pamu_ops)' in out
+    # the same mapping for scripts
+    data = json.loads(tool('report', '--json',
+                           str(linux_tree(version))).stdout)
+    by_ops = {(r['file'], r['ops']): r for r in data['rows']}
+    assert by_ops[('drivers/iommu/intel/iommu.c', 'intel_iommu_ops')][
+        'allocator'] == 'domain_alloc_paging_flags'
+    assert by_ops[('drivers/iommu/iommufd/selftest.c', 'mock_ops')][
+        'use_dma_iommu'] is None
+    assert data['summary']['use_dma_iommu'] == 21
 
 
 def test_drift_records_a_missing_manifest(tmp_path) -> None:
