@@ -34,6 +34,8 @@
 #                 tools/iommu_dma/prefixes.txt; git history comes first)
 #   CHECKPATCH=f  series: checkpatch.pl for a tree without scripts/
 
+# JSON=1 output is stdout alone: no "Entering directory" from make -C
+MAKEFLAGS += --no-print-directory
 O ?= $(CURDIR)/build
 J ?= 2
 PARTS ?= all
@@ -50,7 +52,8 @@ endif
 
 PYTHON := /usr/bin/python3
 TOOL := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma
-PYTEST := $(PYTHON) -m pytest -q
+# the slowest tests named at the end of every run
+PYTEST := $(PYTHON) -m pytest -q --durations=15
 # What each target needs, installed when missing (tools/deps.sh)
 DEPS = $(Q)tools/deps.sh
 
@@ -150,11 +153,12 @@ kernel-tree: $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(FIXTURE_COPY))
 apply: kernel-tree
 	$(DEPS) rewrite
 	$(Q)$(TOOL) apply --parts $(PARTS) -j $(J) $(if $(filter 1,$(FORCE)),--force) \
+		$(if $(filter 1,$(JSON)),--json) \
 		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) "$(KERNEL)"
 
 diff: kernel-tree
 	$(DEPS) rewrite
-	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) \
+	$(Q)$(TOOL) diff --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) \
 		$(if $(ALLOW_DMA_LOSS),--allow-dma-loss $(ALLOW_DMA_LOSS)) "$(KERNEL)"
 
 # Put back what apply replaced (from KERNEL/.iommu-dma/orig/), journaled.
@@ -165,7 +169,8 @@ manifest: kernel-tree
 	$(Q)$(TOOL) manifest --parts $(PARTS) -j $(J) "$(KERNEL)"
 
 drift: kernel-tree
-	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(if $(filter 1,$(RECORD)),--record) "$(KERNEL)"
+	$(Q)$(TOOL) drift --parts $(PARTS) -j $(J) $(if $(filter 1,$(RECORD)),--record) \
+		$(if $(filter 1,$(JSON)),--json) "$(KERNEL)"
 
 report: kernel-tree
 	$(Q)$(TOOL) report --parts $(PARTS) -j $(J) $(if $(filter 1,$(JSON)),--json) "$(KERNEL)"

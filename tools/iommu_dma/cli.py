@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import re
 import sys
@@ -37,10 +38,27 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
     with pipeline.prepared(tree, args.parts, args.jobs, refuse=True,
                            allow_dma_loss=allowed(args)) as done:
         pipeline.commit(done, args.force)
-        print(summary(done.rewrite.record, 'rewritten'))
-        if not done.rewrite.record.files:
+        record = done.rewrite.record
+        if args.json:
+            emit_json('apply', record, 'rewritten' if record.files
+                      else 'nothing to do')
+            return 0
+        print(summary(record, 'rewritten'))
+        if not record.files:
             print_last_apply(tree)
     return 0
+
+
+def emit_json(command: str, record: Record, status: str,
+              **more: object) -> None:
+    """One JSON object on stdout (README: JSON output)."""
+    data = {'command': command, 'status': status, 'tree': record.tree,
+            'version': record.version, 'series_name': record.series_name,
+            'core_shape': record.core_shape, 'dma_fq': record.dma_fq,
+            'files': record.files,
+            'changes': [e.to_json() for e in record.changes],
+            'findings': [e.to_json() for e in record.findings], **more}
+    sys.stdout.write(json.dumps(data, indent=1) + '\n')
 
 
 def print_last_apply(tree: KernelTree) -> None:
@@ -75,6 +93,11 @@ def computed(tree: KernelTree, args: argparse.Namespace, refuse: bool = False
 def cmd_diff(args: argparse.Namespace) -> int:
     with computed(KernelTree.open(args.kernel), args, refuse=True) as \
             (rewrite, _):
+        if args.json:
+            emit_json('diff', rewrite.record, 'changes' if
+                      rewrite.record.files else 'nothing to do',
+                      diff=rewrite.diff())
+            return 0
         sys.stdout.write(rewrite.diff())
         print(summary(rewrite.record, 'would change'), file=sys.stderr)
     return 0
@@ -142,6 +165,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
                             f'manifest: {release},', 1)
     got = text.splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
+    if args.json:
+        sys.stdout.write(json.dumps({
+            'command': 'drift', 'tree': str(tree.path),
+            'series_name': tree.series_name(), 'expected': str(expected),
+            'status': 'no drift' if got == want else 'drift',
+            'diff': ''.join(difflib.unified_diff(
+                want, got, f'expected/{expected.name}', 'regenerated'))},
+            indent=1) + '\n')
+        return 0 if got == want else 1
     if got == want:
         print(f'{PROG}: {tree.path}: no drift against {expected.name} '
               f'({len(want)} lines)')
@@ -209,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     diff = add('diff', cmd_diff, 'print the -p1 diff apply would write, '
                'change nothing (refused as apply is)')
     for s in (apply, diff):
+        s.add_argument('--json', action='store_true',
+                       help='one JSON object on stdout')
+    for s in (apply, diff):
         s.add_argument('--allow-dma-loss', default='', metavar='OPS,...',
                        help='rewrite even though these drivers (struct '
                        'iommu_ops or domain_alloc names) lose what the '
@@ -217,6 +252,8 @@ def parser() -> argparse.ArgumentParser:
     drift = add('drift', cmd_drift,
                 'compare the manifest with the expected one')
     drift.add_argument('--expected', help='expected manifest file')
+    drift.add_argument('--json', action='store_true',
+                       help='one JSON object on stdout')
     drift.add_argument('--record', action='store_true',
                        help='write the expected manifest instead of '
                        'comparing with it')
@@ -305,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ToolError as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
+        if '--json' in (sys.argv[1:] if argv is None else argv):
+            # a script reading stdout gets the refusal too
+            first, *rest = str(e).split('\n')
+            sys.stdout.write(json.dumps(
+                {'status': 'refused', 'error': first,
+                 'details': [x.strip() for x in rest]}, indent=1) + '\n')
         return 2
     except KeyboardInterrupt:
         # Every scratch copy is removed by the finally blocks on the way

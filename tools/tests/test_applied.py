@@ -3,7 +3,9 @@ revert puts the originals back (journaled, refusing hand edits)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +81,30 @@ def test_tree_rewritten_without_a_record_is_named(tree: Path) -> None:
     res = tool('drift', str(tree), check=False)
     assert 'rewritten without a record (by hand, or by a tool other ' \
         'than make apply)' in res.stderr
+
+
+def test_json_output(tree: Path, tmp_path: Path) -> None:
+    """JSON=1 (--json): one object on stdout, the documented fields, the
+    same exit statuses."""
+
+    diff = json.loads(tool('diff', '--json', str(tree)).stdout)
+    assert diff['command'] == 'diff' and diff['status'] == 'changes'
+    assert len(diff['files']) == 16 and diff['diff'].startswith('--- a/')
+    assert any(e['event'] == 'flag' for e in diff['changes'])
+    assert all('kind' in f for f in diff['findings'])
+    out = json.loads(tool('apply', '--json', str(tree)).stdout)
+    assert out['status'] == 'rewritten' and out['files'] == diff['files']
+    drift = json.loads(tool('drift', '--json', str(tree)).stdout)
+    assert drift['status'] == 'no drift' and drift['diff'] == ''
+    vendor = tmp_path / 'vendor'
+    shutil.copytree(TOP / 'linux-fixtures' / 'vendor', vendor)
+    res = tool('diff', '--json', str(vendor), check=False)
+    assert res.returncode == 2
+    refused = json.loads(res.stdout)
+    assert refused['status'] == 'refused'
+    assert refused['error'].startswith('refused: ')
+    assert any('dma_only_ops' in x for x in refused['details'])
+    # make adds nothing to stdout
+    res = subprocess.run(['make', '-s', '-C', str(TOP), 'drift', 'JSON=1',
+                          f'KERNEL={tree}'], capture_output=True, text=True)
+    assert json.loads(res.stdout)['status'] == 'no drift'
