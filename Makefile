@@ -63,7 +63,7 @@ KNOWN_VARS := KERNEL O J V PARTS FORCE ALLOW_DMA_LOSS N SEED RECORD KVER DEBVER 
 	KCACHE OUT SPLIT BOOT SIGNOFF REROLL RFC SUBJECT_PREFIX MAIL_TO \
 	MAIL_CC MAINTAINERS SUGGESTED_BY LINK PREFIXES CHECKPATCH JSON ARCH \
 	IOMMU MODES FILES REPS PLAIN_REPS PLAIN_CAP BENCH_CHECKER \
-	BENCH_SERIES BENCH_BOOT KERNELS
+	BENCH_SERIES BENCH_BOOT KERNELS B4
 given := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin \
 	$(v))),$(v)))
 ifneq ($(filter M,$(given)),)
@@ -115,7 +115,7 @@ help:
 	@echo '  check       compile the files the rewrite touched (kbuild-check)'
 	@echo '  series      mailable series + cover letter in OUT= from KERNEL (a git tree: its HEAD)'
 	@echo '              SPLIT=stage|driver|0 BOOT= REROLL= RFC=1 SUBJECT_PREFIX= MAIL_TO= MAIL_CC='
-	@echo '              MAINTAINERS=0 SIGNOFF= SUGGESTED_BY= LINK= FORCE=1 PREFIXES='
+	@echo '              MAINTAINERS=0 SIGNOFF= SUGGESTED_BY= LINK= FORCE=1 PREFIXES= B4=1'
 	@echo '  boot        build pristine + rewritten KERNEL, boot both under QEMU per IOMMU, compare (ARCH=x86_64|arm64 IOMMU= MODES= JSON=1)'
 	@echo 'Setup:'
 	@echo '  deps        install every missing Debian package (each target installs its own)'
@@ -184,6 +184,7 @@ BOOT ?= $(if $(filter $(FIXTURE_COPY),$(KERNEL)),0,1)
 MAINTAINERS ?= 1
 export SIGNOFF SUGGESTED_BY LINK SUBJECT_PREFIX
 series: checker kernel-tree
+	$(DEPS) rewrite series
 	$(Q)test -n "$(OUT)" || { echo 'make series: set OUT=dir' >&2; exit 2; }
 	$(Q)$(TOOL) series -j $(J) --split $(SPLIT) --checker $(CHECKER) \
 		$(if $(filter 1,$(BOOT)),--boot) \
@@ -196,6 +197,7 @@ series: checker kernel-tree
 		$(if $(filter 0,$(MAINTAINERS)),--no-maintainers) \
 		$(if $(SUGGESTED_BY),--suggested-by "$$SUGGESTED_BY") \
 		$(if $(LINK),--link "$$LINK") $(if $(filter 1,$(FORCE)),--force) \
+		$(if $(filter 1,$(B4)),--b4) \
 		"$(KERNEL)"
 
 # Run-time check: build the pristine KERNEL and its rewrite (tinyconfig +

@@ -21,7 +21,7 @@ needs() {
 		qemu-system-aarch64:qemu-system-arm \
 		/bin/busybox:busybox-static cpio:cpio \
 		/usr/aarch64-linux-gnu/include/stdio.h:libc6-dev-arm64-cross ;;
-	series) echo git:git ;;
+	series) echo git:git b4:b4 ;;
 	*) echo "deps: unknown group $1" >&2; exit 2 ;;
 	esac
 }

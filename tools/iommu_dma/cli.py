@@ -281,7 +281,8 @@ def cmd_series(args: argparse.Namespace) -> int:
         jobs=args.jobs, boot=args.boot, reroll=args.reroll, rfc=args.rfc,
         subject_prefix=args.subject_prefix, to=tuple(args.to),
         cc=tuple(args.cc), maintainers=not args.no_maintainers,
-        suggested_by=args.suggested_by, link=args.link, force=args.force))
+        suggested_by=args.suggested_by, link=args.link, force=args.force,
+        b4=args.b4))
     print(f'{PROG}: {len(res.subjects)} patches and a cover letter in '
           f'{res.out}')
     for subject in res.subjects:
@@ -333,6 +334,9 @@ def add_series(sub) -> None:
     s.add_argument('--force', action='store_true',
                    help='a git tree whose files to change differ from HEAD: '
                    'make the series from the working tree')
+    s.add_argument('--b4', action='store_true',
+                   help='also fetch the b4 prep branch b4/iommu-dma-v<N> '
+                   'into KERNEL\'s repository (its current branch stays)')
     s.set_defaults(func=cmd_series)
 
 

@@ -714,3 +714,37 @@ def test_slots_concurrent_killed_and_reused(tmp_path):
     after.close(failed=True, reusable=False)
     assert not after.build.exists() and not after.reusable.exists()
     second.close(failed=False)
+
+
+def test_b4_prep_branch(tmp_path):
+    """B4=1: b4 itself enrolls the series and keeps its cover letter; the
+    branch lands in the user's repository beside its own, and b4 works on
+    it there without edits."""
+    kernel = git_repo(fixture_copy(tmp_path / 'linux-fixtures'))
+    git(kernel, 'config', 'user.name', 'Kernel Dev')
+    git(kernel, 'config', 'user.email', 'dev@example.org')
+    before = git(kernel, 'symbolic-ref', 'HEAD').strip()
+    out = tmp_path / 'out'
+    series(kernel, out, '--checkpatch', str(CHECKPATCH), '--b4', '--to',
+           'iommu@lists.example.org', '--split', 'stage',
+           work=tmp_path / 'work')
+    assert git(kernel, 'symbolic-ref', 'HEAD').strip() == before
+    branch = 'b4/iommu-dma-v1'
+    git(kernel, 'checkout', '-q', branch)
+    info = subprocess.run(['b4', 'prep', '--show-info'], cwd=kernel,
+                          capture_output=True, text=True, check=True).stdout
+    assert 'cover-subject: iommu: Remove IOMMU_DOMAIN_DMA from drivers' \
+        in info
+    sent = tmp_path / 'sent'
+    subprocess.run(['b4', 'send', '--dry-run', '--no-sign', '-o', str(sent)],
+                   cwd=kernel,
+                   capture_output=True, text=True, check=True)
+    mails = sorted(sent.iterdir())
+    assert len(mails) == len(patches(out))      # the cover and 3 patches
+    assert 'To: iommu@lists.example.org' in mails[0].read_text()
+    # a second run does not overwrite the user's branch
+    git(kernel, 'checkout', '-q', before.removeprefix('refs/heads/'))
+    res = series(kernel, tmp_path / 'out2', '--checkpatch', str(CHECKPATCH),
+                 '--b4', '--to', 'iommu@lists.example.org', '--reroll', '1',
+                 work=tmp_path / 'work', check=False)
+    assert res.returncode == 2 and f'branch {branch} exists' in res.stderr

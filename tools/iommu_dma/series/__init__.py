@@ -26,7 +26,7 @@ from ..errors import ToolError
 from ..record import Record
 from ..rewrite import Rewrite, discard
 from ..tree import STATE_DIR, KernelTree
-from . import checks, mail, messages
+from . import b4prep, checks, mail, messages
 from .patches import SPLITS, Patch, plan
 from .prefixes import TABLE, Prefixes, load_table
 from .workdir import Base, RunDir, copy_tree, git_base, tarball_base
@@ -54,6 +54,7 @@ class Options:
     suggested_by: str | None = None
     link: str | None = None
     force: bool = False              # uncommitted target files are used
+    b4: bool = False                 # the b4 prep branch into KERNEL's repo
 
 
 @dataclass
@@ -216,6 +217,11 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
                          f'patches apply to the base commit plus those '
                          f'changes.')
     patches = plan(rewrite, ctx.opts.split, ctx.prefix)
+    current, kept = mail.versions(ctx.out)
+    number = ctx.opts.reroll or (current.number + 1 if current else 1)
+    branch = f'b4/iommu-dma-v{number}'
+    if ctx.opts.b4:
+        b4prep.check(ctx.kernel, branch)    # before any build
     repo = ctx.run.tree
     kdoc = repo / 'scripts' / 'kernel-doc'     # cheap: before any build
     kdoc_line = checks.kernel_doc(kdoc, repo, rewrite.before, {
@@ -231,16 +237,14 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
                                 for f in record.files}) \
         if ctx.opts.boot else None
 
-    current, kept = mail.versions(ctx.out)
-    number = ctx.opts.reroll or (current.number + 1 if current else 1)
     older = [v for v in ([current] if current else []) + list(kept.values())
              if v.number < number]
     previous = max(older, key=lambda v: v.number) if older else None
     change_id = next((v.change_id for v in (current, *kept.values())
                       if v and v.change_id), None) or mail.new_change_id()
     range_diff = previous_range(ctx, repo, start, top, previous)
-    files = format_series(ctx, repo, base, start, top, number, range_diff,
-                          len(patches))
+    files, to, cc = format_series(ctx, repo, base, start, top, number,
+                                  range_diff, len(patches))
     numbered = files[1:]
     done = [f'build: kbuild-check after each of the '
             f'{messages.plural(len(built), "patch", "patches")} that touch '
@@ -284,6 +288,29 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
     if range_diff and previous and previous.number != number - 1:
         # format-patch names the previous version N-1 whatever it was.
         mail.relabel_range_diff(files[0], number - 1, previous.number)
+    if b4prep.available() and (to or cc):
+        cover = f'{title}\n\n{blurb}\n\n' + ''.join(
+            f'{k}: {a}\n' for k, addrs in (('To', to), ('Cc', cc))
+            for a in addrs)
+        try:
+            mails = b4prep.prep(repo, start, branch, cover,
+                                (ctx.ident.name, ctx.ident.email),
+                                ctx.ident.env(), ctx.run.stage)
+        except ToolError as e:
+            if ctx.opts.b4:
+                raise
+            # Asked for the mails, not for b4: say it, keep the series.
+            ctx.notes.append(f'b4: the prep branch did not take ({e})')
+        else:
+            ctx.say(f'b4 prep branch checked: b4 send --dry-run makes '
+                    f'{mails} mails')
+            if ctx.opts.b4:
+                b4prep.publish(ctx.kernel.path, repo, branch)
+                ctx.notes.append(f'b4: branch {branch} in '
+                                 f'{ctx.kernel.path} (b4 prep '
+                                 f'--edit-cover, b4 send there)')
+    elif ctx.opts.b4:
+        raise ToolError('B4=1: no To: or Cc: address for b4 send (MAIL_TO=)')
     written = mail.publish(files, ctx.out, current)
     return Result(ctx.out, written, [p.subject for p in patches],
                   [line for _, line in built], ctx.notes)
@@ -391,7 +418,8 @@ def previous_range(ctx: SeriesRun, repo: Path, start: str, top: str,
 
 def format_series(ctx: SeriesRun, repo: Path, base: Base, start: str,
                   top: str, number: int, range_diff: str | None,
-                  count: int) -> list[Path]:
+                  count: int) -> tuple[list[Path], list[str], list[str]]:
+    """The mails, and their To: and Cc: addresses."""
     prefix = ('RFC ' if ctx.opts.rfc else '') + ctx.opts.subject_prefix
     fmt = mail.Format(number, prefix, base=base.commit,
                       range_diff=range_diff)
@@ -410,7 +438,7 @@ def format_series(ctx: SeriesRun, repo: Path, base: Base, start: str,
     fmt = mail.Format(number, prefix, tuple(to), tuple(cc), base.commit,
                       range_diff)
     return mail.format_patch(repo, ctx.run.stage, fmt, commits,
-                             ctx.ident.env(), count)
+                             ctx.ident.env(), count), to, cc
 
 
 __all__ = ['Options', 'Result', 'generate', 'Record']
