@@ -45,6 +45,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import PROG
 from .errors import ToolError
+from .spatch import echo
 from .tree import KernelTree
 
 TOP = Path(__file__).resolve().parents[2]
@@ -474,6 +475,7 @@ def run_logged(cmd: Sequence[str], log: Path, what: str,
     """Run CMD with its output in LOG; a failure is a ToolError naming
     LOG."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    echo(list(cmd), cwd)
     with open(log, 'a' if append else 'w') as out:
         out.write('$ ' + ' '.join(cmd) + '\n')
         out.flush()
