@@ -63,21 +63,16 @@ debian_mirror() {
 		tr ' ' '\n' | grep '/debian/*$' | head -n 1
 }
 
-private_apt() {
-	apt-get -q -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
+# apt-get or apt-cache with the private configuration under $apt_dir
+private() {
+	tool=$1
+	shift
+	"$tool" -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
 		-o Dir::Etc::sourceparts="$apt_dir/sources.list.d" \
 		-o Dir::State="$apt_dir/state" \
 		-o Dir::State::status="$apt_dir/state/status" \
 		-o Dir::Cache="$apt_dir/cache" \
 		-o APT::Sandbox::User=root "$@"
-}
-
-private_cache() {
-	apt-cache -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
-		-o Dir::Etc::sourceparts="$apt_dir/sources.list.d" \
-		-o Dir::State="$apt_dir/state" \
-		-o Dir::State::status="$apt_dir/state/status" \
-		-o Dir::Cache="$apt_dir/cache" "$@"
 }
 
 # The system's own Debian sources, copied (read, never edited), and the
@@ -105,7 +100,7 @@ private_update() {
 	fi
 	echo "$want" > "$apt_dir/sources.list"
 	echo "linux-tree: apt-get update (private: the system's suites,$suites)" >&2
-	private_apt -qq update >&2
+	private apt-get -qq update >&2
 }
 
 # The suites this system's own apt sources name: their versions come first.
@@ -127,7 +122,7 @@ if [ -f "/usr/src/$pkg.tar.xz" ] && [ -n "$installed" ] &&
 else
 	private_update
 	# madison lists every version the suites carry, newest first
-	all=$(private_cache madison "$pkg" 2>/dev/null |
+	all=$(private apt-cache madison "$pkg" 2>/dev/null |
 		awk -F'|' '{ gsub(/ /, "", $2); split($3, a, " "); print $2 " " a[2] }')
 	# The newest the system's own suites carry, as apt-get install would
 	# have taken it; else the newest anywhere.
@@ -150,7 +145,7 @@ else
 			echo "$all" | sed 's/^/  /; s/ \([^ ]*\)$/ (\1)/' >&2
 		else
 			echo "linux-tree: error: Debian's suites carry no $pkg; there are:" >&2
-			private_cache pkgnames linux-source- | grep -E '^linux-source-[0-9.]+$' |
+			private apt-cache pkgnames linux-source- | grep -E '^linux-source-[0-9.]+$' |
 				sort -V | sed 's/^/  /' >&2
 		fi
 		exit 2
@@ -159,7 +154,7 @@ else
 	if [ ! -f "$tarball" ]; then
 		echo "linux-tree: downloading $pkg $ver" >&2
 		rm -f "$apt_dir/${pkg}"_*.deb
-		(cd "$apt_dir" && private_apt download "$pkg=$ver" >&2)
+		(cd "$apt_dir" && private apt-get -q download "$pkg=$ver" >&2)
 		dpkg-deb --fsys-tarfile "$apt_dir/${pkg}"_*.deb |
 			tar -xO "./usr/src/$pkg.tar.xz" > "$tarball.tmp"
 		mv "$tarball.tmp" "$tarball"

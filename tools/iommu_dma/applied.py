@@ -84,12 +84,12 @@ def revert(tree: KernelTree) -> str:
         raise ToolError(f'no original kept for {", ".join(missing)} in '
                         f'{orig}; nothing reverted')
     back = {rel: (orig / rel).read_bytes() for rel in done.record.written}
-    pending = [rel for rel in done.changed
-               if sha256((tree.path / rel).read_bytes()) != sha256(back[rel])]
+    now = {rel: (tree.path / rel).read_bytes() for rel in back}
+    # Neither as written nor the original (a revert finished by recover())
+    pending = [rel for rel in done.changed if now[rel] != back[rel]]
     if pending:
         raise ToolError(f'changed since apply: {", ".join(pending)}: '
                         f'restore or commit them first; nothing reverted')
-    now = {rel: (tree.path / rel).read_bytes() for rel in back}
     todo = {rel: data for rel, data in back.items() if now[rel] != data}
     if todo:
         journal.apply(todo, {rel: now[rel] for rel in todo}, {},

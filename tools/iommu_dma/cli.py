@@ -341,12 +341,13 @@ def add_series(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = None
     try:
         args = parser().parse_args(argv)
         return args.func(args)
     except ToolError as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
-        if '--json' in (sys.argv[1:] if argv is None else argv):
+        if getattr(args, 'json', False):
             # a script reading stdout gets the refusal too
             first, *rest = str(e).split('\n')
             sys.stdout.write(json.dumps(

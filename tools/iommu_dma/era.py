@@ -13,9 +13,8 @@ right where
   dma_fq   IOMMU_DOMAIN_DMA_FQ exists and reaches drivers (iommu.h defines
            it and iommu.c does not mask it with IOMMU_DOMAIN_ALLOC_FLAGS,
            v5.15-v6.4): drivers then declare .allow_dma_fq as well.
-  caller   the core function that calls ops->domain_alloc(), where the
-           core rule goes.
 
+Where the driver is called is found by the core rule of that shape.
 These are read with regular expressions over comment-free text: they are
 markers of a whole file, not of a statement, and take milliseconds, so a
 tree the tool cannot rewrite is refused before any rule runs.
@@ -46,43 +45,22 @@ MASKED_CALL = re.compile(r'->\s*domain_alloc\s*\([^;]*IOMMU_DOMAIN_ALLOC_FLAGS'
                          r'|->\s*domain_alloc\s*\(\s*IOMMU_DOMAIN_UNMANAGED\s*\)')
 COOKIE_GUARD = re.compile(r'!\s*\w+\s*->\s*iova_cookie\s*&&\s*'
                           r'iommu_get_dma_cookie\s*\(')
-DRIVER_CALL = re.compile(r'->\s*domain_alloc\s*\(')
-# Kernel style: a function body's brace opens a line of its own.
-BODY = re.compile(r'^\{', re.M)
-NAME = re.compile(r'\b(\w+)\s*\([^;{}]*\)\s*$')
 
 
 @dataclass(frozen=True)
 class Era:
     cookie: str             # core, drivers or none
     dma_fq: bool            # IOMMU_DOMAIN_DMA_FQ reaches drivers
-    caller: str | None      # the iommu.c function calling ->domain_alloc()
     cookie_drivers: tuple[str, ...] = ()    # drivers calling the cookie
     # The core leaves a cookie a driver already got alone (the v5.15
     # transitional `!domain->iova_cookie &&`): a driver's own call then
     # succeeds, and its domains work before and after the rewrite.
     cookie_guard: bool = False
 
-    def describe(self) -> str:
-        fq = 'DMA_FQ reaches drivers' if self.dma_fq else \
-            'no DMA_FQ for drivers'
-        return f'IOVA cookie by the {self.cookie}, {fq}, driver called ' \
-            f'from {self.caller or "nowhere"}()'
 
-
-def calls(text: str, pattern: re.Pattern) -> int:
-    return len(pattern.findall(text)) - \
-        (len(COOKIE_DECL.findall(text)) if pattern is COOKIE_CALL else 0)
-
-
-def caller(text: str) -> str | None:
-    """The function whose body holds the first ->domain_alloc() call."""
-    call = DRIVER_CALL.search(text)
-    if not call:
-        return None
-    bodies = list(BODY.finditer(text, 0, call.start()))
-    name = NAME.search(text, 0, bodies[-1].start()) if bodies else None
-    return name.group(1) if name else None
+def cookie_calls(text: str) -> int:
+    """Calls of iommu_get_dma_cookie() in text, its definition not one."""
+    return len(COOKIE_CALL.findall(text)) - len(COOKIE_DECL.findall(text))
 
 
 def cookie_drivers(tree: KernelTree) -> tuple[str, ...]:
@@ -95,7 +73,7 @@ def cookie_drivers(tree: KernelTree) -> tuple[str, ...]:
             continue
         text = path.read_text(errors='replace')
         if 'iommu_get_dma_cookie' in text and \
-                calls(strip_comments(text), COOKIE_CALL) > 0:
+                cookie_calls(strip_comments(text)) > 0:
             out.append(rel)
     return tuple(out)
 
@@ -105,14 +83,13 @@ def read(tree: KernelTree) -> Era:
         if (tree.path / IOMMU_C).exists() else ''
     header = strip_comments(tree.read(IOMMU_H))
     in_drivers = cookie_drivers(tree)
-    if calls(core, COOKIE_CALL) > 0:
+    if cookie_calls(core) > 0:
         cookie = 'core'
     else:
         cookie = 'drivers' if in_drivers else 'none'
     dma_fq = bool(DMA_FQ_DEFINE.search(header)) and \
         not MASKED_CALL.search(core)
-    return Era(cookie, dma_fq, caller(core), in_drivers,
-               bool(COOKIE_GUARD.search(core)))
+    return Era(cookie, dma_fq, in_drivers, bool(COOKIE_GUARD.search(core)))
 
 
 def check(era: Era) -> None:

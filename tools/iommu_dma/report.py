@@ -107,7 +107,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     """Evaluate every ops' gate before and after the computed rewrite."""
     tree, record = rewrite.tree, rewrite.record
     types = proof.domain_types(tree.read(IOMMU_H))
-    facts = era.read(tree)
+    facts = rewrite.era or era.read(tree)
     events = inventory(rewrite, jobs)
     allocs = {(e['file'], e['ops']): e for e in events
               if e['event'] == 'ops-alloc' and e['field'] == 'domain_alloc'}

@@ -100,6 +100,8 @@ class Rewrite:
     step_after: list[dict[str, bytes]] = field(default_factory=list)
     # Ops initializers and allocators spatch did not parse (parsecheck.py)
     unreachable: list[str] = field(default_factory=list)
+    # The facts of the tree's core (era.py), read once before any rule
+    era: era.Era | None = None
 
     def after(self, rel: str) -> bytes:
         return (self.scratch / rel).read_bytes()
@@ -509,7 +511,8 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     """aside: the header step's run beside the grep, if any."""
     record = Record(tree=str(tree.path), version=tree.version(),
                     series_name=tree.series_name(), parts=parts)
-    rewrite = Rewrite(ScannedTree(tree.path, tuple(drivers)), record, scratch)
+    rewrite = Rewrite(ScannedTree(tree.path, tuple(drivers)), record, scratch,
+                      era=facts)
 
     if done:
         record.core_shape = 'rewritten'

@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .events import Finding
 from .parsecheck import OPS, initializer, strip_comments
 from .tree import IOMMU_C, KernelTree
 
@@ -165,7 +166,7 @@ def use_cell(r: OpsMap) -> str:
 
 
 def render(tree: KernelTree, fn: str, rows: list[OpsMap],
-           findings: list[dict]) -> str:
+           findings: list[Finding]) -> str:
     """The mapping table of `make report` on an upstream-paging core."""
     head = (f'iommu-dma report: {tree.series_name()}, core {SHAPE} '
             f'({IOMMU_C}: {fn}())')
@@ -221,7 +222,7 @@ def summary(rows: list[OpsMap]) -> dict:
 
 
 def to_json(tree: KernelTree, fn: str, rows: list[OpsMap],
-            findings: list[dict]) -> str:
+            findings: list[Finding]) -> str:
     """The same mapping as render(), for scripts."""
     data = {
         'series_name': tree.series_name(), 'version': tree.version(),
@@ -236,7 +237,6 @@ def to_json(tree: KernelTree, fn: str, rows: list[OpsMap],
                   'allow_dma_fq': r.allow_dma_fq if r.hardware else None}
                  for r in rows],
         'summary': summary(rows),
-        'findings': [dict(f) if isinstance(f, dict) else f.to_json()
-                     for f in findings],
+        'findings': [f.to_json() for f in findings],
     }
     return json.dumps(data, indent=1) + '\n'
