@@ -113,7 +113,7 @@ help:
 	@echo '  drift       compare the manifest with expected/<version>.manifest (JSON=1)'
 	@echo '  report      accepted domain types per iommu_ops, findings, gate proofs (JSON=1)'
 	@echo '  check       compile the files the rewrite touched (kbuild-check)'
-	@echo '  series      mailable series + cover letter in OUT= from KERNEL (a git tree: its HEAD)'
+	@echo '  series      mailable series + cover letter in OUT= from KERNEL (a git tree: its HEAD) (JSON=1)'
 	@echo '              SPLIT=stage|driver|0 BOOT= REROLL= RFC=1 SUBJECT_PREFIX= MAIL_TO= MAIL_CC='
 	@echo '              MAINTAINERS=0 SIGNOFF= SUGGESTED_BY= LINK= FORCE=1 PREFIXES= B4=1'
 	@echo '  boot        build pristine + rewritten KERNEL, boot both under QEMU per IOMMU, compare (ARCH=x86_64|arm64 IOMMU= MODES= JSON=1)'
@@ -197,7 +197,7 @@ series: checker kernel-tree
 		$(if $(filter 0,$(MAINTAINERS)),--no-maintainers) \
 		$(if $(SUGGESTED_BY),--suggested-by "$$SUGGESTED_BY") \
 		$(if $(LINK),--link "$$LINK") $(if $(filter 1,$(FORCE)),--force) \
-		$(if $(filter 1,$(B4)),--b4) \
+		$(if $(filter 1,$(B4)),--b4) $(if $(filter 1,$(JSON)),--json) \
 		"$(KERNEL)"
 
 # Run-time check: build the pristine KERNEL and its rewrite (tinyconfig +

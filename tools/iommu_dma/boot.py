@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import PROG
+from . import PROG, jsonout
 from .errors import ToolError
 from .spatch import echo
 from .tree import KernelTree
@@ -352,7 +352,8 @@ class BootResult:
             raw['verdict'] = row.verdict()
             raw['ok'] = row.ok()
         data['ok'] = self.ok()
-        return json.dumps(data, indent=2) + '\n'
+        return jsonout.document('boot', 'same' if self.ok() else 'differs',
+                                data.pop('kernel'), data)
 
 
 def render(result: BootResult) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import re
 import sys
@@ -12,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import PROG, applied, pipeline, refusals, report, upstream, version
+from . import PROG, applied, jsonout, pipeline, refusals, report, upstream, \
+    version
 from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
@@ -51,14 +51,13 @@ def apply_locked(tree: KernelTree, args: argparse.Namespace) -> int:
 
 def emit_json(command: str, record: Record, status: str,
               **more: object) -> None:
-    """One JSON object on stdout (README: JSON output)."""
-    data = {'command': command, 'status': status, 'tree': record.tree,
-            'version': record.version, 'series_name': record.series_name,
-            'core_shape': record.core_shape, 'dma_fq': record.dma_fq,
-            'files': record.files,
-            'changes': [e.to_json() for e in record.changes],
-            'findings': [e.to_json() for e in record.findings], **more}
-    sys.stdout.write(json.dumps(data, indent=1) + '\n')
+    """One JSON object on stdout (tools/json-schema.md)."""
+    sys.stdout.write(jsonout.document(command, status, record.tree, {
+        'version': record.version, 'series_name': record.series_name,
+        'core_shape': record.core_shape, 'dma_fq': record.dma_fq,
+        'files': record.files,
+        'changes': [e.to_json() for e in record.changes],
+        'findings': [e.to_json() for e in record.findings], **more}))
 
 
 def print_last_apply(tree: KernelTree) -> None:
@@ -166,13 +165,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
     got = text.splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
     if args.json:
-        sys.stdout.write(json.dumps({
-            'command': 'drift', 'tree': str(tree.path),
-            'series_name': tree.series_name(), 'expected': str(expected),
-            'status': 'no drift' if got == want else 'drift',
-            'diff': ''.join(difflib.unified_diff(
-                want, got, f'expected/{expected.name}', 'regenerated'))},
-            indent=1) + '\n')
+        sys.stdout.write(jsonout.document(
+            'drift', 'no drift' if got == want else 'drift', str(tree.path),
+            {'series_name': tree.series_name(), 'expected': str(expected),
+             'diff': ''.join(difflib.unified_diff(
+                 want, got, f'expected/{expected.name}', 'regenerated'))}))
         return 0 if got == want else 1
     if got == want:
         print(f'{PROG}: {tree.path}: no drift against {expected.name} '
@@ -205,7 +202,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                               upstream.ops_map(tree, tree.candidates()),
                               record.findings))
         return 0
-    sys.stdout.write(rep.to_json() if args.json else report.render(rep))
+    sys.stdout.write(rep.to_json(str(tree.path)) if args.json
+                     else report.render(rep))
     return 1 if rep.failures else 0
 
 
@@ -283,6 +281,13 @@ def cmd_series(args: argparse.Namespace) -> int:
         cc=tuple(args.cc), maintainers=not args.no_maintainers,
         suggested_by=args.suggested_by, link=args.link, force=args.force,
         b4=args.b4))
+    if args.json:
+        sys.stdout.write(jsonout.document('series', 'written', args.kernel, {
+            'out': str(res.out), 'number': res.number,
+            'change_id': res.change_id, 'files': [str(f) for f in res.files],
+            'subjects': res.subjects, 'checks': res.checks,
+            'verified': res.verified, 'notes': res.notes}))
+        return 0
     print(f'{PROG}: {len(res.subjects)} patches and a cover letter in '
           f'{res.out}')
     for subject in res.subjects:
@@ -334,6 +339,8 @@ def add_series(sub) -> None:
     s.add_argument('--force', action='store_true',
                    help='a git tree whose files to change differ from HEAD: '
                    'make the series from the working tree')
+    s.add_argument('--json', action='store_true',
+                   help='one JSON object on stdout')
     s.add_argument('--b4', action='store_true',
                    help='also fetch the b4 prep branch b4/iommu-dma-v<N> '
                    'into KERNEL\'s repository (its current branch stays)')
@@ -350,9 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, 'json', False):
             # a script reading stdout gets the refusal too
             first, *rest = str(e).split('\n')
-            sys.stdout.write(json.dumps(
-                {'status': 'refused', 'error': first,
-                 'details': [x.strip() for x in rest]}, indent=1) + '\n')
+            sys.stdout.write(jsonout.document(
+                args.func.__name__.removeprefix('cmd_'), 'refused',
+                str(getattr(args, 'kernel', '')),
+                {'error': first, 'details': [x.strip() for x in rest]}))
         return 2
     except KeyboardInterrupt:
         # Every scratch copy is removed by the finally blocks on the way

@@ -70,4 +70,5 @@ def commit(done: Prepared, force: bool) -> None:
         # The proofs as they were before the write: after it, report and
         # drift read them from the tree's state directory (applied.py).
         write(rewrite, {'report': report.render(done.report).encode(),
-                        'report.json': done.report.to_json().encode()})
+                        'report.json': done.report.to_json(
+                            str(rewrite.tree.path)).encode()})

@@ -10,13 +10,12 @@ with a gate that is not proved.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import era, proof
+from . import era, jsonout, proof
 from .errors import ToolError
 from .events import Finding
 from .proof import Check, DomainTypes, Unmodelled
@@ -65,12 +64,13 @@ class Report:
     def failures(self) -> list[Row]:
         return [r for r in self.rows if r.failed]
 
-    def to_json(self) -> str:
+    def to_json(self, tree: str) -> str:
         data = asdict(self)
         for row, out in zip(self.rows, data['rows']):
             out['findings'] = [f.to_json() for f in row.findings]
         data['summary'] = self.summary()
-        return json.dumps(data, indent=1) + '\n'
+        return jsonout.document('report', 'failed' if self.failures
+                                else 'ok', tree, data)
 
     def summary(self) -> dict:
         rows = self.rows

@@ -13,10 +13,10 @@ struct iommu_ops what the seed's two flags became upstream.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
+from . import jsonout
 from .events import Finding
 from .parsecheck import OPS, initializer, strip_comments
 from .tree import IOMMU_C, KernelTree
@@ -224,7 +224,7 @@ def summary(rows: list[OpsMap]) -> dict:
 def to_json(tree: KernelTree, fn: str, rows: list[OpsMap],
             findings: list[Finding]) -> str:
     """The same mapping as render(), for scripts."""
-    data = {
+    return jsonout.document('report', 'upstream', str(tree.path), {
         'series_name': tree.series_name(), 'version': tree.version(),
         'core_shape': SHAPE, 'function': fn,
         'statement': STATEMENT.format(fn=fn),
@@ -237,6 +237,4 @@ def to_json(tree: KernelTree, fn: str, rows: list[OpsMap],
                   'allow_dma_fq': r.allow_dma_fq if r.hardware else None}
                  for r in rows],
         'summary': summary(rows),
-        'findings': [f.to_json() for f in findings],
-    }
-    return json.dumps(data, indent=1) + '\n'
+        'findings': [f.to_json() for f in findings]})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from toolrun import TOP, fixture_copy, tool, tree_digest
+from toolrun import TOP, fixture_copy, json_keys, tool, tree_digest
 
 CHAIN = 'drivers/iommu/chain-first.c'
 
@@ -87,8 +87,11 @@ def test_json_output(tree: Path, tmp_path: Path) -> None:
     """JSON=1 (--json): one object on stdout, the documented fields, the
     same exit statuses."""
 
+    report = json.loads(tool('report', '--json', str(tree)).stdout)
+    assert report['status'] == 'ok' and report['rows']
     diff = json.loads(tool('diff', '--json', str(tree)).stdout)
     assert diff['command'] == 'diff' and diff['status'] == 'changes'
+    assert diff['schema'] == 1 and diff['tree'] == str(tree)
     assert len(diff['files']) == 16 and diff['diff'].startswith('--- a/')
     assert any(e['event'] == 'flag' for e in diff['changes'])
     assert all('kind' in f for f in diff['findings'])
@@ -104,6 +107,11 @@ def test_json_output(tree: Path, tmp_path: Path) -> None:
     assert refused['status'] == 'refused'
     assert refused['error'].startswith('refused: ')
     assert any('dma_only_ops' in x for x in refused['details'])
+    assert refused['command'] == 'diff' and refused['tree'] == str(vendor)
+    # every field is in tools/json-schema.md
+    for obj, section in ((report, 'report'), (diff, 'diff'), (out, 'apply'),
+                         (drift, 'drift'), (refused, 'refused')):
+        assert json_keys(obj, section) == set(), section
     # make adds nothing to stdout
     res = subprocess.run(['make', '-s', '-C', str(TOP), 'drift', 'JSON=1',
                           f'KERNEL={tree}'], capture_output=True, text=True)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from toolrun import EXPECTED, FIXTURES, TOP, linux_tree, tool, tree_digest
+from toolrun import EXPECTED, FIXTURES, TOP, json_keys, linux_tree, tool, \
+    tree_digest
 
 ERAS_DONE = ('7.2', '7.3')
 
@@ -78,6 +79,8 @@ def test_upstream_report_maps_the_flags(version: str) -> None:
     assert by_ops[('drivers/iommu/iommufd/selftest.c', 'mock_ops')][
         'use_dma_iommu'] is None
     assert data['summary']['use_dma_iommu'] == 21
+    assert data['status'] == 'upstream'
+    assert json_keys(data, 'report') == set()
 
 
 def test_drift_records_a_missing_manifest(tmp_path) -> None:

@@ -12,6 +12,7 @@ with `iommu-dma apply`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from toolrun import CHECKER, TOP, fixture_copy, linked_copy, \
+from toolrun import CHECKER, TOP, fixture_copy, json_keys, linked_copy, \
     linux_tree, tool, tree_digest
 
 SIGNOFF = 'Test Person <test@example.org>'
@@ -219,9 +220,14 @@ def test_fixture_series_checkpatch_clean_and_cover_letter(fixture_series):
 def test_fixture_split0_is_one_patch(tmp_path):
     kernel = fixture_copy(tmp_path / 'linux-fixtures')
     out = tmp_path / 'out'
-    series(kernel, out, '--split', '0', '--checkpatch', str(CHECKPATCH),
-           work=tmp_path / 'work')
+    res = series(kernel, out, '--split', '0', '--checkpatch',
+                 str(CHECKPATCH), '--json', work=tmp_path / 'work')
     files = patches(out)
+    # JSON=1: the series as tools/json-schema.md lays it out
+    data = json.loads(res.stdout)
+    assert data['status'] == 'written' and data['number'] == 1
+    assert data['files'] == [str(p) for p in files]
+    assert json_keys(data, 'series') == set()
     assert [p.name[:4] for p in files] == ['0000', '0001']
     assert subject(files[1]) == 'iommu: Remove IOMMU_DOMAIN_DMA from drivers'
     text = files[1].read_text()

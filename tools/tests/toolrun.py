@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,3 +55,19 @@ def tree_digest(root: Path) -> str:
             h.update(os.fsencode(path.relative_to(root)))
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def json_keys(obj: dict, section: str) -> set[str]:
+    """The keys of obj that tools/json-schema.md does not document for its
+    envelope or for section ('## diff, apply' is found by 'diff')."""
+    doc = (TOP / 'tools' / 'json-schema.md').read_text()
+    documented: set[str] = set()
+    for part in doc.split('\n## ')[1:]:
+        title = part.split('\n', 1)[0]
+        if title == 'Every object' or section in title.split(', ') or \
+                title.startswith(section + ' '):
+            for row in part.splitlines():
+                if row.startswith('| `'):
+                    documented |= set(re.findall(r'`(\w+)`',
+                                                 row.split('|')[1]))
+    return set(obj) - documented

@@ -64,6 +64,9 @@ class Result:
     subjects: list[str]
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    number: int = 1                  # the series version, v<N>
+    change_id: str = ''
+    verified: list[str] = field(default_factory=list)  # cover's "Checked"
 
 
 @dataclass
@@ -313,7 +316,8 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
         raise ToolError('B4=1: no To: or Cc: address for b4 send (MAIL_TO=)')
     written = mail.publish(files, ctx.out, current)
     return Result(ctx.out, written, [p.subject for p in patches],
-                  [line for _, line in built], ctx.notes)
+                  [line for _, line in built], ctx.notes, number, change_id,
+                  done)
 
 
 def init_repo(ctx: SeriesRun, base: Base, files: list[str]) -> str:
