@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import PROG, applied, jsonout, pipeline, refusals, report, upstream, \
-    version
+from . import PROG, applied, events, jsonout, pipeline, refusals, report, \
+    upstream, version
 from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
@@ -195,8 +195,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     with computed(tree, args) as (rewrite, rep):
         record = rewrite.record
     if record.core_shape == upstream.SHAPE:
-        fn = next(e['function'] for e in record.changes
-                  if e['event'] == 'upstream')
+        fn = next(e.function for e in record.changes
+                  if isinstance(e, events.Upstream))
         show = upstream.to_json if args.json else upstream.render
         sys.stdout.write(show(tree, fn,
                               upstream.ops_map(tree, tree.candidates()),

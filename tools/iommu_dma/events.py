@@ -8,8 +8,8 @@ error, never a silently dropped line or a renderer's KeyError later.
 Every rendering of a change or finding lives here, per class: manifest()
 for the manifest (drift, checker), summary() for the summary line; a
 finding's kind has its consequence (cover letter) in FINDING_KINDS. A test
-checks that every kind has each. Events still answer e['file'] and
-e.get('line') for code that reads them like the JSON they came from.
+checks that every kind has each. Code reads them by attribute (e.file,
+isinstance(e, Gate)), never like the JSON they came from.
 """
 
 from __future__ import annotations
@@ -25,23 +25,6 @@ class Event:
     KIND: ClassVar[str] = ''
     file: str
     rule: str | None = field(default=None, kw_only=True)   # which .cocci
-
-    def __getitem__(self, key: str) -> Any:
-        if key == 'event':
-            return self.KIND
-        if key in self.names():
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            value = self[key]
-        except KeyError:
-            return default
-        return default if value is None else value
-
-    def __contains__(self, key: str) -> bool:
-        return key == 'event' or key in self.names()
 
     @classmethod
     def names(cls) -> set[str]:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from . import pipeline
 from .errors import ToolError
+from .events import Finding
 from .rewrite import discard
 from .tree import KernelTree
 
@@ -380,7 +381,7 @@ def make_tree(root: Path, variants: list[Variant]) -> Path:
     return root
 
 
-def apply_tree(root: Path, jobs: int) -> tuple[list[dict], str | None]:
+def apply_tree(root: Path, jobs: int) -> tuple[list[Finding], str | None]:
     """Rewrite root like `iommu-dma apply`; findings, or the refusal."""
     rewrite = None
     try:
@@ -458,13 +459,13 @@ def path_difference(v: Variant, probe_line: str) -> str | None:
     return None
 
 
-def judge(v: Variant, root: Path, findings: list[dict], refusal: str | None,
+def judge(v: Variant, root: Path, findings: list[Finding], refusal: str | None,
           built: dict[str, str], work: Path) -> Outcome:
     """Correct means every request still ends with the same domain type
     (the whole-path model), whether or not the comparisons were dropped."""
     original = v.text.encode()
     changed = (root / v.file).read_bytes() != original
-    mine = [f for f in findings if f['file'] == v.file]
+    mine = [f for f in findings if f.file == v.file]
     named = refusal is not None and v.file in refusal
     if named:
         return Outcome(v, 'reported', refusal or '')
@@ -480,7 +481,7 @@ def judge(v: Variant, root: Path, findings: list[dict], refusal: str | None,
             return Outcome(v, 'silent-skip', f'unchanged: {differs}')
         return Outcome(v, 'wrong', f'probe {got!r}: {differs}')
     if mine:
-        return Outcome(v, 'reported', mine[0]['message'])
+        return Outcome(v, 'reported', mine[0].message)
     return Outcome(v, 'correct', 'rewritten, same meaning' if changed
                    else 'left alone')
 

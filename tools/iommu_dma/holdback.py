@@ -15,16 +15,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from .events import Gate
 
 
 def partial_functions(record) -> list[tuple[str, str]]:
     """(file, function) that lost a comparison while another DMA one in it
     was left for a human."""
-    gated = {(e['file'], e['function']) for e in record.changes
-             if e['event'] == 'gate'}
-    return sorted({(f['file'], f['function']) for f in record.findings
-                   if f['kind'] == 'not-rewritten'
-                   and (f['file'], f['function']) in gated})
+    gated = {(e.file, e.function) for e in record.changes
+             if isinstance(e, Gate)}
+    return sorted({(f.file, f.function) for f in record.findings
+                   if f.kind == 'not-rewritten'
+                   and (f.file, f.function) in gated})
 
 
 def hold_back_partial(rewrite) -> list[str]:
@@ -47,7 +48,7 @@ def hold_back_partial(rewrite) -> list[str]:
             (scratch / rel).write_bytes(declared)
             shutil.copymode(tree / rel, scratch / rel)
     record.changes = [e for e in record.changes
-                      if not (e['file'] in files and e['event'] == 'gate')]
+                      if not (e.file in files and isinstance(e, Gate))]
     for step, after in zip(record.steps, afters):
         if step['phase'] == 'drop':
             step['files'] = [f for f in step['files'] if f not in files]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import events
 from .errors import ToolError
-from .events import Event, Finding
+from .events import Event, Finding, Flag
 
 FORMAT = 2
 
@@ -69,8 +69,8 @@ class Record:
         """(file, ops) -> flags the rewrite gave that ops initializer."""
         flags: dict[tuple[str, str], list[str]] = {}
         for e in self.changes:
-            if e['event'] == 'flag':
-                flags.setdefault((e['file'], e['ops']), []).append(e['flag'])
+            if isinstance(e, Flag):
+                flags.setdefault((e.file, e.ops), []).append(e.flag)
         return {k: sorted(v, reverse=True) for k, v in flags.items()}
 
     def to_json(self) -> dict:

@@ -18,6 +18,7 @@ from typing import Iterator
 
 from . import gitcmd
 from .errors import ToolError
+from .events import Event
 from .journal import Journal
 from .tree import IOMMU_C, IOMMU_H, KernelTree
 
@@ -85,13 +86,13 @@ def uncommitted(tree: KernelTree, files: list[str]) -> list[str]:
 
 
 def partly_rewritten(tree: KernelTree, candidates: list[str],
-                     changes: list[dict]) -> tuple[list[str], list[str]]:
+                     changes: list[Event]) -> tuple[list[str], list[str]]:
     """Drivers already rewritten, and drivers the rewrite would change."""
     core = (IOMMU_C, IOMMU_H)
     done = [f for f in candidates
             if f not in core and REWRITTEN.search(tree.read(f))]
-    pending = sorted({e['file'] for e in changes
-                      if e['event'] in PENDING and e['file'] not in core})
+    pending = sorted({e.file for e in changes
+                      if e.KIND in PENDING and e.file not in core})
     return done, pending
 
 
@@ -99,7 +100,7 @@ def name_files(files: list[str]) -> str:
     return ', '.join(files)
 
 
-def before_write(tree: KernelTree, files: list[str], changes: list[dict],
+def before_write(tree: KernelTree, files: list[str], changes: list[Event],
                  force: bool = False) -> None:
     """Refuse to write files into tree; see the module doc."""
     done, pending = partly_rewritten(tree, tree.candidates(), changes)

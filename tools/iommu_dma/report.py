@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import era, jsonout, proof
 from .errors import ToolError
-from .events import Finding
+from .events import Finding, Gate, LegacyBinding
 from .proof import Check, DomainTypes, Unmodelled
 from .rewrite import CORE_SHAPES, Rewrite, semantic_patch
 from .spatch import run
@@ -117,13 +117,13 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     params = {(e['file'], e['function']): e['param'] for e in events
               if e['event'] == 'alloc-def'}
     flags = record.flags_by_ops()
-    legacy = {(e['file'], e['ops']): e['flag_var'] for e in record.changes
-              if e['event'] == 'legacy-binding'}
+    legacy = {(e.file, e.ops): e.flag_var for e in record.changes
+              if isinstance(e, LegacyBinding)}
     gates: dict[tuple[str, str], list[str]] = {}
     for e in record.changes:
-        if e['event'] == 'gate':
-            gates.setdefault((e['file'], e['function']), []).append(
-                f"{types_short(e['removed'])} ({e['shape']})")
+        if isinstance(e, Gate):
+            gates.setdefault((e.file, e.function), []).append(
+                f'{types_short(e.removed)} ({e.shape})')
     def new_row(e: dict) -> Row:
         key = (e['file'], e['ops'])
         row = Row(e['file'], e['ops'], e['line'])
@@ -156,7 +156,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     for k, row in enumerate(rows):
         fkey = (row.file, row.function)
         row.findings = [f for f in record.findings
-                        if (f['file'], f['function']) == fkey]
+                        if (f.file, f.function) == fkey]
         if k in requests:
             evaluate_row(row, types, requests[k], checked)
             if 'use_dma_iommu' in row.flags and fkey in params:
@@ -264,7 +264,7 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
     for the same helper, which only knew that the helper compares."""
     text = rewrite.after(row.file).decode(errors='surrogateescape') \
         if row.file in rewrite.record.files else rewrite.tree.read(row.file)
-    helpers = [f for f in row.findings if f['kind'] == 'type-helper']
+    helpers = [f for f in row.findings if f.kind == 'type-helper']
     found = []
     sites, seen = [(row.function, param)], set()
     while sites:
@@ -288,7 +288,7 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
                 message=f'line {use.line}{where} `{use.code}`: {change}'))
     record = rewrite.record
     for f in helpers:
-        if f['helper'] in seen and f in record.findings:
+        if f.helper in seen and f in record.findings:
             record.findings.remove(f)
             row.findings.remove(f)
     for f in found:

@@ -633,7 +633,7 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         # The audit read those files with their comparisons dropped: its
         # lines are of a text no longer there. Read them again as kept.
         record.findings = [f for f in record.findings
-                           if not (f.rule == AUDIT and f['file'] in held)]
+                           if not (f.rule == AUDIT and f.file in held)]
         record.add_events(run(semantic_patch(AUDIT), scratch, held,
                               ['report', 'record'], jobs))
     check_consistency(record)
@@ -663,7 +663,7 @@ def compute_upstream(tree: KernelTree, parts: str, jobs: int, scratch: Path,
         record.add_events(run(semantic_patch(AUDIT), scratch, drivers,
                               ['report', 'record'], jobs))
     record.findings = [f for f in record.findings
-                       if f['kind'] != 'implicit-dma']
+                       if f.kind != 'implicit-dma']
     return rewrite
 
 
@@ -682,10 +682,10 @@ def check_consistency(record: Record) -> None:
     The flags rule reads acceptance from the code before the drop rule
     removes the comparisons; if a drop has no flag, the rewrite is refused.
     """
-    dropped = {(e['file'], e['function'], e['removed'])
-               for e in record.changes if e['event'] == 'gate'}
-    flagged = {(e['file'], e['function'], e['flag'])
-               for e in record.changes if e['event'] == 'flag'}
+    dropped = {(e.file, e.function, e.removed)
+               for e in record.changes if isinstance(e, events.Gate)}
+    flagged = {(e.file, e.function, e.flag)
+               for e in record.changes if isinstance(e, events.Flag)}
     if record.parts != 'all':
         return
     want = {(f, fn, 'use_dma_iommu') for f, fn, c in dropped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import PROG, upstream
+from .events import Upstream
 from .record import Record
 
 
@@ -11,10 +12,10 @@ def summary(record: Record, verb: str) -> str:
              f'parts={record.parts}, '
              f'core: {record.core_shape or "no known shape"}'
              f'{", flush queues in drivers" if record.dma_fq else ""}']
-    done = [e for e in record.changes if e['event'] == 'upstream']
+    done = [e for e in record.changes if isinstance(e, Upstream)]
     if done:
-        lines.append(f"{PROG}: {done[0]['file']}: " +
-                     upstream.STATEMENT.format(fn=done[0]['function']))
+        lines.append(f"{PROG}: {done[0].file}: " +
+                     upstream.STATEMENT.format(fn=done[0].function))
     by_file: dict[str, list[str]] = {}
     for e in record.changes:
         said = e.summary()

@@ -205,7 +205,7 @@ def render(tree: KernelTree, fn: str, rows: list[OpsMap],
                      f".def_domain_type() ({', '.join(s['def_dma'])}): a "
                      f"choice of default, not an allocation")
     for f in findings:
-        lines.append(f"  ! {f['file']}: {f['function']}(): {f['message']}")
+        lines.append(f'  ! {f.file}: {f.function}(): {f.message}')
     return '\n'.join(lines) + '\n'
 
 

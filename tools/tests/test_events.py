@@ -49,7 +49,7 @@ def test_every_kind_parses_and_round_trips() -> None:
     for kind, fields in SAMPLES.items():
         raw = dict(event=kind, rule='x', **fields)
         e = events.parse(raw)
-        assert type(e).KIND == kind and e['event'] == kind
+        assert type(e).KIND == kind and e.KIND == kind
         assert events.parse(json.loads(json.dumps(e.to_json()))) == e
     for kind in events.FINDING_KINDS:
         e = events.parse(finding(kind))

@@ -20,6 +20,7 @@ from toolrun import EXPECTED, FIXTURES, TOP, fixture_copy, linux_tree, \
 sys.path.insert(0, str(TOP / 'tools'))
 
 from iommu_dma import proof, report  # noqa: E402
+from iommu_dma.events import Finding  # noqa: E402
 from iommu_dma.rewrite import compute, discard  # noqa: E402
 from iommu_dma.tree import KernelTree  # noqa: E402
 
@@ -284,9 +285,9 @@ def real(request):
     return request.param, tree, rep
 
 
-def helper_line_compares(tree: KernelTree, f: dict) -> bool:
+def helper_line_compares(tree: KernelTree, f: Finding) -> bool:
     """The named helper's comparison is really at the line named."""
-    line = tree.read(f['file']).splitlines()[f['line'] - 1]
+    line = tree.read(f.file).splitlines()[f.line - 1]
     return re.search(r'[=!]=\s*IOMMU_DOMAIN_\w+|case IOMMU_DOMAIN_\w+:', line) \
         is not None
 
@@ -312,14 +313,14 @@ def test_real_findings(real):
     rows = {(r.file, r.ops): r for r in rep.rows}
     amd = rows[('drivers/iommu/amd/iommu.c', 'amd_iommu_ops')]
     intel = rows[('drivers/iommu/intel/iommu.c', 'intel_iommu_ops')]
-    assert {f['kind'] + ' ' + f.get('helper', '') for f in amd.findings} \
+    assert {f.kind + ' ' + (f.helper or '') for f in amd.findings} \
         == {'implicit-dma ', 'behaviour protection_domain_alloc'}
     assert 'DMA' in amd.before and 'DMA' in amd.after and not amd.removed
     assert amd.proof == 'proved'
     assert 'use_dma_iommu' in amd.flags
-    helpers = [f for f in intel.findings if f['kind'] == 'behaviour']
-    assert [f['helper'] for f in helpers] == ['first_level_by_default']
-    for f in helpers + [f for f in amd.findings if f.get('helper')]:
+    helpers = [f for f in intel.findings if f.kind == 'behaviour']
+    assert [f.helper for f in helpers] == ['first_level_by_default']
+    for f in helpers + [f for f in amd.findings if f.helper]:
         assert helper_line_compares(tree, f), f
     assert intel.proof == 'proved'
     if version == '6.1':

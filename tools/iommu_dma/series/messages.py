@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..events import Finding
+from ..events import Core, Field, Finding, Flag, Gate, LegacyBinding
 from ..record import Record
 
 WIDTH = 72
@@ -76,45 +76,45 @@ def flags_of(record: Record, rel: str) -> dict[tuple[str, str], list[str]]:
     """(ops, function) -> flags set, for one file."""
     got: dict[tuple[str, str], list[str]] = {}
     for e in record.changes:
-        if e['event'] == 'flag' and e['file'] == rel:
-            got.setdefault((e['ops'], e['function']), []).append(e['flag'])
+        if isinstance(e, Flag) and e.file == rel:
+            got.setdefault((e.ops, e.function), []).append(e.flag)
     return {k: sorted(v, reverse=True) for k, v in sorted(got.items())}
 
 
 def gates_of(record: Record, rel: str) -> dict[str, list[str]]:
     got: dict[str, list[str]] = {}
     for e in record.changes:
-        if e['event'] == 'gate' and e['file'] == rel:
-            got.setdefault(e['function'], []).append(e['removed'])
+        if isinstance(e, Gate) and e.file == rel:
+            got.setdefault(e.function, []).append(e.removed)
     return {k: sorted(v) for k, v in sorted(got.items())}
 
 
-def legacy_of(record: Record, rel: str) -> list[dict]:
+def legacy_of(record: Record, rel: str) -> list[LegacyBinding]:
     return [e for e in record.changes
-            if e['event'] == 'legacy-binding' and e['file'] == rel]
+            if isinstance(e, LegacyBinding) and e.file == rel]
 
 
 def unflagged_files(record: Record) -> list[str]:
     """Drivers that took DMA domains and declare no flag (only with
     ALLOW_DMA_LOSS: the proofs refuse them otherwise)."""
     flagged = {f for f, _ in record.flags_by_ops()}
-    return sorted({e['file'] for e in record.findings
-                   if e['kind'] in ('implicit-dma', 'not-rewritten')
-                   and e['file'] not in flagged})
+    return sorted({e.file for e in record.findings
+                   if e.kind in ('implicit-dma', 'not-rewritten')
+                   and e.file not in flagged})
 
 
 def behaviour_changes(record: Record) -> list[str]:
     """The behaviour changes the report computed, one sentence each."""
-    return [f"{e['file']}: {e['function']}(): {e['message']}."
+    return [f'{e.file}: {e.function}(): {e.message}.'
             for e in sorted(record.findings, key=lambda e: (
-                e['file'], e['function'], e.get('line') or 0))
-            if e['kind'] == 'behaviour']
+                e.file, e.function, e.line or 0))
+            if e.kind == 'behaviour']
 
 
 def fields(record: Record) -> list[str]:
     """The new fields, use_dma_iommu first."""
-    return sorted({e['field'] for e in record.changes
-                   if e['event'] == 'field'}, reverse=True)
+    return sorted({e.field for e in record.changes
+                   if isinstance(e, Field)}, reverse=True)
 
 
 # ---- commit messages -------------------------------------------------------
@@ -155,20 +155,20 @@ def declare_message(record: Record, rel: str) -> tuple[str, str]:
             f'IOMMU_DOMAIN_UNMANAGED instead.')
     for e in legacy_of(record, rel):
         paras.append(
-            f'With the legacy binding ({e["flag_var"]}) the driver refuses '
-            f'DMA domains, so {e["function"]}() clears '
-            f'{e["ops"]}.use_dma_iommu when it sets {e["flag_var"]}.')
+            f'With the legacy binding ({e.flag_var}) the driver refuses '
+            f'DMA domains, so {e.function}() clears '
+            f'{e.ops}.use_dma_iommu when it sets {e.flag_var}.')
     paras.append('Nothing reads the flags yet; no functional change.')
     ops = sorted({o for o, _ in flags}) or \
-        sorted({e['ops'] for e in legacy_of(record, rel)})
+        sorted({e.ops for e in legacy_of(record, rel)})
     subject = f'Declare DMA API support in {joined(ops)}' if ops else \
         'Declare DMA API support in iommu_ops'
     return subject, wrap(*paras)
 
 
 def core_paragraphs(record: Record, dead_next: bool) -> list[str]:
-    fn = next((e['function'] for e in record.changes
-               if e['event'] == 'core'), 'the core')
+    fn = next((e.function for e in record.changes
+               if isinstance(e, Core)), 'the core')
     if record.core_shape == 'domain-alloc-legacy':
         paras = [
             f'{fn}() passes IOMMU_DOMAIN_DMA to drivers that implement the '
@@ -230,8 +230,8 @@ def drop_message(record: Record, rel: str) -> tuple[str, str]:
             f'IOMMU_DOMAIN_UNMANAGED when it needs a DMA API domain, so '
             f'{fn}() is never called with {joined(consts, "or")} any more. '
             f'Remove the dead comparison{"s" if len(consts) > 1 else ""}.')
-    shapes = {e['shape'] for e in record.changes
-              if e['event'] == 'gate' and e['file'] == rel}
+    shapes = {e.shape for e in record.changes
+              if isinstance(e, Gate) and e.file == rel}
     if 'legacy-gate' in shapes:
         paras.append('The legacy binding check goes with them: with the '
                      'legacy binding use_dma_iommu is clear, so the core '
@@ -247,7 +247,7 @@ def stage_declare_message(record: Record) -> tuple[str, str]:
     drivers = []
     for (f, ops), fl in sorted(record.flags_by_ops().items()):
         legacy = ', cleared with the legacy binding' if any(
-            e['ops'] == ops for e in legacy_of(record, f)) else ''
+            e.ops == ops for e in legacy_of(record, f)) else ''
         drivers.append(f'{ops} ({f}): {", ".join(fl)}{legacy}')
     head, _, tail = fields_body.rpartition('\n\nNothing reads')
     body = (head + '\n\nEvery driver whose domain_alloc accepts these types '
@@ -260,9 +260,8 @@ def stage_drop_message(record: Record) -> tuple[str, str]:
     """Every driver's dead comparisons in one patch."""
     by_fn: dict[tuple[str, str], set[str]] = {}
     for e in record.changes:
-        if e['event'] == 'gate':
-            by_fn.setdefault((e['file'], e['function']), set()).add(
-                e['removed'])
+        if isinstance(e, Gate):
+            by_fn.setdefault((e.file, e.function), set()).add(e.removed)
     lines = [f'{fn}() ({f}): {joined(sorted(cs))}'
              for (f, fn), cs in sorted(by_fn.items())]
     body = wrap('The core now asks drivers that set use_dma_iommu for '
@@ -303,8 +302,8 @@ def seed_differences(record: Record, split: str, exists) -> list[str]:
     notes = []
     flagged: dict[str, set[str]] = {}
     for e in record.changes:
-        if e['event'] == 'flag':
-            flagged.setdefault(e['file'], set()).add(e['flag'])
+        if isinstance(e, Flag):
+            flagged.setdefault(e.file, set()).add(e.flag)
     absent = [f for f in sorted(SEED_FLAGS)
               if f not in flagged and not exists(f)]
     unchanged = [f for f in sorted(SEED_FLAGS)
@@ -335,18 +334,18 @@ def seed_differences(record: Record, split: str, exists) -> list[str]:
         notes.append('include/linux/iommu.h: no allow_dma_fq field: this '
                      'core never passes IOMMU_DOMAIN_DMA_FQ to drivers '
                      '(IOMMU_CAP_DEFERRED_FLUSH).')
-    core = next((e for e in record.changes if e['event'] == 'core'), None)
+    core = next((e for e in record.changes if isinstance(e, Core)), None)
     if core and record.core_shape == 'default-domain-fallback':
-        notes.append(f'{core["file"]}: the driver is asked for '
-                     f'IOMMU_DOMAIN_UNMANAGED in {core["function"]}(), '
+        notes.append(f'{core.file}: the driver is asked for '
+                     f'IOMMU_DOMAIN_UNMANAGED in {core.function}(), '
                      f'before the domain gets its type and its IOVA cookie. '
                      f'The sketch changed {SEED_CORE}() instead: the domain '
                      f'was allocated as UNMANAGED and retyped, never got its '
                      f'cookie, and every device behind the IOMMU lost DMA at '
                      f'boot; the fallback to IOMMU_DOMAIN_DMA was lost too.')
     elif core:
-        notes.append(f'{core["file"]}: the core change is in '
-                     f'{core["function"]}(); the sketch changed '
+        notes.append(f'{core.file}: the core change is in '
+                     f'{core.function}(); the sketch changed '
                      f'{SEED_CORE}(), which this tree does not have in that '
                      f'shape.')
     if split == 'stage':
@@ -404,7 +403,7 @@ def cover_blurb(record: Record, phases: list[str], split: str,
     drivers = []
     for (f, ops), fl in sorted(record.flags_by_ops().items()):
         legacy = ' (cleared with the legacy binding)' if any(
-            e['ops'] == ops for e in legacy_of(record, f)) else ''
+            e.ops == ops for e in legacy_of(record, f)) else ''
         drivers.append(f'{f} ({ops}): {", ".join(fl)}{legacy}')
     paras.append('Drivers:\n' + itemize(drivers))
     found = findings_list(record)
