@@ -16,7 +16,8 @@
 #   RECORD=1      drift: record expected/<version>.manifest instead
 #   KVER=5.10|6.1|6.12|7.2|7.3|7.3~rc7  Debian linux-source for `make linux`
 #   DEBVER=v      that package's Debian version (default: the newest)
-#   KCACHE=dir    where Debian kernel trees are unpacked (default: .cache/)
+#   KCACHE=dir    Debian kernel trees, pristine boot builds and ccache,
+#                 shared by every clone (default: ~/.cache/iommu-dma)
 #   OUT=dir       where `make series` writes the patches (required there)
 #   SPLIT=stage|driver|0  series: three bisect-safe stages (default), one
 #                 patch per driver and step, or one patch
@@ -40,7 +41,8 @@ O ?= $(CURDIR)/build
 J ?= 2
 PARTS ?= all
 KVER ?= 6.1
-KCACHE ?= $(CURDIR)/.cache
+KCACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/iommu-dma
+export KCACHE
 FIXTURE_COPY := $(O)/linux-fixtures
 KERNEL ?= $(FIXTURE_COPY)
 
@@ -188,7 +190,7 @@ series: checker kernel-tree
 	$(Q)test -n "$(OUT)" || { echo 'make series: set OUT=dir' >&2; exit 2; }
 	$(Q)$(TOOL) series -j $(J) --split $(SPLIT) --checker $(CHECKER) \
 		$(if $(filter 1,$(BOOT)),--boot) \
-		--work-root $(O) -o $(OUT) $(if $(SIGNOFF),--signoff "$$SIGNOFF") \
+		-o $(OUT) $(if $(SIGNOFF),--signoff "$$SIGNOFF") \
 		$(if $(PREFIXES),--prefixes $(PREFIXES)) \
 		$(if $(CHECKPATCH),--checkpatch $(CHECKPATCH)) \
 		$(if $(REROLL),--reroll $(REROLL)) $(if $(filter 1,$(RFC)),--rfc) \
@@ -201,16 +203,16 @@ series: checker kernel-tree
 		"$(KERNEL)"
 
 # Run-time check: build the pristine KERNEL and its rewrite (tinyconfig +
-# tools/boot/<arch>.config) in $(O)/boot/<series>-<arch>/, boot both under
-# QEMU behind every IOMMU it emulates (IOMMU=intel,amd,virtio on x86_64,
-# smmuv3,virtio on arm64) in every mode (MODES=lazy,strict,passthrough) and
-# compare. KERNEL is never written; the fixtures cannot boot, so the
+# tools/boot/<arch>.config) in $(KCACHE)/boot/<series>-<arch>-<hash>/,
+# boot both under QEMU behind every IOMMU it emulates (IOMMU=intel,amd,virtio
+# on x86_64, smmuv3,virtio on arm64) in every mode
+# (MODES=lazy,strict,passthrough) and compare. KERNEL is never written; the fixtures cannot boot, so the
 # default is the 6.1 tree. ARCH goes to kbuild only on its command line.
 BOOT_KERNEL = $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
 boot:
 	$(DEPS) rewrite check boot
 	$(Q)$(if $(filter $(FIXTURE_COPY),$(KERNEL)),tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null)
-	$(Q)$(TOOL) boot --arch $(or $(ARCH),x86_64) -j $(J) --work $(O)/boot \
+	$(Q)$(TOOL) boot --arch $(or $(ARCH),x86_64) -j $(J) \
 		$(if $(filter 1,$(JSON)),--json) $(if $(IOMMU),--iommu $(IOMMU)) \
 		$(if $(MODES),--modes $(MODES)) "$(BOOT_KERNEL)"
 

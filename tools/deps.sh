@@ -19,7 +19,7 @@ needs() {
 		/usr/include/gelf.h:libelf-dev ;;
 	boot) echo qemu-system-x86_64:qemu-system-x86 \
 		qemu-system-aarch64:qemu-system-arm \
-		/bin/busybox:busybox-static cpio:cpio \
+		/bin/busybox:busybox-static cpio:cpio ccache:ccache \
 		/usr/aarch64-linux-gnu/include/stdio.h:libc6-dev-arm64-cross ;;
 	series) echo git:git b4:b4 ;;
 	*) echo "deps: unknown group $1" >&2; exit 2 ;;

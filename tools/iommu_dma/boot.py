@@ -7,7 +7,11 @@ QEMU emulates and with every IOMMU mode, and compares the two per
 the IOMMU, IOMMU setup failures and faults on the console and QEMU's own
 warnings.
 
-KERNEL is never written. Everything happens in WORK/<series>-<arch>/:
+KERNEL is never written. Everything happens in
+WORK/<series>-<arch>-<path hash>/, WORK being KCACHE/boot unless --work
+says otherwise, so the pristine kernel is built once per tree, arch and
+config for every clone of this tool, and objects rebuilt go through
+ccache (KCACHE/ccache) where it is installed:
 
   src/              cp -al KERNEL (the rewrite replaces files, never edits
                     them in place)
@@ -46,7 +50,7 @@ from typing import Callable, Iterator, Sequence
 from . import PROG, jsonout
 from .errors import ToolError
 from .spatch import echo
-from .tree import KernelTree
+from .tree import KernelTree, kernel_cache
 
 TOP = Path(__file__).resolve().parents[2]
 BOOT_DIR = TOP / 'tools' / 'boot'
@@ -450,8 +454,7 @@ class Work:
 
 
 def default_work_root() -> Path:
-    out = os.environ.get('IOMMU_DMA_OUT')
-    return (Path(out) if out else TOP / 'build') / 'boot'
+    return kernel_cache() / 'boot'
 
 
 @contextmanager
@@ -466,8 +469,18 @@ def locked(work: Work, progress: Progress) -> Iterator[None]:
         yield
 
 
-def kbuild_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in KBUILD_ENV_DROP}
+def kbuild_env(work: Work | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in KBUILD_ENV_DROP}
+    if work is not None:
+        # One compiler cache for every work directory: paths under the
+        # boot root are hashed relative to the object directory, so the
+        # same source in another work directory (a git clone of the same
+        # release, a new KCACHE/boot entry) hits.
+        env.update(CCACHE_DIR=env.get('CCACHE_DIR',
+                                      str(kernel_cache() / 'ccache')),
+                   CCACHE_BASEDIR=str(work.root.parent),
+                   CCACHE_NOHASHDIR='1')
+    return env
 
 
 def run_logged(cmd: Sequence[str], log: Path, what: str,
@@ -499,9 +512,10 @@ def _first_error(log: Path) -> str:
 
 def kbuild_cmd(arch: Arch, work: Work, jobs: int, *targets: str
                ) -> list[str]:
+    cc = [f'CC=ccache {arch.cc}'] if shutil.which('ccache') else []
     return ['make', '-C', str(work.src), f'O={work.obj}',
             f'ARCH={arch.kbuild_arch}', f'CROSS_COMPILE={arch.cross_compile}',
-            f'-j{jobs}', *targets]
+            *cc, f'-j{jobs}', *targets]
 
 
 def needed_symbols(fragment: str) -> tuple[list[str], list[str]]:
@@ -540,7 +554,7 @@ def configure(arch: Arch, work: Work, jobs: int, version: str,
                  f'(log: {log})')
         work.obj.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)
-        env = kbuild_env()
+        env = kbuild_env(work)
         run_logged(kbuild_cmd(arch, work, jobs, 'tinyconfig'), log,
                    'make tinyconfig', env=env)
         with open(config, 'a') as f:
@@ -562,7 +576,7 @@ def build(arch: Arch, work: Work, jobs: int, variant: str,
     image.unlink(missing_ok=True)
     work.image(variant).unlink(missing_ok=True)
     run_logged(kbuild_cmd(arch, work, jobs, arch.target), log,
-               f'building the {variant} kernel', env=kbuild_env())
+               f'building the {variant} kernel', env=kbuild_env(work))
     if not image.exists():
         raise ToolError(f'building the {variant} kernel made no {image}; '
                         f'see {log}')
@@ -656,13 +670,33 @@ def pristine_key(kernel: KernelTree, arch: Arch, config_key: str,
                  files: Sequence[str]) -> str:
     """What the pristine image depends on: the version, the config, the
     compiler, and the files the rewrite touches, by content."""
-    parts = [kernel.version(), arch.name, config_key, _compiler(arch)]
+    parts = [kernel.version(), arch.name, config_key, _compiler(arch),
+             _tree_stamp(kernel.path)]
     for rel in sorted(files):
         path = kernel.path / rel
         parts.append(rel)
         parts.append(hashlib.sha256(path.read_bytes()).hexdigest()
                      if path.is_file() else '-')
     return _digest(parts)
+
+
+def _tree_stamp(root: Path) -> str:
+    """How many files the tree has and the newest mtime: an edit, a
+    checkout or a new unpack changes it (mtime is what kbuild goes by)."""
+    count = newest = 0
+    stack = [root]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.name in ('.git', '.iommu-dma'):
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(Path(e.path))
+                else:
+                    count += 1
+                    newest = max(newest,
+                                 e.stat(follow_symlinks=False).st_mtime_ns)
+    return f'{count} {newest}'
 
 
 def _compiler(arch: Arch) -> str:
@@ -856,8 +890,12 @@ def run(options: Options, progress: Progress) -> BootResult:
     tree, arch = check_inputs(options)
     if not options.iommus:
         options = replace(options, iommus=tuple(arch.iommus))
+    # One work directory per tree and arch: kbuild judges objects by
+    # mtime, so objects built from another tree of the same release
+    # would pass for this one's.
+    where = _digest([str(tree.path.resolve())])[:8]
     root = (options.work or default_work_root()) / \
-        f'{tree.series_name()}-{arch.name}'
+        f'{tree.series_name()}-{arch.name}-{where}'
     work = Work(root)
     with locked(work, progress):
         return _run_locked(options, tree, arch, work, progress)
@@ -892,13 +930,25 @@ def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
         write_rewritten(work, options.rewritten, progress)
     touched = touched_files(tree.path, work.src)
     progress(f'the rewrite touched {len(touched)} files')
-    # Until the rewritten build is done, obj/ may hold objects of both.
-    state['touched'] = sorted(set(stale) | set(touched))
-    state['pristine_key'] = pristine_key(tree, arch, config_key, touched)
-    work.save_state(state)
-    seconds['build_rewritten'] = build(arch, work, options.jobs,
-                                       'rewritten', progress)
-    state['touched'] = touched
+    new_key = pristine_key(tree, arch, config_key, touched)
+    rewritten_key = _digest([new_key, *(
+        f'{rel}\0{hashlib.sha256((work.src / rel).read_bytes()).hexdigest()}'
+        for rel in touched)])
+    if cached and state.get('rewritten_key') == rewritten_key and \
+            sorted(stale) == touched and work.image('rewritten').exists():
+        # A re-roll that rewrites the same files the same way: obj/ holds
+        # the objects of exactly this rewrite.
+        progress(f'rewritten kernel cached: {work.image("rewritten")}')
+    else:
+        # Until the rewritten build is done, obj/ may hold objects of both.
+        state.pop('rewritten_key', None)
+        state['touched'] = sorted(set(stale) | set(touched))
+        state['pristine_key'] = new_key
+        work.save_state(state)
+        seconds['build_rewritten'] = build(arch, work, options.jobs,
+                                           'rewritten', progress)
+    state.update(touched=touched, pristine_key=new_key,
+                 rewritten_key=rewritten_key)
     work.save_state(state)
     cpio = initramfs(arch, work)
     disk, crc = disk_image(work)
@@ -958,8 +1008,8 @@ def add_boot(sub) -> None:
     s.add_argument('--arch', choices=tuple(ARCHES), default='x86_64')
     s.add_argument('-j', '--jobs', type=int, default=2,
                    help='make and spatch jobs (default 2)')
-    s.add_argument('--work', help='work root (default: $IOMMU_DMA_OUT/boot '
-                   'or build/boot)')
+    s.add_argument('--work', help='work root (default: KCACHE/boot, '
+                   'shared by every clone and O=)')
     s.add_argument('--json', action='store_true', help='print JSON')
     s.add_argument('--iommu', help='comma-separated (default: all of the '
                    'arch: x86_64 intel,amd,virtio; arm64 smmuv3,virtio)')

@@ -315,8 +315,8 @@ def add_series(sub) -> None:
                    'without scripts/checkpatch.pl (run with --no-tree)')
     s.add_argument('--checker', help='kbuild-check (default: '
                    '$IOMMU_DMA_OUT/checker/kbuild-check)')
-    s.add_argument('--work-root', help='run directories and boot builds '
-                   '(default: $IOMMU_DMA_OUT or build/)')
+    s.add_argument('--work-root', help='run directories (default: '
+                   'KCACHE, ~/.cache/iommu-dma; boot builds: KCACHE/boot)')
     s.add_argument('-j', '--jobs', type=int, default=2,
                    help='spatch and build jobs')
     s.add_argument('--boot', action='store_true',

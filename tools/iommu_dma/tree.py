@@ -149,3 +149,13 @@ def copy_files(src: Path, dst: Path, files: list[str]) -> None:
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / rel, target)
+
+
+def kernel_cache() -> Path:
+    """KCACHE: where Debian trees are unpacked (tools/linux-tree.sh), and
+    pristine kernels and ccache kept, shared by every clone and O=."""
+    env = os.environ.get('KCACHE')
+    if env:
+        return Path(env)
+    xdg = os.environ.get('XDG_CACHE_HOME')
+    return (Path(xdg) if xdg else Path.home() / '.cache') / 'iommu-dma'

@@ -4,8 +4,8 @@ bad input, the source copy, and end to end on Debian's 6.1 and 6.12
 control: the seed's core rule must fail at run time with the missing IOVA
 cookie symptoms.
 
-The end-to-end runs share $IOMMU_DMA_OUT/boot (build/boot) with `make
-boot`: the pristine kernels are cached there after the first run.
+The end-to-end runs share KCACHE/boot with `make boot` and every clone:
+the pristine kernels are cached there after the first run.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ EXPECTED = TOP / 'expected'
 SEED = TOP.parent / 'shared' / 'seed' / 'remove-iommu-domain-dma.eml.txt'
 CHECKER = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build')) / \
     'checker' / 'kbuild-check'
+sys.path.insert(0, str(TOP / 'tools'))
+from iommu_dma.tree import kernel_cache  # noqa: E402  (KCACHE, as make)
 
 
 def tool(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -36,7 +38,8 @@ def fixture_copy(dst: Path) -> Path:
 def linux_tree(version: str) -> Path:
     """An unpacked Debian tree, as `make linux KVER=...` leaves it."""
     var = 'IOMMU_DMA_LINUX_' + version.replace('.', '_')
-    path = Path(os.environ.get(var, TOP / '.cache' / f'linux-source-{version}'))
+    path = Path(os.environ.get(var, kernel_cache() /
+                               f'linux-source-{version}'))
     assert (path / 'Makefile').exists(), \
         f'{path}: no kernel tree; run `make linux KVER={version}` or set {var}'
     return path

@@ -25,7 +25,7 @@ from .. import PROG, gitcmd, pipeline
 from ..errors import ToolError
 from ..record import Record
 from ..rewrite import Rewrite, discard
-from ..tree import STATE_DIR, KernelTree
+from ..tree import STATE_DIR, KernelTree, kernel_cache
 from . import b4prep, checks, mail, messages
 from .patches import SPLITS, Patch, plan
 from .prefixes import TABLE, Prefixes, load_table
@@ -42,7 +42,7 @@ class Options:
     prefixes: Path | None = None
     checkpatch: Path | None = None   # for trees without scripts/checkpatch.pl
     checker: Path | None = None      # kbuild-check
-    work_root: Path | None = None    # run directories, boot builds
+    work_root: Path | None = None    # run directories
     jobs: int = 2
     boot: bool = False               # boot check of the final tree
     reroll: int | None = None        # -v N (default: the previous one + 1)
@@ -180,8 +180,9 @@ def generate(kernel_path: str | os.PathLike, opts: Options) -> Result:
     ctx = SeriesRun(kernel, opts, identity(kernel, opts.signoff),
                     Prefixes(kernel, load_table(opts.prefixes or TABLE)),
                     find_checker(opts), find_checkpatch(kernel, opts), out,
-                    RunDir.create((opts.work_root or default_root()).resolve()
-                                  / 'series', kernel.series_name()))
+                    # under KCACHE: a later clone re-uses its build dirs
+                    RunDir.create((opts.work_root or kernel_cache())
+                                  .resolve() / 'series', kernel.series_name()))
     for name in ctx.run.removed:
         ctx.say(f'removed {ctx.run.root / name}, left by an interrupted run')
     rewrite = None
@@ -235,7 +236,6 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
     built = commit_and_build(ctx, patches, record.files)
     top = gitcmd.run(repo, 'rev-parse', 'HEAD').strip()
     booted = checks.boot_check(ctx.kernel.path, ctx.opts.jobs,
-                               ctx.run.root.parent / 'boot',
                                {f: (repo / f).read_bytes()
                                 for f in record.files}) \
         if ctx.opts.boot else None

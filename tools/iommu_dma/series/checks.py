@@ -121,14 +121,15 @@ def git_am(repo: Path, base: str, mailed: list[Path],
             f'gives the same files as a one-shot rewrite')
 
 
-def boot_check(kernel: Path, jobs: int, work: Path,
-               final: dict[str, bytes]) -> 'boot.BootResult':
+def boot_check(kernel: Path, jobs: int, final: dict[str, bytes]
+               ) -> 'boot.BootResult':
     """The final tree (final: the files as the last patch leaves them)
-    booted against pristine."""
+    booted against pristine, in the boot check's own work root (under
+    KCACHE: its pristine kernel is `make boot`'s)."""
     def progress(msg: str) -> None:
         print(f'{PROG} series: boot: {msg}', file=sys.stderr, flush=True)
 
-    result = boot.run(boot.Options(kernel=str(kernel), jobs=jobs, work=work,
+    result = boot.run(boot.Options(kernel=str(kernel), jobs=jobs,
                                    rewritten=tuple(sorted(final.items()))),
                       progress)
     if not result.ok():
