@@ -897,8 +897,28 @@ def run(options: Options, progress: Progress) -> BootResult:
     root = (options.work or default_work_root()) / \
         f'{tree.series_name()}-{arch.name}-{where}'
     work = Work(root)
+    prune(root.parent, progress)
     with locked(work, progress):
         return _run_locked(options, tree, arch, work, progress)
+
+
+def prune(boot_root: Path, progress: Progress) -> None:
+    """Work dirs whose tree is gone (a test's clone, a deleted copy) go:
+    nothing can use them again, and each holds a kernel build."""
+    if not boot_root.is_dir():
+        return
+    for root in boot_root.iterdir():
+        work = Work(root)
+        tree = work.load_state().get('tree')
+        if not tree or Path(tree).exists():
+            continue
+        with open(root / '.lock', 'w') as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue            # in use: its owner will say
+            progress(f'removing {root} (its tree {tree} is gone)')
+            shutil.rmtree(root)
 
 
 def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
@@ -911,6 +931,7 @@ def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
         progress(f'no {work.state}: removing {work.obj}')
         shutil.rmtree(work.obj)
     stale = state.get('touched', [])
+    state['tree'] = str(tree.path.resolve())
     make_source(tree.path, work, stale, progress)
     config_key = configure(arch, work, options.jobs, tree.version(),
                            progress)

@@ -429,3 +429,19 @@ def test_boot_61_arm64_smmuv3() -> None:
                             '--iommu', 'smmuv3')
     assert_same(data, {'smmuv3'})
     assert rc == 0
+
+
+def test_work_dirs_of_gone_trees_are_pruned(tmp_path: Path) -> None:
+    """A work dir whose tree no longer exists is removed; one whose tree
+    is there, or that names none, stays."""
+    root = tmp_path / 'boot'
+    for name, tree in (('gone', tmp_path / 'deleted'), ('here', tmp_path),
+                       ('unknown', None)):
+        work = boot.Work(root / name)
+        work.root.mkdir(parents=True)
+        work.save_state({'tree': str(tree)} if tree else {})
+    said: list[str] = []
+    boot.prune(root, said.append)
+    assert sorted(p.name for p in root.iterdir()) == ['here', 'unknown']
+    assert said == [f'removing {root / "gone"} (its tree '
+                    f'{tmp_path / "deleted"} is gone)']
