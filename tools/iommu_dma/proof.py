@@ -47,7 +47,15 @@ KEYWORDS = {'true', 'false', 'NULL', 'sizeof', 'unsigned', 'int', 'bool'}
 
 
 class Unmodelled(Exception):
-    """The gate has a shape this model does not evaluate."""
+    """The gate has a shape this model does not evaluate. kind says which,
+    for what the user is told to do (report.REMEDIES): 'local' (the type
+    read through a local), 'own-cookie' (the driver's own
+    iommu_get_dma_cookie()), 'undefined-type', or 'shape' (anything
+    else)."""
+
+    def __init__(self, message: str, kind: str = 'shape') -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -414,7 +422,8 @@ def gate_of(clean: str, function: str, param: str,
                 param in w[w.index('=') + 1:] and \
                 w[w.index('=') - 1] in variables:
             raise Unmodelled(f'its gate reads the type through the local '
-                             f'{w[w.index("=") - 1]} (line {s.line})')
+                             f'{w[w.index("=") - 1]} (line {s.line})',
+                             'local')
     constants = sorted({t.text for t in cond_toks
                         if re.fullmatch(r'(__)?IOMMU_DOMAIN_\w+', t.text)})
     return Gate(function, param, line, '+'.join(shapes) or 'none', c,
@@ -635,7 +644,9 @@ def free_variables(toks: list[Tok], param: str) -> list[str]:
                                  f'member')
             continue
         if k + 1 < len(toks) and toks[k + 1].text == '(':
-            raise Unmodelled(f'line {tok.line}: calls {w}()')
+            raise Unmodelled(f'line {tok.line}: calls {w}()',
+                             'own-cookie' if w == 'iommu_get_dma_cookie'
+                             else 'shape')
         if w not in names:
             names.append(w)
     return names
@@ -684,7 +695,8 @@ def program(types: DomainTypes, before: Gate, after: Gate,
     for name in before.constants + after.constants:
         if name not in defined:
             raise Unmodelled(f'its gate names {name}, which '
-                             f'include/linux/iommu.h does not define')
+                             f'include/linux/iommu.h does not define',
+                             'undefined-type')
 
     def decls(gate: Gate) -> str:
         return '\n'.join(f'\tconst int {v} = v[{variables.index(v)}];\n'
@@ -756,7 +768,7 @@ def evaluate(types: DomainTypes, before: Gate, after: Gate,
         hit = remember(text, variables, check, where,
                        compile_and_run(text))
     if isinstance(hit, Unmodelled):
-        raise Unmodelled(*hit.args)
+        raise Unmodelled(str(hit), hit.kind)
     return hit
 
 

@@ -40,6 +40,7 @@ class Row:
     flags: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)    # CONST (shape)
     proof: str | None = None    # proved / counterexample / not proved
+    reason: str = ''            # why not proved: a key of REMEDIES
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -228,6 +229,7 @@ def evaluate_row(row: Row, types: DomainTypes,
         if len(evs) > 1 and ev.verdict not in (None, 'proved'):
             ev = replace(ev, verdict=f'{ev.verdict} (the definition at '
                          f'line {requests[evs.index(ev)].before.line})')
+            row.reason = 'ifdef'
     except Unmodelled as e:
         row.findings.append(Finding(
             kind='gate-unmodelled', file=row.file, function=row.function,
@@ -236,6 +238,7 @@ def evaluate_row(row: Row, types: DomainTypes,
         # the rules or not: a gate the model cannot read is not proved.
         if checked:
             row.proof = f'not proved: {e}'
+            row.reason = e.kind
         return
     row.evaluated = True
     row.before = proof.accepted(ev.before, ev.variables, types)
@@ -407,34 +410,39 @@ def refuse(report: Report, allow_dma_loss: tuple[str, ...] = (),
     raise ToolError('\n'.join(lines))
 
 
+# What the user can do about a refused driver, by why it was refused.
+REMEDIES = {
+    'own-cookie': 'it gets the IOVA cookie of its DMA domains itself, as '
+                  'drivers did before v5.15, and this core gets it too '
+                  '(without the transitional !domain->iova_cookie check, '
+                  'so the core\'s call fails on it): remove the driver\'s '
+                  'call, as upstream did in v5.15, or accept the loss',
+    'local': 'the rules see only comparisons of the type itself: compare '
+             'it in the gate, or accept the loss',
+    'ifdef': 'its #if-selected definitions accept different types, and the '
+             'one struct iommu_ops declares the same flags for all: put the '
+             'flags under the same #if, or accept the loss',
+    'undefined-type': 'a domain type from a later release: the driver does '
+                      'not build on this tree as it is; define the type as '
+                      'that release does, or accept the loss',
+    'partial': 'it accepts DMA only for some values of what its gate reads, '
+               'which no static .use_dma_iommu can say: set the flag at run '
+               'time (as the legacy-binding rewrite does), or accept the '
+               'loss',
+    'no-unmanaged': 'it took DMA domains but never UNMANAGED ones, and the '
+                    'core now asks for UNMANAGED: let its .domain_alloc '
+                    'accept IOMMU_DOMAIN_UNMANAGED (as upstream later did '
+                    'for such drivers), or accept the loss',
+    'shape': 'check its gate by hand, or accept the loss',
+}
+
+
 def remedy(row: Row) -> str:
     """What the user can do about one refused driver."""
-    if 'calls iommu_get_dma_cookie()' in (row.proof or ''):
-        return ('it gets the IOVA cookie of its DMA domains itself, as '
-                'drivers did before v5.15, and this core gets it too '
-                '(without the transitional !domain->iova_cookie check, so '
-                'the core\'s call fails on it): remove the driver\'s call, '
-                'as upstream did in v5.15, or accept the loss')
-    if 'through the local' in (row.proof or ''):
-        return ('the rules see only comparisons of the type itself: '
-                'compare it in the gate, or accept the loss')
-    if '(the definition at line' in (row.proof or ''):
-        return ('its #if-selected definitions accept different types, and '
-                'the one struct iommu_ops declares the same flags for all: '
-                'put the flags under the same #if, or accept the loss')
-    if 'does not define' in (row.proof or ''):
-        return ('a domain type from a later release: the driver does not '
-                'build on this tree as it is; define the type as that '
-                'release does, or accept the loss')
-    if any('[' in t for t in row.before):
-        return ('it accepts DMA only for some values of what its gate '
-                'reads, which no static .use_dma_iommu can say: set the '
-                'flag at run time (as the legacy-binding rewrite does), or '
-                'accept the loss')
-    if 'UNMANAGED' not in row.before and \
+    reason = row.reason
+    if not reason and any('[' in t for t in row.before):
+        reason = 'partial'
+    elif not reason and 'UNMANAGED' not in row.before and \
             any(t.startswith('DMA') for t in row.before):
-        return ('it took DMA domains but never UNMANAGED ones, and the '
-                'core now asks for UNMANAGED: let its .domain_alloc accept '
-                'IOMMU_DOMAIN_UNMANAGED (as upstream later did for such '
-                'drivers), or accept the loss')
-    return 'check its gate by hand, or accept the loss'
+        reason = 'no-unmanaged'
+    return REMEDIES[reason or 'shape']
