@@ -38,7 +38,7 @@ def everything(tree_path: Path, jobs: int = 2, stages: bool = True) -> dict:
         r['after'] = {f: rw.after(f) for f in rw.record.files}
         r['before'] = rw.before
         r['diff'] = rw.diff()
-        r['report'] = json.loads(rep.to_json())
+        r['report'] = json.loads(rep.to_json(str(tree_path)))
         r['manifest'] = rw.record.manifest()
         return r
     finally:
