@@ -54,6 +54,8 @@ endif
 
 PYTHON := /usr/bin/python3
 TOOL := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma
+# checks and measurements beside the product: python3 -m lab.boot, ...
+LAB := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m lab
 # the slowest tests named at the end of every run
 PYTEST := $(PYTHON) -m pytest -q --durations=15
 # What each target needs, installed when missing (tools/deps.sh)
@@ -212,7 +214,7 @@ BOOT_KERNEL = $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(LINUX_6_1),$(KERNEL))
 boot:
 	$(DEPS) rewrite check boot
 	$(Q)$(if $(filter $(FIXTURE_COPY),$(KERNEL)),tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null)
-	$(Q)$(TOOL) boot --arch $(or $(ARCH),x86_64) -j $(J) \
+	$(Q)$(LAB).boot --arch $(or $(ARCH),x86_64) -j $(J) \
 		$(if $(filter 1,$(JSON)),--json) $(if $(IOMMU),--iommu $(IOMMU)) \
 		$(if $(MODES),--modes $(MODES)) "$(BOOT_KERNEL)"
 
@@ -253,7 +255,7 @@ KERNELS ?= $(if $(filter $(FIXTURE_COPY),$(KERNEL)),$(foreach t,$(LINUX_6_1) \
 bench: checker
 	$(Q)test -n "$(strip $(KERNELS))" || { echo 'make bench: no tree: \
 run make linux KVER=6.1 (6.12, 7.3) or set KERNELS=' >&2; exit 2; }
-	$(Q)PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma.bench \
+	$(Q)$(LAB).bench \
 		--reps $(REPS) --plain-reps $(PLAIN_REPS) -j $(J) \
 		--plain-cap $(PLAIN_CAP) \
 		$(if $(filter 1,$(BENCH_CHECKER)),--checker $(CHECKER)) \
@@ -265,7 +267,7 @@ run make linux KVER=6.1 (6.12, 7.3) or set KERNELS=' >&2; exit 2; }
 N ?= 50
 SEED ?= 1
 fuzz: checker
-	$(Q)PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m iommu_dma.fuzz -n $(N) --seed $(SEED) -O $(O) -j $(J)
+	$(Q)$(LAB).fuzz -n $(N) --seed $(SEED) -O $(O) -j $(J)
 
 test: test-rules test-tool test-checker
 

@@ -13,7 +13,6 @@ from typing import Iterator
 
 from . import PROG, applied, events, jsonout, pipeline, refusals, report, \
     upstream, version
-from .boot import add_boot
 from .errors import ToolError
 from .journal import Journal
 from .record import Record
@@ -263,7 +262,6 @@ def parser() -> argparse.ArgumentParser:
     revert.add_argument('kernel', metavar='KERNEL', help='kernel tree')
     revert.set_defaults(func=cmd_revert)
     add_series(sub)
-    add_boot(sub)
     return p
 
 

@@ -30,7 +30,6 @@ copy() {
 	rm -rf "$tmp/repo"
 	mkdir "$tmp/repo"
 	git -C "$top" archive HEAD | tar -x -C "$tmp/repo"
-	ln -s "$top/.cache" "$tmp/repo/.cache"
 }
 
 run_tests() {

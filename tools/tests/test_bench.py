@@ -17,7 +17,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from iommu_dma import bench, rewrite, spatch  # noqa: E402
+from iommu_dma import rewrite, spatch  # noqa: E402
+from lab import bench  # noqa: E402
 from iommu_dma.tree import IOMMU_C, IOMMU_H, KernelTree  # noqa: E402
 
 from toolrun import fixture_copy  # noqa: E402

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from toolrun import TOP, linux_tree, tool
+from toolrun import TOP, linux_tree
 
 sys.path.insert(0, str(TOP / 'tools'))
 
-from iommu_dma import boot  # noqa: E402
+from lab import boot  # noqa: E402
 from iommu_dma.errors import ToolError  # noqa: E402
 
 SEED_CORE = Path(__file__).parent / 'data' / 'seed-core' / \
@@ -212,6 +212,13 @@ def test_render_and_json() -> None:
     assert data['ok'] is False
     assert [r['verdict'] for r in data['rows']][0] == 'same as pristine'
     assert data['rows'][1]['differences'][0]['title'] == 'disk ok -> hang'
+    assert data['status'] == 'differs' and data['tree'] == '/k'
+    # the series reads the table, and only the table, off the report
+    from iommu_dma.series import checks
+    table = checks._table(text.splitlines())
+    assert [ln.split()[:2] for ln in table] == [
+        ['iommu', 'mode'], ['intel', 'lazy'], ['intel', 'strict']]
+    assert 'differs' in table[2]
 
 
 def test_pristine_failure_is_not_ok() -> None:
@@ -319,26 +326,29 @@ def test_interrupt_exits_130(monkeypatch, capsys) -> None:
         progress('building pristine bzImage')
         raise KeyboardInterrupt
     monkeypatch.setattr(boot, 'run', interrupted)
-    from iommu_dma import cli
-    assert cli.main(['boot', '/k']) == 130
+    assert boot.main(['/k']) == 130
     assert capsys.readouterr().err.splitlines()[-1] == \
         'iommu-dma: interrupted'
 
 
+def lab_boot(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-m', 'lab.boot', *args],
+                          capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(TOP / 'tools')))
+
+
 def test_bad_input(tmp_path: Path) -> None:
-    res = tool('boot', str(TOP / 'linux-fixtures'), check=False)
+    res = lab_boot(str(TOP / 'linux-fixtures'))
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         f'iommu-dma: error: {TOP / "linux-fixtures"}: not a buildable '
         'kernel tree (no scripts/kconfig)']
-    res = tool('boot', str(tmp_path / 'none'), check=False)
+    res = lab_boot(str(tmp_path / 'none'))
     assert res.returncode == 2 and 'no such directory' in res.stderr
-    res = tool('boot', '--iommu', 'smmuv3', str(TOP / 'linux-fixtures'),
-               check=False)
+    res = lab_boot('--iommu', 'smmuv3', str(TOP / 'linux-fixtures'))
     assert res.returncode == 2
     assert "unknown iommu 'smmuv3' for x86_64" in res.stderr
-    res = tool('boot', '--modes', 'eager', str(TOP / 'linux-fixtures'),
-               check=False)
+    res = lab_boot('--modes', 'eager', str(TOP / 'linux-fixtures'))
     assert res.returncode == 2 and "unknown mode 'eager'" in res.stderr
 
 
@@ -349,7 +359,7 @@ def test_missing_qemu(tmp_path: Path) -> None:
         (bin_dir / name).symlink_to(shutil.which(name))
     env = dict(os.environ, PATH=str(bin_dir),
                PYTHONPATH=str(TOP / 'tools'))
-    res = subprocess.run([sys.executable, '-m', 'iommu_dma', 'boot',
+    res = subprocess.run([sys.executable, '-m', 'lab.boot',
                           '--work', str(tmp_path / 'work'),
                           str(linux_tree('6.1'))],
                          capture_output=True, text=True, env=env)
@@ -365,7 +375,7 @@ def test_missing_qemu(tmp_path: Path) -> None:
 def boot_json(kernel: Path, *args: str, env: dict | None = None
               ) -> tuple[int, dict, str]:
     run_env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'), **(env or {}))
-    res = subprocess.run([sys.executable, '-m', 'iommu_dma', 'boot',
+    res = subprocess.run([sys.executable, '-m', 'lab.boot',
                           '--json', *args, str(kernel)],
                          capture_output=True, text=True, env=run_env)
     assert res.returncode in (0, 1), res.stderr

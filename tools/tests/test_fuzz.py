@@ -10,7 +10,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / 'tools'))
 
-from iommu_dma import fuzz  # noqa: E402
+from lab import fuzz  # noqa: E402
 
 OUT = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build'))
 CHECKER = OUT / 'checker' / 'kbuild-check'

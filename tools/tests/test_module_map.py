@@ -71,3 +71,35 @@ def test_cycle_finder_finds_one() -> None:
     assert cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c',
                                                            'a']
     assert cycle({'a': {'b'}, 'b': set()}) is None
+
+
+TOOLS = PKG.parent
+README = TOOLS.parent / 'README.md'
+
+
+def test_product_never_imports_the_lab() -> None:
+    """apply, diff, report, drift and series run without boot, fuzz or
+    bench: the lab runs as commands (python3 -m lab.boot), never imported."""
+    for path in PKG.rglob('*.py'):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or '']
+            else:
+                continue
+            for name in names:
+                assert name.split('.')[0] != 'lab', (path, name)
+
+
+def test_readme_module_map_names_every_module() -> None:
+    """One line per module in the README's module map, and no line for a
+    module that is gone."""
+    text = README.read_text()
+    block = text.split('Module map', 1)[1].split('```', 2)[1]
+    mapped = [ln.split()[0] for ln in block.splitlines() if ln.strip()]
+    modules = sorted(str(p.relative_to(TOOLS))
+                     for pkg in (PKG, TOOLS / 'lab')
+                     for p in pkg.rglob('*.py'))
+    assert sorted(mapped) == modules
+    assert len(mapped) == len(set(mapped))

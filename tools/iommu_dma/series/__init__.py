@@ -237,7 +237,7 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
     top = gitcmd.run(repo, 'rev-parse', 'HEAD').strip()
     booted = checks.boot_check(ctx.kernel.path, ctx.opts.jobs,
                                {f: (repo / f).read_bytes()
-                                for f in record.files}) \
+                                for f in record.files}, ctx.run.path) \
         if ctx.opts.boot else None
 
     older = [v for v in ([current] if current else []) + list(kept.values())
@@ -269,7 +269,7 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
                               ctx.ident.env()))
     if booted:
         done.append(f'boot: the final tree and pristine built for '
-                    f'{booted.arch} and booted under QEMU behind every IOMMU '
+                    f'x86_64 and booted under QEMU behind every IOMMU '
                     f'it emulates, lazy, strict and passthrough: every pair '
                     f'as pristine (table below)')
     else:
@@ -284,7 +284,7 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
         blurb += ('\n\n' + messages.fill(
             'Boot check (default domain type per group, and a virtio-blk '
             'disk read through the IOMMU):') + '\n\n' +
-            checks.boot_table(booted))
+            booted)
     title = messages.SEED_SUBJECT if ctx.opts.split != '0' else \
         'iommu: Remove IOMMU_DOMAIN_DMA from drivers (one patch)'
     mail.fill_cover(files[0], title, blurb, [f'change-id: {change_id}'])

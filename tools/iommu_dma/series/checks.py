@@ -12,16 +12,21 @@ and returns the line the cover letter shows when it passes:
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .. import PROG, boot, gitcmd
+from .. import PROG, gitcmd
 from ..errors import ToolError
+from ..spatch import echo
 from .patches import Patch
+
+TOOLS = Path(__file__).resolve().parents[2]     # tools/: iommu_dma, lab
 
 
 def build_check(checker: Path, tree: Path, build: Path, jobs: int,
@@ -121,30 +126,47 @@ def git_am(repo: Path, base: str, mailed: list[Path],
             f'gives the same files as a one-shot rewrite')
 
 
-def boot_check(kernel: Path, jobs: int, final: dict[str, bytes]
-               ) -> 'boot.BootResult':
+def boot_check(kernel: Path, jobs: int, final: dict[str, bytes],
+               scratch: Path) -> str:
     """The final tree (final: the files as the last patch leaves them)
-    booted against pristine, in the boot check's own work root (under
-    KCACHE: its pristine kernel is `make boot`'s)."""
-    def progress(msg: str) -> None:
-        print(f'{PROG} series: boot: {msg}', file=sys.stderr, flush=True)
-
-    result = boot.run(boot.Options(kernel=str(kernel), jobs=jobs,
-                                   rewritten=tuple(sorted(final.items()))),
-                      progress)
-    if not result.ok():
-        bad = [r for r in result.rows if not r.ok()]
-        raise ToolError(f'boot check: {len(bad)} of {len(result.rows)} '
-                        f'(iommu, mode) pairs differ from pristine, first '
-                        f'{bad[0].iommu} {bad[0].mode}: {bad[0].verdict()}; '
+    booted against pristine by the lab's boot check, run as a command
+    (its pristine kernel is `make boot`'s, kept in KCACHE); returns its
+    table for the cover letter, indented."""
+    top = scratch / 'boot-rewritten'
+    shutil.rmtree(top, ignore_errors=True)      # a previous run's
+    for rel, data in final.items():
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_bytes(data)
+    cmd = [sys.executable, '-m', 'lab.boot', '-j', str(jobs), '--rewritten',
+           str(top), str(kernel)]
+    echo(cmd)
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(TOOLS)))
+    if res.returncode < 0 or res.returncode == 130:
+        raise KeyboardInterrupt
+    lines = res.stdout.splitlines()
+    table = _table(lines)
+    if res.returncode == 1:
+        bad = [ln for ln in table[1:] if 'differs' in ln or 'failed' in ln]
+        raise ToolError(f'boot check: {len(bad)} of {len(table) - 1} '
+                        f'(iommu, mode) pairs differ from pristine, first: '
+                        f'{" ".join(bad[0].split()) if bad else "?"}; '
                         f'nothing written (make boot KERNEL={kernel} shows '
                         f'why)')
-    return result
-
-
-def boot_table(result: 'boot.BootResult') -> str:
-    """The boot check's table for the cover letter, indented."""
-    lines = boot.render(result).splitlines()
-    table = [ln for ln in lines[2:] if ln.strip()][:len(result.rows) + 1]
+    if res.returncode != 0 or not table:
+        raise ToolError(f'boot check failed (exit {res.returncode}); '
+                        f'nothing written (make boot KERNEL={kernel} shows '
+                        f'why)')
     return '\n'.join('  ' + ln.rstrip() for ln in table)
 
+
+def _table(lines: list[str]) -> list[str]:
+    """The table of a boot report: from its head row to the first blank
+    line after it."""
+    start = next((k for k, ln in enumerate(lines)
+                  if ln.split()[:2] == ['iommu', 'mode']), None)
+    if start is None:
+        return []
+    end = next((k for k in range(start, len(lines)) if not lines[k].strip()),
+               len(lines))
+    return lines[start:end]

@@ -46,11 +46,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import era
-from .rewrite import (AUDIT, CORE_SHAPES, STEPS, core_state,
+from iommu_dma import era
+from iommu_dma.rewrite import (AUDIT, CORE_SHAPES, STEPS, core_state,
                       detect_core_shape, semantic_patch)
-from .spatch import CACHE_ENV, python_option
-from .tree import IOMMU_C, KernelTree
+from iommu_dma.spatch import CACHE_ENV, python_option
+from iommu_dma.tree import IOMMU_C, KernelTree
 
 TOP = Path(__file__).resolve().parents[2]
 SCAN = ['grep', '-rlE', '--include=*.c', 'struct iommu_ops']
@@ -307,16 +307,16 @@ def checker_rows(checker: Path, kernel: Path, jobs: int,
 
 
 def boot_rows(kernel: Path, jobs: int, work: Path) -> list[Row]:
-    """`iommu-dma boot` on x86_64 with a KCACHE of the bench's own: cold
+    """`python3 -m lab.boot` on x86_64 with a KCACHE of the bench's own: cold
     (empty: pristine and rewritten built, ccache empty) and cached (the
     pristine image reused, the rewrite rebuilt in place); beside them
     kbuild alone, the cold run's pristine build, to compare with."""
     kcache = work / 'kcache-boot'
     shutil.rmtree(kcache, ignore_errors=True)
-    cmd = [sys.executable, '-m', 'iommu_dma', 'boot', '-j', str(jobs),
+    cmd = [sys.executable, '-m', 'lab.boot', '-j', str(jobs),
            '--json', str(kernel)]
     env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'), KCACHE=str(kcache))
-    shown = f'iommu-dma boot -j {jobs} {kernel}'
+    shown = f'python3 -m lab.boot -j {jobs} {kernel}'
     result = work / 'boot-cold.json'
     cold = Row('boot-cold', shown + '  (KCACHE=<empty dir>)',
                [measure(cmd, env=env, stdout=result)])

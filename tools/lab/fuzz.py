@@ -35,11 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import pipeline
-from .errors import ToolError
-from .events import Finding
-from .rewrite import discard
-from .tree import KernelTree
+from iommu_dma import pipeline
+from iommu_dma.errors import ToolError
+from iommu_dma.events import Finding
+from iommu_dma.rewrite import discard
+from iommu_dma.tree import KernelTree
 
 TOP = Path(__file__).resolve().parents[2]
 FIXTURES = TOP / 'linux-fixtures'

@@ -1,4 +1,4 @@
-"""iommu-dma boot: does the rewritten kernel still work at run time?
+"""make boot: does the rewritten kernel still work at run time?
 
 Builds the pristine tree and the rewritten tree (tinyconfig plus
 tools/boot/<arch>.config), boots each under QEMU (TCG) behind every IOMMU
@@ -47,10 +47,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import PROG, jsonout
-from .errors import ToolError
-from .spatch import echo
-from .tree import KernelTree, kernel_cache
+from iommu_dma import PROG, jsonout
+from iommu_dma.errors import ToolError
+from iommu_dma.spatch import echo
+from iommu_dma.tree import KernelTree, kernel_cache
 
 TOP = Path(__file__).resolve().parents[2]
 BOOT_DIR = TOP / 'tools' / 'boot'
@@ -998,20 +998,21 @@ def _list(text: str) -> tuple[str, ...]:
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
+    rewritten = None
+    if args.rewritten:
+        top = Path(args.rewritten)
+        rewritten = tuple(sorted((str(p.relative_to(top)), p.read_bytes())
+                                 for p in top.rglob('*') if p.is_file()))
     options = Options(
         kernel=args.kernel, arch=args.arch, jobs=args.jobs,
         work=Path(args.work) if args.work else None,
         iommus=_list(args.iommu) if args.iommu else (),
-        modes=_list(args.modes), timeout=args.timeout)
+        modes=_list(args.modes), timeout=args.timeout, rewritten=rewritten)
 
     def progress(msg: str) -> None:
         print(f'{PROG} boot: {msg}', file=sys.stderr, flush=True)
 
-    try:
-        result = run(options, progress)
-    except KeyboardInterrupt:
-        print(f'{PROG}: interrupted', file=sys.stderr)
-        return 130
+    result = run(options, progress)
     sys.stdout.write(result.to_json() if args.json else render(result))
     steps = ', '.join(f'{k.replace("_", " ")} {v:.0f} s'
                       for k, v in result.seconds.items() if k != 'total')
@@ -1020,10 +1021,11 @@ def cmd_boot(args: argparse.Namespace) -> int:
     return 0 if result.ok() else 1
 
 
-def add_boot(sub) -> None:
-    s = sub.add_parser('boot', help='build the pristine and the rewritten '
-                       'kernel, boot both under QEMU behind every IOMMU, '
-                       'compare')
+def parser() -> argparse.ArgumentParser:
+    s = argparse.ArgumentParser(
+        prog='python3 -m lab.boot', description='build the pristine and '
+        'the rewritten kernel, boot both under QEMU behind every IOMMU, '
+        'compare (exit 0 same, 1 differs, 2 bad input)')
     s.add_argument('kernel', metavar='KERNEL', help='pristine kernel tree '
                    '(never written)')
     s.add_argument('--arch', choices=tuple(ARCHES), default='x86_64')
@@ -1038,4 +1040,32 @@ def add_boot(sub) -> None:
                    help=f'comma-separated (default: {",".join(MODES)})')
     s.add_argument('--timeout', type=float, default=BOOT_TIMEOUT,
                    help=f'seconds per boot (default {BOOT_TIMEOUT:.0f})')
-    s.set_defaults(func=cmd_boot)
+    s.add_argument('--rewritten', metavar='DIR', help='the rewritten files, '
+                   'laid out as in KERNEL (default: `iommu-dma apply` '
+                   'makes them)')
+    return s
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = None
+    try:
+        args = parser().parse_args(argv)
+        return cmd_boot(args)
+    except ToolError as e:
+        print(f'{PROG}: error: {e}', file=sys.stderr)
+        if args is not None and args.json:
+            sys.stdout.write(jsonout.document(
+                'boot', 'refused', args.kernel,
+                {'error': str(e).split('\n')[0], 'details': []}))
+        return 2
+    except KeyboardInterrupt:
+        print(f'{PROG}: interrupted', file=sys.stderr)
+        return 130
+    except OSError as e:
+        where = f'{e.filename}: ' if e.filename else ''
+        print(f'{PROG}: error: {where}{e.strerror or e}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())
