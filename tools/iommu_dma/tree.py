@@ -159,3 +159,20 @@ def kernel_cache() -> Path:
         return Path(env)
     xdg = os.environ.get('XDG_CACHE_HOME')
     return (Path(xdg) if xdg else Path.home() / '.cache') / 'iommu-dma'
+
+
+def linked_copy(src: Path, dst: Path) -> None:
+    """dst/ as `cp -al` of src/ without .git: hard links, cheap, and safe
+    because this tool and kbuild replace files, never edit them in place.
+    Not .git: git may repack (gc --auto) and delete loose objects while
+    they are being linked, and nothing that reads the copy needs it."""
+    dst.mkdir(parents=True)
+    entries = [str(p) for p in src.iterdir() if p.name != '.git']
+    if not entries:
+        return
+    res = subprocess.run(['cp', '-al', '--', *entries, str(dst)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        why = res.stderr.strip().splitlines()
+        raise ToolError(f'cp -al {src} {dst} failed: '
+                        f'{why[-1] if why else res.returncode}')

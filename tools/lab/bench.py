@@ -50,7 +50,7 @@ from iommu_dma import era
 from iommu_dma.rewrite import (AUDIT, CORE_SHAPES, STEPS, core_state,
                       detect_core_shape, semantic_patch)
 from iommu_dma.spatch import CACHE_ENV, python_option
-from iommu_dma.tree import IOMMU_C, KernelTree
+from iommu_dma.tree import IOMMU_C, KernelTree, linked_copy
 
 TOP = Path(__file__).resolve().parents[2]
 SCAN = ['grep', '-rlE', '--include=*.c', 'struct iommu_ops']
@@ -286,7 +286,7 @@ def checker_rows(checker: Path, kernel: Path, jobs: int,
     """kbuild-check on a cp -al copy rewritten by `iommu-dma apply`."""
     copy = work / 'linux'
     shutil.rmtree(copy, ignore_errors=True)
-    subprocess.run(['cp', '-al', str(kernel), str(copy)], check=True)
+    linked_copy(kernel, copy)
     env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'))
     subprocess.run([sys.executable, '-m', 'iommu_dma', 'apply', '-j',
                     str(jobs), str(copy)], env=env, check=True,

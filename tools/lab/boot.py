@@ -50,7 +50,7 @@ from typing import Callable, Iterator, Sequence
 from iommu_dma import PROG, jsonout
 from iommu_dma.errors import ToolError
 from iommu_dma.spatch import echo
-from iommu_dma.tree import KernelTree, kernel_cache
+from iommu_dma.tree import KernelTree, kernel_cache, linked_copy
 
 TOP = Path(__file__).resolve().parents[2]
 BOOT_DIR = TOP / 'tools' / 'boot'
@@ -594,16 +594,7 @@ def make_source(kernel: Path, work: Work, stale: Sequence[str],
     progress(f'copying {kernel} to {work.src} (cp -al)')
     if work.src.exists():
         shutil.rmtree(work.src)
-    work.src.mkdir(parents=True)
-    # Not .git: kbuild does not need it, and git may repack (gc --auto)
-    # and delete loose objects while they are being linked.
-    entries = [str(p) for p in kernel.iterdir() if p.name != '.git']
-    res = subprocess.run(['cp', '-al', '--', *entries, str(work.src)],
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        why = res.stderr.strip().splitlines()
-        raise ToolError(f'cp -al {kernel} {work.src} failed: '
-                        f'{why[-1] if why else res.returncode}')
+    linked_copy(kernel, work.src)
     for rel in stale:
         path = work.src / rel
         if path.is_file():

@@ -268,10 +268,10 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
                               {f: rewrite.after(f) for f in record.files},
                               ctx.ident.env()))
     if booted:
-        done.append(f'boot: the final tree and pristine built for '
-                    f'x86_64 and booted under QEMU behind every IOMMU '
-                    f'it emulates, lazy, strict and passthrough: every pair '
-                    f'as pristine (table below)')
+        done.append('boot: the final tree and pristine built for x86_64 '
+                    'and booted under QEMU behind every IOMMU it emulates, '
+                    'lazy, strict and passthrough: every pair as pristine '
+                    '(table below)')
     else:
         done.append('boot: not run (BOOT=0)')
     if range_diff is None and previous:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import PROG, gitcmd
+from .. import gitcmd
 from ..errors import ToolError
 from ..spatch import echo
 from .patches import Patch

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import os
 import shutil
 import subprocess
 import time
@@ -40,7 +39,7 @@ from typing import IO
 
 from .. import gitcmd
 from ..errors import ToolError
-from ..tree import STATE_DIR, KernelTree
+from ..tree import STATE_DIR, KernelTree, linked_copy
 
 
 @dataclass
@@ -204,13 +203,5 @@ def copy_tree(kernel: KernelTree, dst: Path) -> None:
     if (kernel.path / STATE_DIR).exists():
         raise ToolError(f'{kernel.path}: has {STATE_DIR}/: it was rewritten '
                         f'by apply; a series needs the pristine tree')
-    dst.mkdir()
-    entries = [str(p) for p in kernel.path.iterdir() if p.name != '.git']
-    if not entries:
-        return
-    res = subprocess.run(['cp', '-al', '--', *entries, str(dst)],
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        raise ToolError(f'cp -al {kernel.path} {dst} failed: '
-                        f'{res.stderr.strip().splitlines()[-1]}')
+    linked_copy(kernel.path, dst)
 
