@@ -42,7 +42,6 @@ compare both ways).
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import re
@@ -50,6 +49,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cache
 from . import spatch as _spatch
 from .errors import ToolError
 from .spatch import (EVENT_PREFIX, MEMO, QUIET, TIMEOUT, ResultCache,
@@ -390,13 +390,8 @@ def per_section(flat: list[dict], n: int) -> list[list[dict]]:
 
 
 def combined_key(text: str, cmd: list[str], rel: str, data: bytes) -> str:
-    h = hashlib.sha256(CACHE_FORMAT)
-    for part in (_spatch.spatch_version().encode(), text.encode(),
-                 '\0'.join(cmd).encode(),
-                 rel.encode(errors='surrogateescape'), data):
-        h.update(len(part).to_bytes(8, 'little'))
-        h.update(part)
-    return h.hexdigest()
+    return cache.key(CACHE_FORMAT, _spatch.spatch_version(), text,
+                     '\0'.join(cmd), rel, data)
 
 
 def run_pass(sp_path: Path, cwd: Path, files: list[str], cmd_tail: list[str],

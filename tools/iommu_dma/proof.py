@@ -18,9 +18,6 @@ the other variables the gate reads, and checks what the rewrite must keep.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cache
 from .errors import ToolError
 from .spatch import echo
 
@@ -814,41 +812,20 @@ def compiler_identity() -> str:
 
 
 def outcome_key(text: str) -> str:
-    h = hashlib.sha256(b'iommu-dma proof outcome 1')
-    for part in (compiler_identity(), '\0'.join(CFLAGS), text):
-        data = part.encode()
-        h.update(len(data).to_bytes(8, 'little'))
-        h.update(data)
-    return h.hexdigest()
-
-
-def outcome_path(text: str) -> Path | None:
-    root = os.environ.get('IOMMU_DMA_CACHE')
-    if not root:
-        return None
-    key = outcome_key(text)
-    return Path(root) / 'proof' / key[:2] / f'{key}.json'
+    return cache.key(b'iommu-dma proof outcome 1', compiler_identity(),
+                     '\0'.join(CFLAGS), text)
 
 
 def cached_outcome(text: str) -> dict | None:
-    path = outcome_path(text)
-    if path is None:
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    store = cache.Cache.from_env()
+    out = store.get(outcome_key(text)) if store else None
+    return out if isinstance(out, dict) else None
 
 
 def keep_outcome(text: str, out: dict) -> None:
-    path = outcome_path(text)
-    if path is None or out.get('status', 0) not in (0, 1):
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(out, f)
-    os.replace(tmp_name, path)
+    store = cache.Cache.from_env()
+    if store is not None and out.get('status', 0) in (0, 1):
+        store.put(outcome_key(text), out)
 
 
 def compile_and_run(text: str) -> dict:

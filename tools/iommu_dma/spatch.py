@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import re
@@ -15,13 +14,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cache
 from .errors import ToolError
 
 EVENT_PREFIX = 'IOMMU-DMA '
 MIN_VERSION = (1, 1, 1)
 TIMEOUT = 200  # seconds per file, as the kernel's .cocciconfig
 # A directory for per-file results (see ResultCache); unset: no cache.
-CACHE_ENV = 'IOMMU_DMA_CACHE'
+CACHE_ENV = cache.ENV
 CACHE_FORMAT = b'iommu-dma spatch result 1'
 
 
@@ -97,48 +97,34 @@ class ResultCache:
     semantic patch, the command line, the file's path and its content. A
     rerun on a tree whose candidate files did not change (the next rc, the
     next CI job) then costs no spatch at all; any change to any of those
-    inputs is a different key. Only clean runs are stored.
+    inputs is a different key. Only clean runs are stored (in cache.Cache).
     """
 
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, store: cache.Cache):
+        self.store = store
 
     @classmethod
     def from_env(cls) -> 'ResultCache | None':
-        root = os.environ.get(CACHE_ENV)
-        return cls(Path(root)) if root else None
+        store = cache.Cache.from_env()
+        return cls(store) if store else None
 
     @staticmethod
     def key(sp: SemanticPatch, cmd: list[str], rel: str,
             data: bytes) -> str:
-        h = hashlib.sha256(CACHE_FORMAT)
-        for part in (spatch_version().encode(), sp.name.encode(),
-                     sp.path.read_bytes(), '\0'.join(cmd).encode(),
-                     rel.encode(errors='surrogateescape'), data):
-            h.update(len(part).to_bytes(8, 'little'))
-            h.update(part)
-        return h.hexdigest()
-
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f'{key}.json'
+        return cache.key(CACHE_FORMAT, spatch_version(), sp.name,
+                         sp.path.read_bytes(), '\0'.join(cmd), rel, data)
 
     def get(self, key: str) -> tuple[list[dict], bytes | None] | None:
-        try:
-            entry = json.loads(self._path(key).read_text())
-        except (OSError, ValueError):
+        entry = self.store.get(key)
+        if not isinstance(entry, dict):
             return None
         after = entry['after']
         return entry['events'], (None if after is None else
                                  bytes.fromhex(after))
 
     def put(self, key: str, events: list[dict], after: bytes | None) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
-        with os.fdopen(fd, 'w') as f:
-            json.dump({'events': events,
-                       'after': None if after is None else after.hex()}, f)
-        os.replace(tmp, path)
+        self.store.put(key, {'events': events,
+                             'after': None if after is None else after.hex()})
 
 
 # Results computed ahead in this process (combine.prime: one spatch pass
