@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import functools
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -79,17 +81,45 @@ KBUILD_ENV_DROP = (
     'LLVM', 'CC', 'LD', 'KERNEL')
 
 
+# The one arch table of everything here that runs kbuild (the checker's):
+# ARCH= and CROSS_COMPILE come from it; this file adds what QEMU needs.
+ARCH_TABLE = TOP / 'tools' / 'checker' / 'arches.txt'
+
+
+@functools.lru_cache(maxsize=None)
+def kbuild_identity(name: str) -> tuple[str, str, str]:
+    """ARCH=, the arch/ directory and CROSS_COMPILE for arch name, no
+    prefix on a host of that arch."""
+    for line in ARCH_TABLE.read_text().splitlines():
+        w = line.split()
+        if w[:2] == ['arch', name] and len(w) >= 6:
+            host = platform.machine()
+            native = {'aarch64': 'arm64'}.get(host, host) == name
+            return w[2], w[3], '' if native else w[4]
+    raise ToolError(f'{ARCH_TABLE}: no arch {name}')
+
+
 @dataclass(frozen=True)
 class Arch:
     name: str
-    kbuild_arch: str
-    cross_compile: str
     target: str
     image: str
     qemu: str
     console: str
     # iommu name -> QEMU arguments (machine included)
     iommus: dict[str, tuple[str, ...]]
+
+    @property
+    def kbuild_arch(self) -> str:
+        return kbuild_identity(self.name)[0]
+
+    @property
+    def srcarch(self) -> str:
+        return kbuild_identity(self.name)[1]
+
+    @property
+    def cross_compile(self) -> str:
+        return kbuild_identity(self.name)[2]
 
     @property
     def cc(self) -> str:
@@ -102,8 +132,7 @@ class Arch:
 
 ARCHES = {
     'x86_64': Arch(
-        name='x86_64', kbuild_arch='x86_64', cross_compile='',
-        target='bzImage', image='arch/x86/boot/bzImage',
+        name='x86_64', target='bzImage', image='arch/x86/boot/bzImage',
         qemu='qemu-system-x86_64', console='ttyS0',
         iommus={
             # caching-mode=on makes intel strict whatever the command line
@@ -113,9 +142,7 @@ ARCHES = {
             'virtio': ('-M', 'q35', '-device', 'virtio-iommu-pci'),
         }),
     'arm64': Arch(
-        name='arm64', kbuild_arch='arm64',
-        cross_compile='aarch64-linux-gnu-',
-        target='Image', image='arch/arm64/boot/Image',
+        name='arm64', target='Image', image='arch/arm64/boot/Image',
         qemu='qemu-system-aarch64', console='ttyAMA0',
         iommus={
             'smmuv3': ('-M', 'virt,iommu=smmuv3,gic-version=3',
@@ -858,7 +885,7 @@ def check_inputs(options: Options) -> tuple[KernelTree, Arch]:
             raise ToolError(f'unknown mode {mode!r} (known: '
                             f'{", ".join(MODES)})')
     tree = KernelTree.open(options.kernel)
-    for need in ('scripts/kconfig', f'arch/{_srcarch(arch)}/Kconfig',
+    for need in ('scripts/kconfig', f'arch/{arch.srcarch}/Kconfig',
                  'scripts/Makefile.build'):
         if not (tree.path / need).exists():
             raise ToolError(f'{options.kernel}: not a buildable kernel tree '
@@ -871,10 +898,6 @@ def check_inputs(options: Options) -> tuple[KernelTree, Arch]:
         if not shutil.which(tool):
             raise ToolError(f'{tool}: not found (make deps installs it)')
     return tree, arch
-
-
-def _srcarch(arch: Arch) -> str:
-    return 'x86' if arch.kbuild_arch == 'x86_64' else arch.kbuild_arch
 
 
 def run(options: Options, progress: Progress) -> BootResult:
