@@ -13,7 +13,7 @@ from typing import Iterator
 
 from . import PROG, applied, events, jsonout, pipeline, refusals, report, \
     upstream, version
-from .errors import ToolError
+from .errors import ToolError, guarded
 from .journal import Journal
 from .record import Record
 from .rewrite import PARTS, Rewrite, core_state
@@ -346,27 +346,12 @@ def add_series(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = None
     try:
         args = parser().parse_args(argv)
-        return args.func(args)
-    except ToolError as e:
-        print(f'{PROG}: error: {e}', file=sys.stderr)
-        if getattr(args, 'json', False):
-            # a script reading stdout gets the refusal too
-            first, *rest = str(e).split('\n')
-            sys.stdout.write(jsonout.document(
-                args.func.__name__.removeprefix('cmd_'), 'refused',
-                str(getattr(args, 'kernel', '')),
-                {'error': first, 'details': [x.strip() for x in rest]}))
-        return 2
     except KeyboardInterrupt:
-        # Every scratch copy is removed by the finally blocks on the way
-        # out; an apply's journal is completed or rolled back next time.
         print(f'{PROG}: interrupted', file=sys.stderr)
         return 130
-    except OSError as e:
-        # Disk full, permissions, a vanished file: one line, not a trace.
-        where = f'{e.filename}: ' if e.filename else ''
-        print(f'{PROG}: error: {where}{e.strerror or e}', file=sys.stderr)
-        return 2
+    return guarded(lambda: args.func(args),
+                   args.func.__name__.removeprefix('cmd_'),
+                   str(getattr(args, 'kernel', '')),
+                   getattr(args, 'json', False))

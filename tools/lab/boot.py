@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from iommu_dma import PROG, jsonout
-from iommu_dma.errors import ToolError
+from iommu_dma.errors import ToolError, guarded
 from iommu_dma.spatch import echo
 from iommu_dma.tree import KernelTree, kernel_cache, linked_copy
 
@@ -1061,24 +1061,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = None
     try:
         args = parser().parse_args(argv)
-        return cmd_boot(args)
-    except ToolError as e:
-        print(f'{PROG}: error: {e}', file=sys.stderr)
-        if args is not None and args.json:
-            sys.stdout.write(jsonout.document(
-                'boot', 'refused', args.kernel,
-                {'error': str(e).split('\n')[0], 'details': []}))
-        return 2
     except KeyboardInterrupt:
         print(f'{PROG}: interrupted', file=sys.stderr)
         return 130
-    except OSError as e:
-        where = f'{e.filename}: ' if e.filename else ''
-        print(f'{PROG}: error: {where}{e.strerror or e}', file=sys.stderr)
-        return 2
+    return guarded(lambda: cmd_boot(args), 'boot', args.kernel, args.json)
 
 
 if __name__ == '__main__':
