@@ -52,11 +52,19 @@ static unsigned int parse_arch_list(const struct arch_table *t,
 	return mask;
 }
 
+const char *arch_table_machine_arch(const char *machine)
+{
+	/* uname says aarch64 where kbuild and the table say arm64 */
+	if (!strcmp(machine, "aarch64"))
+		return "arm64";
+	return machine;
+}
+
 static int host_is(const char *arch)
 {
 	struct utsname u;
 
-	return !uname(&u) && !strcmp(u.machine, arch);
+	return !uname(&u) && !strcmp(arch_table_machine_arch(u.machine), arch);
 }
 
 static void add_arch(struct arch_table *t, const struct table_line *l)

@@ -43,6 +43,8 @@ struct arch_table {
 /* Dies with "<path>:<line>: ..." on a malformed table. */
 void arch_table_load(struct arch_table *t, const char *path);
 int arch_table_find_arch(const struct arch_table *t, const char *name);
+/* The table's name for a uname machine: arm64 for aarch64. */
+const char *arch_table_machine_arch(const char *machine);
 const struct sym_desc *arch_table_find_sym(const struct arch_table *t,
 					   const char *sym);
 const struct header_desc *arch_table_find_header(const struct arch_table *t,

@@ -40,7 +40,11 @@ static void parses_every_line(struct ktest *test)
 	/* no cross compiler for the host's own arch */
 	KTEST_ASSERT_EQ(test, uname(&u), 0);
 	KTEST_EXPECT_STREQ(test, t.arch[0].cross,
-			   strcmp(u.machine, "arm64") ? "aarch64-linux-gnu-" : "");
+			   strcmp(arch_table_machine_arch(u.machine), "arm64") ?
+			   "aarch64-linux-gnu-" : "");
+	/* an arm64 host (Jetson, Raspberry Pi) builds arm64 natively */
+	KTEST_EXPECT_STREQ(test, arch_table_machine_arch("aarch64"), "arm64");
+	KTEST_EXPECT_STREQ(test, arch_table_machine_arch("x86_64"), "x86_64");
 	s = arch_table_find_sym(&t, "IOMMU_API");
 	KTEST_ASSERT_NOT_NULL(test, s);
 	KTEST_EXPECT_EQ(test, s->arches, 3);
