@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import PROG, applied, events, jsonout, pipeline, refusals, report, \
-    upstream, version
-from .errors import ToolError, guarded
+from . import PROG, applied, errors, events, jsonout, pipeline, refusals, \
+    report, upstream, version
+from .errors import ToolError
 from .journal import Journal
 from .record import Record
 from .rewrite import PARTS, Rewrite, core_state
@@ -346,12 +346,4 @@ def add_series(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-    except KeyboardInterrupt:
-        print(f'{PROG}: interrupted', file=sys.stderr)
-        return 130
-    return guarded(lambda: args.func(args),
-                   args.func.__name__.removeprefix('cmd_'),
-                   str(getattr(args, 'kernel', '')),
-                   getattr(args, 'json', False))
+    return errors.run(parser(), argv)

@@ -49,8 +49,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from iommu_dma import PROG, jsonout
-from iommu_dma.errors import ToolError, guarded
+from iommu_dma import PROG, errors, jsonout
+from iommu_dma.errors import ToolError
 from iommu_dma.spatch import echo
 from iommu_dma.tree import KernelTree, kernel_cache, linked_copy
 
@@ -1057,17 +1057,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--rewritten', metavar='DIR', help='the rewritten files, '
                    'laid out as in KERNEL (default: `iommu-dma apply` '
                    'makes them)')
+    s.set_defaults(func=cmd_boot)
     return s
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-    except KeyboardInterrupt:
-        print(f'{PROG}: interrupted', file=sys.stderr)
-        return 130
-    return guarded(lambda: cmd_boot(args), 'boot', args.kernel, args.json)
-
+    return errors.run(parser(), argv)
 
 if __name__ == '__main__':
     sys.exit(main())
