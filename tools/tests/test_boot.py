@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from toolrun import TOP, linux_tree
+from toolrun import TOP, linux_tree, tool
 
 sys.path.insert(0, str(TOP / 'tools'))
 
@@ -331,10 +331,9 @@ def test_interrupt_exits_130(monkeypatch, capsys) -> None:
         'iommu-dma: interrupted'
 
 
-def lab_boot(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-m', 'lab.boot', *args],
-                          capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(TOP / 'tools')))
+def lab_boot(*args: str, env: dict | None = None
+             ) -> subprocess.CompletedProcess:
+    return tool(*args, check=False, module='lab.boot', env=env)
 
 
 def test_bad_input(tmp_path: Path) -> None:
@@ -357,12 +356,8 @@ def test_missing_qemu(tmp_path: Path) -> None:
     bin_dir.mkdir()
     for name in ('make', 'cpio', 'gcc'):
         (bin_dir / name).symlink_to(shutil.which(name))
-    env = dict(os.environ, PATH=str(bin_dir),
-               PYTHONPATH=str(TOP / 'tools'))
-    res = subprocess.run([sys.executable, '-m', 'lab.boot',
-                          '--work', str(tmp_path / 'work'),
-                          str(linux_tree('6.1'))],
-                         capture_output=True, text=True, env=env)
+    res = lab_boot('--work', str(tmp_path / 'work'), str(linux_tree('6.1')),
+                   env={'PATH': str(bin_dir)})
     assert res.returncode == 2
     assert res.stderr.splitlines() == [
         'iommu-dma: error: qemu-system-x86_64: not found (make deps '
@@ -374,10 +369,7 @@ def test_missing_qemu(tmp_path: Path) -> None:
 
 def boot_json(kernel: Path, *args: str, env: dict | None = None
               ) -> tuple[int, dict, str]:
-    run_env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'), **(env or {}))
-    res = subprocess.run([sys.executable, '-m', 'lab.boot',
-                          '--json', *args, str(kernel)],
-                         capture_output=True, text=True, env=run_env)
+    res = lab_boot('--json', *args, str(kernel), env=env)
     assert res.returncode in (0, 1), res.stderr
     return res.returncode, json.loads(res.stdout), res.stderr
 

@@ -20,12 +20,15 @@ sys.path.insert(0, str(TOP / 'tools'))
 from iommu_dma.tree import kernel_cache  # noqa: E402  (KCACHE, as make)
 
 
-def tool(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'))
-    res = subprocess.run([sys.executable, '-m', 'iommu_dma', *args],
-                         capture_output=True, text=True, env=env)
+def tool(*args: str, check: bool = True, module: str = 'iommu_dma',
+         env: dict | None = None) -> subprocess.CompletedProcess:
+    """python3 -m module *args (the product, or lab.boot ...); env is
+    added to ours."""
+    run_env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'), **(env or {}))
+    res = subprocess.run([sys.executable, '-m', module, *args],
+                         capture_output=True, text=True, env=run_env)
     if check and res.returncode != 0:
-        raise AssertionError(f'iommu-dma {" ".join(args)} failed '
+        raise AssertionError(f'{module} {" ".join(args)} failed '
                              f'({res.returncode}): {res.stderr}')
     return res
 
