@@ -35,17 +35,15 @@ virtual dma_fq
 import json
 import re
 
+# Case labels (file, line, column) that spatch matched falling through to
+# the IOMMU_DOMAIN_UNMANAGED label (the rule falls_through below).
+falling = set()
+
+def label_key(p):
+	return (p[0].file, p[0].line, p[0].column)
+
 def falls_to_unmanaged(p):
-	"""The label at p is followed only by case labels up to UNMANAGED."""
-	with open(p[0].file) as f:
-		lines = f.read().split('\n')
-	line = int(p[0].line) - 1
-	text = '\n'.join([lines[line][int(p[0].column_end):]] +
-			 lines[line + 1:line + 40])
-	text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', text, flags=re.S)
-	labels = re.match(r'\s*:((?:\s*case\s+\w+\s*:)*)', text)
-	return bool(labels) and \
-		re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels.group(1)) is not None
+	return label_key(p) in falling
 
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
@@ -125,21 +123,6 @@ fn(T t) {
 ...+>
 }
 
-@dead_label depends on report || org || context@
-identifier ops.fn, t;
-type T;
-constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
-position p : script:python() { falls_to_unmanaged(p) };
-@@
-fn(T t) {
-<+...
-switch (t) {
-* case C@p:
-  ...
-}
-...+>
-}
-
 @script:python depends on report@
 fn << ops.fn;
 c << dead_comparison.C;
@@ -147,26 +130,12 @@ p << dead_comparison.p;
 @@
 coccilib.report.print_report(p[0], "%s(): %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
 
-@script:python depends on report@
-fn << ops.fn;
-c << dead_label.C;
-p << dead_label.p;
-@@
-coccilib.report.print_report(p[0], "%s(): case %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
-
 @script:python depends on org@
 fn << ops.fn;
 c << dead_comparison.C;
 p << dead_comparison.p;
 @@
 coccilib.org.print_todo(p[0], "%s(): %s comparison to drop" % (fn, c))
-
-@script:python depends on org@
-fn << ops.fn;
-c << dead_label.C;
-p << dead_label.p;
-@@
-coccilib.org.print_todo(p[0], "%s(): case %s to drop" % (fn, c))
 
 // Each rule below drops only in a domain_alloc (ops.fn: spatch tries no
 // other function) whose ops declare the flag it needs (the constraint on
@@ -254,6 +223,31 @@ p << drop_dma_fq_conjunct.p;
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='chain')
 
+// A DMA_FQ (then DMA) label followed by labels up to UNMANAGED: S is what
+// spatch matched after the label, the next label when it falls through.
+// Matched right before the labels go: no change in between moves them.
+@falls_through_fq@
+identifier ops.fn, t;
+type T;
+constant C =~ "^IOMMU_DOMAIN_DMA_FQ$";
+statement S;
+position p;
+@@
+fn(T t) {
+<+...
+switch (t) { case C@p: S }
+...+>
+}
+
+@script:python@
+c << falls_through_fq.C;
+p << falls_through_fq.p;
+s << falls_through_fq.S;
+@@
+labels = re.match(r'(?:case\s+\w+\s*:\s*)*', s).group(0)
+if re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels):
+	falling.add(label_key(p))
+
 @drop_dma_fq_label depends on patch && (declares_fq || declares_fq_by_core)@
 identifier ops.fn;
 position fn_pos : script:python(fn) { fq_declared(fn) };
@@ -278,6 +272,57 @@ p << drop_dma_fq_label.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='label')
+
+@falls_through_dma@
+identifier ops.fn, t;
+type T;
+constant C =~ "^IOMMU_DOMAIN_DMA$";
+statement S;
+position p;
+@@
+fn(T t) {
+<+...
+switch (t) { case C@p: S }
+...+>
+}
+
+@script:python@
+c << falls_through_dma.C;
+p << falls_through_dma.p;
+s << falls_through_dma.S;
+@@
+labels = re.match(r'(?:case\s+\w+\s*:\s*)*', s).group(0)
+if re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels):
+	falling.add(label_key(p))
+
+@dead_label depends on report || org || context@
+identifier ops.fn, t;
+type T;
+constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
+position p : script:python() { falls_to_unmanaged(p) };
+@@
+fn(T t) {
+<+...
+switch (t) {
+* case C@p:
+  ...
+}
+...+>
+}
+
+@script:python depends on report@
+fn << ops.fn;
+c << dead_label.C;
+p << dead_label.p;
+@@
+coccilib.report.print_report(p[0], "%s(): case %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
+
+@script:python depends on org@
+fn << ops.fn;
+c << dead_label.C;
+p << dead_label.p;
+@@
+coccilib.org.print_todo(p[0], "%s(): case %s to drop" % (fn, c))
 
 @drop_dma_label depends on patch && declares_dma@
 identifier ops.fn;

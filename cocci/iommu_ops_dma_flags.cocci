@@ -29,31 +29,18 @@ virtual dma_fq
 import json
 import re
 
-def falls_to_unmanaged(p):
-	"""The label at p is followed only by case labels up to UNMANAGED."""
-	with open(p[0].file) as f:
-		lines = f.read().split('\n')
-	line = int(p[0].line) - 1
-	text = '\n'.join([lines[line][int(p[0].column_end):]] +
-			 lines[line + 1:line + 40])
-	text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', text, flags=re.S)
-	labels = re.match(r'\s*:((?:\s*case\s+\w+\s*:)*)', text)
-	return bool(labels) and \
-		re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels.group(1)) is not None
+def label_chain(stmt):
+	"""The case labels that head stmt (what spatch matched after a label:
+	the next label, if the label falls through) and what follows them."""
+	m = re.match(r'((?:(?:case\s+\w+|default)\s*:\s*)*)(.*)', stmt, re.S)
+	return m.group(1), m.group(2)
 
-def label_accepts(p):
-	"""The label at p leads to a statement that is not a rejecting return."""
-	with open(p[0].file) as f:
-		lines = f.read().split('\n')
-	line = int(p[0].line) - 1
-	text = '\n'.join([lines[line][int(p[0].column_end):]] +
-			 lines[line + 1:line + 40])
-	text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', text, flags=re.S)
-	labels = re.match(r'\s*:((?:\s*(?:case\s+\w+|default)\s*:)*)\s*', text)
-	if not labels:
-		return False
-	rest = text[labels.end():]
-	return re.match(r'return\s+(NULL|ERR_PTR\s*\()', rest) is None
+def label_accepts(stmt):
+	"""A label followed by stmt: it falls through to UNMANAGED, or what
+	it leads to is not a rejecting return."""
+	labels, rest = label_chain(stmt)
+	return re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels) is not None \
+		or not rejecting(rest)
 
 def rejecting(stmt):
 	"""stmt is `return NULL;` or `return ERR_PTR(...);`, braced or not."""
@@ -149,27 +136,25 @@ p << accepts_dma_fq.pa;
 @@
 accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
 
+// A case label: accepted when it falls through to UNMANAGED or leads to
+// something other than a rejecting return.
 @accepts_dma_fq_label depends on dma_fq@
 identifier ops.fn, t;
 type T;
-constant C;
-position p : script:python() { falls_to_unmanaged(p) };
+statement S;
 @@
 fn(T t) {
 <+...
-switch (t) {
-  case IOMMU_DOMAIN_DMA_FQ@p:
-  case C:
-  ...
-}
+switch (t) { case IOMMU_DOMAIN_DMA_FQ: S }
 ...+>
 }
 
 @script:python@
 fn << ops.fn;
-p << accepts_dma_fq_label.p;
+s << accepts_dma_fq_label.S;
 @@
-accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
+if label_accepts(s):
+	accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
 
 @accepts_dma@
 identifier ops.fn, t;
@@ -196,66 +181,20 @@ accept(fn, 'IOMMU_DOMAIN_DMA')
 @accepts_dma_label@
 identifier ops.fn, t;
 type T;
-constant C;
-position p : script:python() { falls_to_unmanaged(p) };
+statement S;
 @@
 fn(T t) {
 <+...
-switch (t) {
-  case IOMMU_DOMAIN_DMA@p:
-  case C:
-  ...
-}
+switch (t) { case IOMMU_DOMAIN_DMA: S }
 ...+>
 }
 
 @script:python@
 fn << ops.fn;
-p << accepts_dma_label.p;
+s << accepts_dma_label.S;
 @@
-accept(fn, 'IOMMU_DOMAIN_DMA')
-
-// A case label with a body of its own, or before other labels: accepted
-// when what it leads to is not a rejecting return.
-@accepts_dma_fq_any_label depends on dma_fq@
-identifier ops.fn, t;
-type T;
-position p : script:python() { label_accepts(p) };
-@@
-fn(T t) {
-<+...
-switch (t) {
-  case IOMMU_DOMAIN_DMA_FQ@p:
-  ...
-}
-...+>
-}
-
-@script:python@
-fn << ops.fn;
-p << accepts_dma_fq_any_label.p;
-@@
-accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
-
-@accepts_dma_any_label@
-identifier ops.fn, t;
-type T;
-position p : script:python() { label_accepts(p) };
-@@
-fn(T t) {
-<+...
-switch (t) {
-  case IOMMU_DOMAIN_DMA@p:
-  ...
-}
-...+>
-}
-
-@script:python@
-fn << ops.fn;
-p << accepts_dma_any_label.p;
-@@
-accept(fn, 'IOMMU_DOMAIN_DMA')
+if label_accepts(s):
+	accept(fn, 'IOMMU_DOMAIN_DMA')
 
 // A positive test: `if (t == X ...)` whose branch does not reject.
 @accepts_dma_fq_positive depends on dma_fq@
