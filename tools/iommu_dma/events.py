@@ -244,9 +244,37 @@ class AllocParsed(Event):
     function: str
 
 
+@dataclass(frozen=True)
+class GateFact(Event):
+    """What domain_alloc_gate.cocci matched in one definition of a
+    function (see gate.py): fact names what, text the matched name or
+    expression, line/col where (end_line/end_col where it spans)."""
+    KIND: ClassVar[str] = 'gate-fact'
+    fact: str
+    function: str
+    definition: int
+    line: int
+    col: int
+    text: str | None = None
+    end_line: int | None = None
+    end_col: int | None = None
+    param: str | None = None
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.fact not in GATE_FACTS:
+            raise ToolError(f'{self.file}: unknown gate fact {self.fact!r} '
+                            f'from the rules')
+
+
+# What domain_alloc_gate.cocci reports (gate.py reads each).
+GATE_FACTS = {'stmt', 'cond', 'reads', 'name', 'call', 'member', 'reject',
+              'label', 'switch', 'local', 'use', 'pass', 'param'}
+
+
 KINDS: dict[str, type[Event]] = {cls.KIND: cls for cls in (
     Gate, Flag, LegacyBinding, Field, Core, Upstream, Finding, CoreShape,
-    Ops, OpsAlloc, AllocDef, OpsParsed, AllocParsed)}
+    Ops, OpsAlloc, AllocDef, OpsParsed, AllocParsed, GateFact)}
 CHANGES = (Gate, Flag, LegacyBinding, Field, Core, Upstream)
 
 

@@ -15,10 +15,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import era, jsonout, proof
+from . import era, gate, jsonout, proof
 from .errors import ToolError
 from .events import Finding, Gate, LegacyBinding
-from .proof import Check, DomainTypes, Unmodelled
+from .gate import Unmodelled
+from .proof import Check, DomainTypes
 from .rewrite import CORE_SHAPES, Rewrite, semantic_patch
 from .spatch import run
 from .tree import IOMMU_H, copy_files
@@ -88,20 +89,34 @@ class Report:
         }
 
 
-def inventory(rewrite: Rewrite, jobs: int) -> list[dict]:
-    """The inventory events, from a copy of the tree's candidate files."""
+def inventory(rewrite: Rewrite, jobs: int
+              ) -> tuple[list[dict], gate.Facts, gate.Facts]:
+    """The inventory events, from a copy of the tree's candidate files, and
+    the gate rule's facts of the files with a .domain_alloc, before and
+    after the rewrite."""
     files = rewrite.tree.candidates()
     tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-inventory-'))
     try:
         copy_files(rewrite.tree.path, tmp, files)
         events = run(semantic_patch(INVENTORY), tmp, files,
                      ['report', 'record'], jobs)
+        for e in events:
+            e['file'] = e['file'][2:] if e['file'].startswith('./') \
+                else e['file']
+        allocs = sorted({e['file'] for e in events
+                         if e['event'] == 'ops-alloc' and
+                         e['field'] == 'domain_alloc'})
+        rule = semantic_patch(gate.RULE)
+        before = gate.read(rule, tmp, allocs, jobs)
+        changed = [f for f in allocs if f in rewrite.record.files]
+        for rel in changed:
+            (tmp / rel).write_bytes(rewrite.after(rel))
+        after = gate.read(rule, tmp, changed, jobs)
+        after.functions.update((k, v) for k, v in before.functions.items()
+                               if k[0] not in changed)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for e in events:
-        e['file'] = e['file'][2:] if e['file'].startswith('./') \
-            else e['file']
-    return events
+    return events, before, after
 
 
 def build(rewrite: Rewrite, jobs: int = 1) -> Report:
@@ -109,7 +124,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     tree, record = rewrite.tree, rewrite.record
     types = proof.domain_types(tree.read(IOMMU_H))
     facts = rewrite.era or era.read(tree)
-    events = inventory(rewrite, jobs)
+    events, before, after = inventory(rewrite, jobs)
     allocs = {(e['file'], e['ops']): e for e in events
               if e['event'] == 'ops-alloc' and e['field'] == 'domain_alloc'}
     paging = {(e['file'], e['ops']): e for e in events
@@ -148,7 +163,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
             try:
                 requests[k] = proof_requests(row, rewrite, types, params,
                                              legacy.get((row.file, row.ops)),
-                                             facts)
+                                             facts, (before, after))
             except Unmodelled as e:
                 requests[k] = e
     proof.evaluate_all([r for rs in requests.values()
@@ -161,7 +176,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
         if k in requests:
             evaluate_row(row, types, requests[k], checked)
             if 'use_dma_iommu' in row.flags and fkey in params:
-                behaviour_findings(row, rewrite, params[fkey])
+                behaviour_findings(row, rewrite, params[fkey], after)
     covered = {(r.file, r.function) for r in rows}
     for fkey in sorted(set(gates) - covered):
         raise ToolError(f'{fkey[0]}: {fkey[1]}(): a gate was rewritten in '
@@ -178,12 +193,13 @@ def types_short(name: str) -> str:
 
 
 def proof_requests(row: Row, rewrite: Rewrite, types: DomainTypes,
-                   params: dict, legacy_var: str | None, facts: era.Era
+                   params: dict, legacy_var: str | None, facts: era.Era,
+                   gates: tuple[gate.Facts, gate.Facts]
                    ) -> list[proof.Request]:
     """The gates of row's allocator before and after, and what to check:
     one request per definition (#if may select one of several), each
     judged against the one flag set the ops declares."""
-    tree, record = rewrite.tree, rewrite.record
+    record = rewrite.record
     check = None
     if record.core_shape in CORE_SHAPES:
         # The core is rewritten: every driver's whole path is checked.
@@ -194,15 +210,13 @@ def proof_requests(row: Row, rewrite: Rewrite, types: DomainTypes,
     if param is None:
         raise Unmodelled(f'{row.function}() is not defined in '
                          f'{row.file} with one parameter')
-    after_text = rewrite.after(row.file).decode(errors='replace') \
-        if row.file in record.files else tree.read(row.file)
     # A driver's own cookie call succeeds where the core tolerates it;
     # elsewhere the core's call fails on that cookie (-EEXIST), and the
     # gate is not modelled.
-    calls = {'iommu_get_dma_cookie': '0'} if facts.cookie_guard else {}
-    before = proof.extract_gates(tree.read(row.file), row.function, param,
-                                 calls)
-    after = proof.extract_gates(after_text, row.function, param, calls)
+    known = ('iommu_get_dma_cookie',) if facts.cookie_guard else ()
+    before, after = (
+        [f.gate(param, known) for f in g.definitions(row.file, row.function)]
+        for g in gates)
     if len(before) != len(after):
         raise Unmodelled(f'{len(before)} definitions of {row.function}() '
                          f'before the rewrite, {len(after)} after')
@@ -258,7 +272,8 @@ KNOWN_CONSEQUENCES = {
 }
 
 
-def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
+def behaviour_findings(row: Row, rewrite: Rewrite, param: str,
+                       facts: gate.Facts) -> None:
     """Code after the gate, in the allocator or a helper it hands the type
     to, that tells UNMANAGED from DMA: the driver now sees UNMANAGED for
     DMA domains, so that code takes another branch. A finding each, with
@@ -267,6 +282,7 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
     for the same helper, which only knew that the helper compares."""
     text = rewrite.after(row.file).decode(errors='surrogateescape') \
         if row.file in rewrite.record.files else rewrite.tree.read(row.file)
+    lines = text.split('\n')
     helpers = [f for f in row.findings if f.kind == 'type-helper']
     found = []
     sites, seen = [(row.function, param)], set()
@@ -275,12 +291,11 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str) -> None:
         if function in seen or len(seen) > 8:
             continue
         seen.add(function)
-        try:
-            uses = proof.type_uses_after_gate(text, function, name)
-            sites += proof.type_passed_on(text, function, name)
-        except Unmodelled:
+        fn = facts.first(row.file, function)
+        if fn is None:
             continue
-        for use in uses:
+        sites += fn.passes(name, facts, row.file)
+        for use in fn.type_uses(name, lines):
             change = KNOWN_CONSEQUENCES.get(function, use.consequence)
             where = '' if function == row.function else \
                 f', in {function}()'

@@ -35,6 +35,8 @@ SAMPLES = {
     'alloc-def': dict(file='d.c', function='f', param='type', line=9),
     'ops-parsed': dict(file='d.c', ops='o'),
     'alloc-parsed': dict(file='d.c', function='f'),
+    'gate-fact': dict(file='d.c', fact='cond', function='f', definition=9,
+                      line=11, col=1, text='type != IOMMU_DOMAIN_DMA'),
 }
 
 
@@ -83,6 +85,8 @@ def _record(*found: events.Event) -> Record:
     (dict(event='flag', file='d.c', ops='o', function='f',
           flag='use_dma_iommu', colour='red'), "unknown field 'colour'"),
     (dict(event='gate', file='d.c', function='f'), "event 'gate':"),
+    (dict(SAMPLES['gate-fact'], event='gate-fact', fact='loop'),
+     "unknown gate fact 'loop'"),
 ])
 def test_unknown_or_malformed_events_are_refused(raw, says) -> None:
     with pytest.raises(ToolError, match=re.escape(says)):
@@ -96,6 +100,8 @@ def test_rules_print_only_known_kinds() -> None:
         '*.py')]
     emitted = {k for t in texts for k in re.findall(r"emit\('([\w-]+)'", t)}
     assert emitted and emitted <= set(events.KINDS), emitted
+    facts = {k for t in texts for k in re.findall(r"\bfact\('([\w-]+)'", t)}
+    assert facts == events.GATE_FACTS, facts
     kinds = {k for t in texts
              for k in re.findall(r"kind\s*=\s*'([\w-]+)'", t)}
     assert kinds and kinds <= set(events.FINDING_KINDS), kinds

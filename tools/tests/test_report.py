@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from toolrun import EXPECTED, FIXTURES, TOP, fixture_copy, linux_tree, \
-    tool, tree_digest
+from toolrun import EXPECTED, FIXTURES, TOP, fixture_copy, gate_of, \
+    linux_tree, tool, tree_digest
 
 sys.path.insert(0, str(TOP / 'tools'))
 
@@ -27,9 +27,7 @@ from iommu_dma.tree import KernelTree  # noqa: E402
 TYPES = proof.domain_types((FIXTURES / 'include/linux/iommu.h').read_text())
 
 
-def gate(body: str, param: str = 'type') -> proof.Gate:
-    text = f'static void *f(unsigned int {param})\n{{\n{body}\n}}\n'
-    return proof.extract_gate(text, 'f', param)
+gate = gate_of
 
 
 def rows_by_ops(data: dict) -> dict[tuple[str, str], dict]:
@@ -165,6 +163,30 @@ def test_batched_programs_give_each_its_own_outcome(monkeypatch):
 def test_gate_calling_a_function_is_not_modelled():
     with pytest.raises(proof.Unmodelled, match=r'calls is_ok\(\)'):
         gate('if (!is_ok(type))\n\treturn NULL;')
+
+
+@pytest.mark.parametrize('body, accepts', [
+    # a braced body that logs first: the most common vendor gate
+    ('if (type != IOMMU_DOMAIN_UNMANAGED &&\n    type != IOMMU_DOMAIN_DMA) {\n'
+     '\tpr_err("bad type %u\\n", type);\n\treturn NULL;\n}\nreturn &d;',
+     ['UNMANAGED', 'DMA']),
+    # a negated positive test (spatch's neg_if isomorphism is off)
+    ('if (!(type == IOMMU_DOMAIN_UNMANAGED || type == IOMMU_DOMAIN_DMA))\n'
+     '\treturn NULL;\nreturn &d;', ['UNMANAGED', 'DMA']),
+    # an if inside a loop is no gate; the first top-level return is
+    ('for (i = 0; i < 2; i++)\n\tif (type == IOMMU_DOMAIN_DMA)\n'
+     '\t\treturn NULL;\nif (type == IOMMU_DOMAIN_IDENTITY)\n\treturn &d;\n'
+     'return NULL;', ['IDENTITY']),
+    # a switch whose DMA label has a body of its own, BLOCKED rejected
+    ('switch (type) {\ncase IOMMU_DOMAIN_BLOCKED:\n\treturn NULL;\n'
+     'case IOMMU_DOMAIN_DMA:\n\treturn other(type);\n'
+     'case IOMMU_DOMAIN_UNMANAGED:\n\tbreak;\ndefault:\n\treturn NULL;\n}\n'
+     'return &d;', ['UNMANAGED', 'DMA']),
+])
+def test_gate_read_from_what_spatch_matched(body, accepts):
+    g = gate(body)
+    ev = proof.evaluate(TYPES, g, g, None, 'shape')
+    assert proof.accepted(ev.before, ev.variables, TYPES) == accepts
 
 
 def test_domain_types_skip_masks():

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from toolrun import FIXTURES, TOP, fixture_copy, linux_tree, tool, \
-    tree_digest
+from toolrun import FIXTURES, TOP, fixture_copy, gate_of, linux_tree, \
+    tool, tree_digest
 
 sys.path.insert(0, str(TOP / 'tools'))
 
@@ -42,9 +42,7 @@ static const struct iommu_ops dma_only_ops = {
 '''
 
 
-def gate(body: str) -> proof.Gate:
-    text = f'static void *f(unsigned int type)\n{{\n{body}\n}}\n'
-    return proof.extract_gate(text, 'f', 'type')
+gate = gate_of
 
 
 # --- the whole-path model ---------------------------------------------

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
@@ -18,6 +19,8 @@ CHECKER = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build')) / \
     'checker' / 'kbuild-check'
 sys.path.insert(0, str(TOP / 'tools'))
 from iommu_dma.tree import kernel_cache  # noqa: E402  (KCACHE, as make)
+from iommu_dma import gate  # noqa: E402
+from iommu_dma.rewrite import semantic_patch  # noqa: E402
 
 
 def tool(*args: str, check: bool = True, module: str = 'iommu_dma',
@@ -77,3 +80,14 @@ def json_keys(obj: dict, section: str) -> set[str]:
                     documented |= set(re.findall(r'`(\w+)`',
                                                  row.split('|')[1]))
     return set(obj) - documented
+
+
+def gate_of(body: str, param: str = 'type') -> gate.Gate:
+    """The gate of a function f() with this body, used as .domain_alloc,
+    as the proof sees it: from what domain_alloc_gate.cocci matched."""
+    text = (f'static void *f(unsigned int {param})\n{{\n{body}\n}}\n'
+            'static const struct iommu_ops o = { .domain_alloc = f, };\n')
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / 'f.c').write_text(text)
+        facts = gate.read(semantic_patch(gate.RULE), Path(tmp), ['f.c'])
+    return facts.definitions('f.c', 'f')[0].gate(param)
