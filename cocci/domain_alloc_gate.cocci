@@ -26,379 +26,333 @@ virtual record
 @@
 import json
 
-def at(p, **fields):
-	return dict(line=int(p.line), col=int(p.column), **fields)
+def emit(event, **fields):
+	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
-# The functions whose facts are reported: the .domain_alloc functions, the
-# functions that compare a parameter with a domain type, and those they
-# hand the type to. Matching every function of a large driver is slow.
-relevant = set()
+# The functions whose facts are reported: the .domain_alloc functions and
+# those they hand the type to, two calls deep. Every rule below matches in
+# one of them at a time (fns.g): spatch tries no other function.
+# By file: the Python state outlives a file.
+relevant = set()    # (file, function)
 
-def wanted(fn):
-	return fn in relevant
+def wanted(p):
+	return (p[0].file, p[0].current_element) in relevant
 
-def fact(name, fn, pf, p, **fields):
-	"""One fact of the definition of fn at pf."""
-	print('IOMMU-DMA ' + json.dumps(dict(
-		event='gate-fact', fact=name, file=p.file, function=fn,
-		definition=int(pf[0].line), **at(p, **fields))))
+def fact(name, q, **fields):
+	"""One fact at position q, of the definition q is in."""
+	emit('gate-fact', fact=name, file=q.file, function=q.current_element,
+	     definition=int(q.current_element_line), line=int(q.line),
+	     col=int(q.column), **fields)
 
 @ops@
 identifier I, fn;
+position pos;
 @@
-struct iommu_ops I = { .domain_alloc = fn, };
+struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @script:python@
 fn << ops.fn;
+pos << ops.pos;
 @@
-relevant.add(fn)
+relevant.add((pos[0].file, fn))
 
-// Functions whose parameter is compared with a domain type or switched on.
-@typed@
-identifier g, u;
+// The type handed on as the n-th argument of a call, and on again.
+@hands depends on record@
+identifier ops.fn, u, h;
 type T;
-constant C =~ "^(__)?IOMMU_DOMAIN_";
+expression list[n] Es;
+position p;
 @@
-g(..., T u, ...) {
-<+...
-(
-  u == C
-|
-  u != C
-|
-  u & C
-)
-...+>
+fn(..., T u, ...) {
+<...
+h@p(Es, u, ...)
+...>
 }
 
 @script:python@
-g << typed.g;
-@@
-relevant.add(g)
-
-// The type handed on as the n-th argument of a call.
-@hands depends on record@
-identifier g : script:python() { wanted(g) };
-identifier u, h;
-type T;
-expression list[n] Es;
-position pf, p;
-@@
-g@pf(..., T u, ...) {
-<+...
-h@p(Es, u, ...)
-...+>
-}
-
-@script:python depends on record@
-g << hands.g;
-u << hands.u;
 h << hands.h;
+u << hands.u;
 n << hands.n;
-pf << hands.pf;
 p << hands.p;
 @@
 for q in p:
-	fact('pass', g, pf, q, text=h, param=u, index=int(n))
-relevant.add(h)
+	fact('pass', q, text=h, param=u, index=int(n))
+	relevant.add((q.file, h))
 
-// ... and on again, by the function it was handed to.
 @hands_on depends on record@
 identifier hands.h, u, h2;
 type T;
 expression list[n] Es;
-position pf, p;
+position p;
 @@
-h@pf(..., T u, ...) {
-<+...
+h(..., T u, ...) {
+<...
 h2@p(Es, u, ...)
-...+>
+...>
 }
 
-@script:python depends on record@
-g << hands.h;
+@script:python@
+h2 << hands_on.h2;
 u << hands_on.u;
-h << hands_on.h2;
 n << hands_on.n;
-pf << hands_on.pf;
 p << hands_on.p;
 @@
 for q in p:
-	fact('pass', g, pf, q, text=h, param=u, index=int(n))
-relevant.add(h)
+	fact('pass', q, text=h2, param=u, index=int(n))
+	relevant.add((q.file, h2))
+
+@fns depends on record@
+identifier g;
+position pf : script:python() { wanted(pf) };
+@@
+g@pf(...) { ... }
 
 @param depends on record@
-identifier u;
-identifier h : script:python() { wanted(h) };
+identifier fns.g, u;
 type T;
 parameter list[n] Ps;
 position pf;
 @@
-h@pf(Ps, T u, ...) { ... }
+g@pf(Ps, T u, ...) { ... }
 
-@script:python depends on record@
-h << param.h;
+@script:python@
 u << param.u;
 n << param.n;
 pf << param.pf;
 @@
-fact('param', h, pf, pf[0], text=u, index=int(n))
+fact('param', pf[0], text=u, index=int(n))
 
 @stmt depends on record@
-identifier g : script:python() { wanted(g) };
+identifier fns.g;
 statement S;
-position pf, p;
+position p;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 S@p
-...+>
+...>
 }
 
-@script:python depends on record@
-g << stmt.g;
+@script:python@
 S << stmt.S;
-pf << stmt.pf;
 p << stmt.p;
 @@
 for q in p:
-	fact('stmt', g, pf, q, end_line=int(q.line_end),
-	     end_col=int(q.column_end), text=S.split()[0])
+	fact('stmt', q, end_line=int(q.line_end), end_col=int(q.column_end),
+	     text=S.split()[0])
 
 @cond depends on record disable neg_if@
-identifier g : script:python() { wanted(g) };
+identifier fns.g;
 expression E;
 statement S, S1, S2;
-position pf, p;
+position p;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 (
   if@p (E) S1 else S2
 |
   if@p (E) S
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << cond.g;
+@script:python@
 E << cond.E;
-pf << cond.pf;
 p << cond.p;
 @@
 for q in p:
-	fact('cond', g, pf, q, text=E)
+	fact('cond', q, text=E)
 
 @reads depends on record disable neg_if@
-identifier g : script:python() { wanted(g) };
-identifier u;
+identifier fns.g, u;
 type T;
 statement S, S1, S2;
-position pf, p;
+position p;
 @@
-g@pf(..., T u, ...) {
-<+...
+g(..., T u, ...) {
+<...
 (
   if@p (<+... u ...+>) S1 else S2
 |
   if@p (<+... u ...+>) S
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << reads.g;
+@script:python@
 u << reads.u;
-pf << reads.pf;
 p << reads.p;
 @@
 for q in p:
-	fact('reads', g, pf, q, text=u)
+	fact('reads', q, text=u)
 
 @named depends on record disable neg_if@
-identifier g : script:python() { wanted(g) };
+identifier fns.g;
 idexpression x;
 statement S, S1, S2;
-position pf, p, px;
+position px;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 (
-  if@p (<+... x@px ...+>) S1 else S2
+  if (<+... x@px ...+>) S1 else S2
 |
-  if@p (<+... x@px ...+>) S
+  if (<+... x@px ...+>) S
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << named.g;
+@script:python@
 x << named.x;
-pf << named.pf;
-p << named.p;
 px << named.px;
 @@
 for q in px:
-	fact('name', g, pf, q, text=x)
+	fact('name', q, text=x)
 
 @call depends on record disable neg_if@
-identifier g : script:python() { wanted(g) };
-identifier f;
+identifier fns.g, f;
 statement S, S1, S2;
-position pf, p, pc, pe;
+position pc, pe;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 (
-  if@p (<+... f@pc(...)@pe ...+>) S1 else S2
+  if (<+... f@pc(...)@pe ...+>) S1 else S2
 |
-  if@p (<+... f@pc(...)@pe ...+>) S
+  if (<+... f@pc(...)@pe ...+>) S
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << call.g;
+@script:python@
 f << call.f;
-pf << call.pf;
 pc << call.pc;
 pe << call.pe;
 @@
 for q, e in zip(pc, pe):
-	fact('call', g, pf, q, text=f, end_line=int(e.line_end),
+	fact('call', q, text=f, end_line=int(e.line_end),
 	     end_col=int(e.column_end))
 
 @member depends on record disable neg_if@
-identifier g : script:python() { wanted(g) };
-identifier fld;
+identifier fns.g, fld;
 expression E1;
 statement S, S1, S2;
-position pf, p, pm;
+position pm;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 (
-  if@p (<+... \(E1->fld@pm \| E1.fld@pm\) ...+>) S1 else S2
+  if (<+... \(E1->fld@pm \| E1.fld@pm\) ...+>) S1 else S2
 |
-  if@p (<+... \(E1->fld@pm \| E1.fld@pm\) ...+>) S
+  if (<+... \(E1->fld@pm \| E1.fld@pm\) ...+>) S
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << member.g;
-pf << member.pf;
+@script:python@
 pm << member.pm;
 @@
 for q in pm:
-	fact('member', g, pf, q)
+	fact('member', q)
 
 @reject depends on record@
-identifier g : script:python() { wanted(g) };
-position pf, p;
+identifier fns.g;
+position p;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 (
   return@p NULL;
 |
   return@p ERR_PTR(...);
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << reject.g;
-pf << reject.pf;
+@script:python@
 p << reject.p;
 @@
 for q in p:
-	fact('reject', g, pf, q)
+	fact('reject', q)
 
 @label depends on record@
-identifier g : script:python() { wanted(g) };
+identifier fns.g;
 expression E;
 constant C;
 statement S;
-position pf, p, ps;
+position p, ps;
 @@
-g@pf(...) {
-<+...
+g(...) {
+<...
 switch@ps (E) { case@p C: S }
-...+>
+...>
 }
 
-@script:python depends on record@
-g << label.g;
+@script:python@
 C << label.C;
 E << label.E;
-pf << label.pf;
 p << label.p;
 ps << label.ps;
 @@
 for q in p:
-	fact('label', g, pf, q, text=C)
+	fact('label', q, text=C)
 for q in ps:
-	fact('switch', g, pf, q, text=E)
+	fact('switch', q, text=E)
 
 @default_label depends on record@
-identifier g : script:python() { wanted(g) };
+identifier fns.g;
+expression E;
 statement S;
-position pf, p;
+position p;
 @@
-g@pf(...) {
-<+...
-switch (...) { default@p: S }
-...+>
+g(...) {
+<...
+switch (E) { default@p: S }
+...>
 }
 
-@script:python depends on record@
-g << default_label.g;
-pf << default_label.pf;
+@script:python@
 p << default_label.p;
 @@
 for q in p:
-	fact('label', g, pf, q, text='default')
+	fact('label', q, text='default')
 
 // A local set from the type: a gate that reads it reads the type, which
 // neither the rules nor the proof follow.
 @assigned depends on record@
-identifier g : script:python() { wanted(g) };
-identifier u, x;
+identifier fns.g, u, x;
 type T, T2;
-position pf, p;
+position p;
 @@
-g@pf(..., T u, ...) {
-<+...
+g(..., T u, ...) {
+<...
 (
   x@p = <+... u ...+>;
 |
   T2 x@p = <+... u ...+>;
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << assigned.g;
-u << assigned.u;
+@script:python@
 x << assigned.x;
-pf << assigned.pf;
+u << assigned.u;
 p << assigned.p;
 @@
 for q in p:
-	fact('local', g, pf, q, text=x, param=u)
+	fact('local', q, text=x, param=u)
 
 // A comparison that tells UNMANAGED from a DMA type: code that takes
 // another branch once the driver is handed UNMANAGED for DMA domains.
 @use depends on record@
-identifier g, u;
+identifier fns.g, u;
 type T;
 constant C =~ "^(IOMMU_DOMAIN_(UNMANAGED|DMA|DMA_FQ)|__IOMMU_DOMAIN_DMA_API)$";
-position pf, p;
+position p;
 @@
-g@pf(..., T u, ...) {
-<+...
+g(..., T u, ...) {
+<...
 (
   u@p == C
 |
@@ -412,18 +366,16 @@ g@pf(..., T u, ...) {
 |
   C & u@p
 )
-...+>
+...>
 }
 
-@script:python depends on record@
-g << use.g;
+@script:python@
 u << use.u;
 C << use.C;
-pf << use.pf;
 p << use.p;
 @@
 for q in p:
-	fact('use', g, pf, q, text=C, param=u)
+	fact('use', q, text=C, param=u)
 
 // The kernel's modes: the if statements that read the type parameter of a
 // .domain_alloc, its gate candidates.

@@ -17,8 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import (combine, era, events, layout, parsecheck, spatch, upstream,
-               version)
+from . import (combine, era, events, gate, layout, parsecheck, spatch,
+               upstream, version)
 from .errors import ToolError
 from .journal import Journal, sha256
 from .holdback import hold_back_partial, partial_functions
@@ -562,7 +562,8 @@ def compute_steps(tree: KernelTree, parts: str, jobs: int, scratch: Path,
     # results serve the files no step changes (the key is the content).
     first = [combine.Section(SemanticPatch(parsecheck.COCCI),
                              ('report', 'record')),
-             combine.Section(semantic_patch(INVENTORY), ('report', 'record'))]
+             combine.Section(semantic_patch(INVENTORY), ('report', 'record')),
+             combine.Section(semantic_patch(gate.RULE), ('record',))]
     if parts in ('all', 'drivers'):
         first.append(combine.Section(semantic_patch(AUDIT),
                                      ('report', 'record')))
