@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from .errors import ToolError
+from .events import AllocParsed, OpsParsed, parse
 from .spatch import SemanticPatch, run
 
 COCCI = Path(__file__).resolve().parents[2] / 'cocci' / \
@@ -80,12 +81,11 @@ def unparsed(root: Path, files: list[str], jobs: int = 1) -> list[str]:
     missed = [f'{f}: {what}' for f in files for what in want[f][2]]
     if not any(o or a for o, a, _ in want.values()):
         return missed
-    events = run(SemanticPatch(COCCI), root, files, ['report', 'record'],
-                 jobs)
-    got_ops = {(e['file'], e['ops']) for e in events
-               if e['event'] == 'ops-parsed'}
-    got_allocs = {(e['file'], e['function']) for e in events
-                  if e['event'] == 'alloc-parsed'}
+    events = [parse(e) for e in run(SemanticPatch(COCCI), root, files,
+                                     ['report', 'record'], jobs)]
+    got_ops = {(e.file, e.ops) for e in events if isinstance(e, OpsParsed)}
+    got_allocs = {(e.file, e.function) for e in events
+                  if isinstance(e, AllocParsed)}
     for f in files:
         ops, allocs, _ = want[f]
         missed += [f'{f}: struct iommu_ops {o}: spatch did not parse it'

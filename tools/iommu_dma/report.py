@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import era, gate, jsonout, proof
 from .errors import ToolError
-from .events import Finding, Gate, LegacyBinding
+from .events import (AllocDef, Event, Finding, Gate, LegacyBinding, Ops,
+                     OpsAlloc, parse)
 from .gate import Unmodelled
 from .proof import Check, DomainTypes
 from .rewrite import CORE_SHAPES, Rewrite, semantic_patch
@@ -90,7 +91,7 @@ class Report:
 
 
 def inventory(rewrite: Rewrite, jobs: int
-              ) -> tuple[list[dict], gate.Facts, gate.Facts]:
+              ) -> tuple[list[Event], gate.Facts, gate.Facts]:
     """The inventory events, from a copy of the tree's candidate files, and
     the gate rule's facts of the files with a .domain_alloc, before and
     after the rewrite."""
@@ -98,14 +99,11 @@ def inventory(rewrite: Rewrite, jobs: int
     tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-inventory-'))
     try:
         copy_files(rewrite.tree.path, tmp, files)
-        events = run(semantic_patch(INVENTORY), tmp, files,
-                     ['report', 'record'], jobs)
-        for e in events:
-            e['file'] = e['file'][2:] if e['file'].startswith('./') \
-                else e['file']
-        allocs = sorted({e['file'] for e in events
-                         if e['event'] == 'ops-alloc' and
-                         e['field'] == 'domain_alloc'})
+        events = [parse(dict(e, file=e['file'].removeprefix('./')))
+                  for e in run(semantic_patch(INVENTORY), tmp, files,
+                               ['report', 'record'], jobs)]
+        allocs = sorted({e.file for e in events if isinstance(e, OpsAlloc)
+                         and e.field == 'domain_alloc'})
         rule = semantic_patch(gate.RULE)
         before = gate.read(rule, tmp, allocs, jobs)
         changed = [f for f in allocs if f in rewrite.record.files]
@@ -125,13 +123,12 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     types = proof.domain_types(tree.read(IOMMU_H))
     facts = rewrite.era or era.read(tree)
     events, before, after = inventory(rewrite, jobs)
-    allocs = {(e['file'], e['ops']): e for e in events
-              if e['event'] == 'ops-alloc' and e['field'] == 'domain_alloc'}
-    paging = {(e['file'], e['ops']): e for e in events
-              if e['event'] == 'ops-alloc' and
-              e['field'] == 'domain_alloc_paging'}
-    params = {(e['file'], e['function']): e['param'] for e in events
-              if e['event'] == 'alloc-def'}
+    allocs = {(e.file, e.ops): e for e in events
+              if isinstance(e, OpsAlloc) and e.field == 'domain_alloc'}
+    paging = {(e.file, e.ops): e for e in events
+              if isinstance(e, OpsAlloc) and e.field == 'domain_alloc_paging'}
+    params = {(e.file, e.function): e.param for e in events
+              if isinstance(e, AllocDef)}
     flags = record.flags_by_ops()
     legacy = {(e.file, e.ops): e.flag_var for e in record.changes
               if isinstance(e, LegacyBinding)}
@@ -140,20 +137,20 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
         if isinstance(e, Gate):
             gates.setdefault((e.file, e.function), []).append(
                 f'{types_short(e.removed)} ({e.shape})')
-    def new_row(e: dict) -> Row:
-        key = (e['file'], e['ops'])
-        row = Row(e['file'], e['ops'], e['line'])
+    def new_row(e: Ops) -> Row:
+        key = (e.file, e.ops)
+        row = Row(e.file, e.ops, e.line)
         alloc = allocs.get(key) or paging.get(key)
         if alloc:
-            row.allocator, row.function = alloc['field'], alloc['function']
+            row.allocator, row.function = alloc.field, alloc.function
         row.flags = list(flags.get(key, []))
         if key in legacy:
             row.flags.append(f'use_dma_iommu=false when {legacy[key]}')
         row.removed = sorted(gates.get((row.file, row.function), [])) \
             if row.function else []
         return row
-    ops = sorted((e for e in events if e['event'] == 'ops'),
-                 key=lambda e: (e['file'], e['line']))
+    ops = sorted((e for e in events if isinstance(e, Ops)),
+                 key=lambda e: (e.file, e.line))
     rows = [new_row(e) for e in ops]
     # Each proof is a C program: all are built at once (proof.evaluate_all
     # keeps the results by program text), then read row by row.
