@@ -57,7 +57,7 @@ class Stmt:
     cond: str = ''          # if/switch: the condition; label: the constant
     rejects: bool = False   # `return NULL;` or `return ERR_PTR(...);`
     reads: set[str] = field(default_factory=set)   # params the if reads
-    names: list[GateFact] = field(default_factory=list)
+    names: list[GateFact] = field(default_factory=list)  # and members
 
     @property
     def line(self) -> int:
@@ -139,7 +139,9 @@ class Function:
                 stack.pop()
             (stack[-1].body if stack else fn.body).append(s)
             stack.append(s)
-        for f in sorted(set(fn.of('name')), key=lambda f: (f.line, f.col)):
+        # Each name and member read goes to the if whose condition holds it.
+        for f in sorted(set(fn.of('name')) | set(fn.of('member')),
+                        key=lambda f: (f.line, f.col)):
             inner = fn.innermost_if((f.line, f.col))
             if inner is not None:
                 inner.names.append(f)
@@ -209,15 +211,11 @@ class Function:
         inside_known = [((f.line, f.col), (f.end_line or 0, f.end_col or 0))
                         for f in calls if f.text in known]
         callees = {(f.line, f.col): f.text for f in calls}
-        members = {(f.line, f.col) for f in self.of('member')}
         names: list[str] = []
         used: list[str] = []
-        found = [(n.line, n.col, n.text or '') for s in conds
-                 for n in s.names]
-        found += [(p[0], p[1], '->') for p in members
-                  if any(s.holds(p) and self.innermost_if(p) is s
-                         for s in conds)]
-        for line, col, name in sorted(set(found)):
+        found = {(n.line, n.col, '->' if n.fact == 'member' else n.text or '')
+                 for s in conds for n in s.names}
+        for line, col, name in sorted(found):
             if any(a <= (line, col) <= b for a, b in inside_known):
                 if callees.get((line, col)) in known and name not in used:
                     used.append(name)
