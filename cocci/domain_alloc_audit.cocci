@@ -71,14 +71,14 @@ def decide(file, fn):
 			    % (helper, line)))
 	return out
 
-@ops@
+@audit_ops@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @leftover depends on report@
-identifier ops.fn;
+identifier audit_ops.fn;
 constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
 position p;
 @@
@@ -89,8 +89,8 @@ fn(...) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << audit_ops.fn;
+pos << audit_ops.pos;
 c << leftover.C;
 p << leftover.p;
 @@
@@ -100,14 +100,14 @@ emit('finding', kind='not-rewritten', file=pos[0].file, function=fn,
 	     % (c, p[0].line))
 
 @script:python depends on !record@
-fn << ops.fn;
+fn << audit_ops.fn;
 c << leftover.C;
 p << leftover.p;
 @@
 coccilib.report.print_report(p[0], "%s(): %s still named in a domain_alloc: the rules leave it alone" % (fn, c))
 
 @type_filter_chain depends on report@
-identifier ops.fn, t;
+identifier audit_ops.fn, t;
 type T;
 expression E;
 position p;
@@ -125,13 +125,13 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << audit_ops.fn;
 p << type_filter_chain.p;
 @@
 type_filtered.add((p[0].file, fn))
 
 @type_filter_switch depends on report@
-identifier ops.fn, t;
+identifier audit_ops.fn, t;
 type T;
 constant C;
 position p;
@@ -143,19 +143,19 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << audit_ops.fn;
 p << type_filter_switch.p;
 @@
 type_filtered.add((p[0].file, fn))
 
 @domain_alloc_fn depends on report@
-identifier ops.fn;
+identifier audit_ops.fn;
 position p;
 @@
 fn@p(...) { ... }
 
 @script:python@
-fn << ops.fn;
+fn << audit_ops.fn;
 p << domain_alloc_fn.p;
 @@
 allocs.add((p[0].file, fn))
@@ -163,7 +163,7 @@ allocs.add((p[0].file, fn))
 // The type passed on to helpers, two calls deep (intel: alloc_domain()
 // then first_level_by_default()).
 @passes_type depends on report@
-identifier ops.fn, t, helper;
+identifier audit_ops.fn, t, helper;
 type T;
 position p;
 @@
@@ -174,7 +174,7 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << audit_ops.fn;
 helper << passes_type.helper;
 p << passes_type.p;
 @@
@@ -245,8 +245,8 @@ note_compare(p[0].file, helper, p[0].line)
 // Decided per ops once every rule above has seen its file: the state is
 // that file's alone, so -j workers (coccicheck J=) give the same findings.
 @script:python depends on record@
-fn << ops.fn;
-pos << ops.pos;
+fn << audit_ops.fn;
+pos << audit_ops.pos;
 @@
 for kind, helper, line, message in decide(pos[0].file, fn):
 	where = dict(helper=helper, line=line) if helper else {}
@@ -254,8 +254,8 @@ for kind, helper, line, message in decide(pos[0].file, fn):
 	     message=message, **where)
 
 @script:python depends on !record@
-fn << ops.fn;
-pos << ops.pos;
+fn << audit_ops.fn;
+pos << audit_ops.pos;
 @@
 for kind, helper, line, message in decide(pos[0].file, fn):
 	coccilib.report.print_report(pos[0], "%s(): %s" % (fn, message))

@@ -66,14 +66,14 @@ def dma_declared(fn):
 def fq_declared(fn):
 	return fn in flagged['allow_dma_fq']
 
-@ops@
+@drop_ops@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @script:python@
-pos << ops.pos;
+pos << drop_ops.pos;
 @@
 new_file(pos[0].file)
 
@@ -112,7 +112,7 @@ flagged['allow_dma_fq'].add(fn)
 
 // -D report / org / context: the comparisons this rule drops.
 @dead_comparison depends on report || org || context@
-identifier ops.fn, t;
+identifier drop_ops.fn, t;
 type T;
 constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
 position p;
@@ -124,14 +124,14 @@ fn(T t) {
 }
 
 @script:python depends on report@
-fn << ops.fn;
+fn << drop_ops.fn;
 c << dead_comparison.C;
 p << dead_comparison.p;
 @@
 coccilib.report.print_report(p[0], "%s(): %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
 
 @script:python depends on org@
-fn << ops.fn;
+fn << drop_ops.fn;
 c << dead_comparison.C;
 p << dead_comparison.p;
 @@
@@ -142,7 +142,7 @@ coccilib.org.print_todo(p[0], "%s(): %s comparison to drop" % (fn, c))
 // its name); depends on says so for the whole file, so spatch skips a file
 // where no ops declares the flag.
 @drop_legacy_gate depends on patch && declares_dma && (declares_fq || declares_fq_by_core)@
-identifier ops.fn;
+identifier drop_ops.fn;
 position fn_pos : script:python(fn) { dma_declared(fn) and fq_declared(fn) };
 identifier t, F;
 type T;
@@ -163,14 +163,14 @@ fn@fn_pos(T t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
+fn << drop_ops.fn;
 p << drop_legacy_gate.p;
 @@
 for c in ('IOMMU_DOMAIN_DMA', 'IOMMU_DOMAIN_DMA_FQ'):
 	emit('gate', file=flagged['file'], function=fn, removed=c, shape='legacy-gate')
 
 @drop_dma_conjunct depends on patch && declares_dma@
-identifier ops.fn;
+identifier drop_ops.fn;
 position fn_pos : script:python(fn) { dma_declared(fn) };
 identifier t;
 type T;
@@ -190,14 +190,14 @@ fn@fn_pos(T t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
+fn << drop_ops.fn;
 p << drop_dma_conjunct.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',
      shape='chain')
 
 @drop_dma_fq_conjunct depends on patch && (declares_fq || declares_fq_by_core)@
-identifier ops.fn;
+identifier drop_ops.fn;
 position fn_pos : script:python(fn) { fq_declared(fn) };
 identifier t;
 type T;
@@ -217,7 +217,7 @@ fn@fn_pos(T t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
+fn << drop_ops.fn;
 p << drop_dma_fq_conjunct.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
@@ -227,7 +227,7 @@ emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
 // spatch matched after the label, the next label when it falls through.
 // Matched right before the labels go: no change in between moves them.
 @falls_through_fq@
-identifier ops.fn, t;
+identifier drop_ops.fn, t;
 type T;
 constant C =~ "^IOMMU_DOMAIN_DMA_FQ$";
 statement S;
@@ -249,7 +249,7 @@ if re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels):
 	falling.add(label_key(p))
 
 @drop_dma_fq_label depends on patch && (declares_fq || declares_fq_by_core)@
-identifier ops.fn;
+identifier drop_ops.fn;
 position fn_pos : script:python(fn) { fq_declared(fn) };
 identifier t;
 type T;
@@ -267,14 +267,14 @@ switch (t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
+fn << drop_ops.fn;
 p << drop_dma_fq_label.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA_FQ',
      shape='label')
 
 @falls_through_dma@
-identifier ops.fn, t;
+identifier drop_ops.fn, t;
 type T;
 constant C =~ "^IOMMU_DOMAIN_DMA$";
 statement S;
@@ -296,7 +296,7 @@ if re.search(r'\bIOMMU_DOMAIN_UNMANAGED\b', labels):
 	falling.add(label_key(p))
 
 @dead_label depends on report || org || context@
-identifier ops.fn, t;
+identifier drop_ops.fn, t;
 type T;
 constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
 position p : script:python() { falls_to_unmanaged(p) };
@@ -311,21 +311,21 @@ switch (t) {
 }
 
 @script:python depends on report@
-fn << ops.fn;
+fn << drop_ops.fn;
 c << dead_label.C;
 p << dead_label.p;
 @@
 coccilib.report.print_report(p[0], "%s(): case %s is dead once the core hands drivers IOMMU_DOMAIN_UNMANAGED and the ops declare their flags" % (fn, c))
 
 @script:python depends on org@
-fn << ops.fn;
+fn << drop_ops.fn;
 c << dead_label.C;
 p << dead_label.p;
 @@
 coccilib.org.print_todo(p[0], "%s(): case %s to drop" % (fn, c))
 
 @drop_dma_label depends on patch && declares_dma@
-identifier ops.fn;
+identifier drop_ops.fn;
 position fn_pos : script:python(fn) { dma_declared(fn) };
 identifier t;
 type T;
@@ -343,7 +343,7 @@ switch (t) {
 }
 
 @script:python depends on record@
-fn << ops.fn;
+fn << drop_ops.fn;
 p << drop_dma_label.p;
 @@
 emit('gate', file=flagged['file'], function=fn, removed='IOMMU_DOMAIN_DMA',

@@ -44,21 +44,21 @@ def fact(name, q, **fields):
 	     definition=int(q.current_element_line), line=int(q.line),
 	     col=int(q.column), **fields)
 
-@ops@
+@gate_ops@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @script:python@
-fn << ops.fn;
-pos << ops.pos;
+fn << gate_ops.fn;
+pos << gate_ops.pos;
 @@
 relevant.add((pos[0].file, fn))
 
 // The type handed on as the n-th argument of a call, and on again.
 @hands depends on record@
-identifier ops.fn, u, h;
+identifier gate_ops.fn, u, h;
 type T;
 expression list[n] Es;
 position p;
@@ -380,7 +380,7 @@ for q in p:
 // The kernel's modes: the if statements that read the type parameter of a
 // .domain_alloc, its gate candidates.
 @gate_if depends on !record@
-identifier ops.fn, t;
+identifier gate_ops.fn, t;
 type T;
 statement S;
 position p;
@@ -392,19 +392,19 @@ if@p (<+... t ...+>) S
 }
 
 @script:python depends on report@
-fn << ops.fn;
+fn << gate_ops.fn;
 p << gate_if.p;
 @@
 coccilib.report.print_report(p[0], "%s(): type gate statement" % fn)
 
 @script:python depends on org@
-fn << ops.fn;
+fn << gate_ops.fn;
 p << gate_if.p;
 @@
 coccilib.org.print_todo(p[0], "%s(): type gate statement" % fn)
 
 @depends on context@
-identifier ops.fn, t;
+identifier gate_ops.fn, t;
 type T;
 statement S;
 @@
@@ -416,6 +416,6 @@ fn(T t) {
 
 // A report-only rule: in patch mode there is nothing to change.
 @script:python depends on patch@
-fn << ops.fn;
+fn << gate_ops.fn;
 @@
 pass

@@ -75,14 +75,14 @@ def accepts_dma(fn):
 def accepts_dma_fq(fn):
 	return fn in accepted['IOMMU_DOMAIN_DMA_FQ']
 
-@ops@
+@flags_ops@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @script:python@
-pos << ops.pos;
+pos << flags_ops.pos;
 @@
 if accepted['file'] != pos[0].file:
 	accepted['file'] = pos[0].file
@@ -115,7 +115,7 @@ I << has_allow_dma_fq.I;
 declared['allow_dma_fq'].add(I)
 
 @accepts_dma_fq depends on dma_fq@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 expression E;
 position pa;
@@ -131,7 +131,7 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 p << accepts_dma_fq.pa;
 @@
 accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
@@ -139,7 +139,7 @@ accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
 // A case label: accepted when it falls through to UNMANAGED or leads to
 // something other than a rejecting return.
 @accepts_dma_fq_label depends on dma_fq@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 statement S;
 @@
@@ -150,14 +150,14 @@ switch (t) { case IOMMU_DOMAIN_DMA_FQ: S }
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 s << accepts_dma_fq_label.S;
 @@
 if label_accepts(s):
 	accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
 
 @accepts_dma@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 expression E;
 position pa;
@@ -173,13 +173,13 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 p << accepts_dma.pa;
 @@
 accept(fn, 'IOMMU_DOMAIN_DMA')
 
 @accepts_dma_label@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 statement S;
 @@
@@ -190,7 +190,7 @@ switch (t) { case IOMMU_DOMAIN_DMA: S }
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 s << accepts_dma_label.S;
 @@
 if label_accepts(s):
@@ -198,7 +198,7 @@ if label_accepts(s):
 
 // A positive test: `if (t == X ...)` whose branch does not reject.
 @accepts_dma_fq_positive depends on dma_fq@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 statement S;
 position pa;
@@ -210,14 +210,14 @@ if (<+... t == IOMMU_DOMAIN_DMA_FQ@pa ...+>) S
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 s << accepts_dma_fq_positive.S;
 @@
 if not rejecting(s):
 	accept(fn, 'IOMMU_DOMAIN_DMA_FQ')
 
 @accepts_dma_positive@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 statement S;
 position pa;
@@ -229,7 +229,7 @@ if (<+... t == IOMMU_DOMAIN_DMA@pa ...+>) S
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 s << accepts_dma_positive.S;
 @@
 if not rejecting(s):
@@ -239,7 +239,7 @@ if not rejecting(s):
 // `!=`, never switches on it and never names a DMA type accepts both
 // (6.1's AMD: only `type == IOMMU_DOMAIN_IDENTITY` is refused, on SNP).
 @filters_type@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 expression E;
 position p;
@@ -257,13 +257,13 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 p << filters_type.p;
 @@
 filtered.add(fn)
 
 @switches_on_type@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 constant C;
 position p;
@@ -275,25 +275,25 @@ fn(T t) {
 }
 
 @script:python@
-fn << ops.fn;
+fn << flags_ops.fn;
 p << switches_on_type.p;
 @@
 filtered.add(fn)
 
 @takes_type@
-identifier ops.fn, t;
+identifier flags_ops.fn, t;
 type T;
 @@
 fn(T t) { ... }
 
 @script:python depends on takes_type@
-fn << ops.fn;
+fn << flags_ops.fn;
 @@
 if fn not in filtered:
 	accept(fn, 'IOMMU_DOMAIN_DMA')
 
 @script:python depends on takes_type && dma_fq@
-fn << ops.fn;
+fn << flags_ops.fn;
 @@
 if fn not in filtered:
 	accept(fn, 'IOMMU_DOMAIN_DMA_FQ')

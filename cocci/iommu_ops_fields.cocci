@@ -31,27 +31,27 @@ position p;
 struct iommu_ops@p { ... };
 
 // Never twice: a tree that has the fields is left alone.
-@has_use_dma_iommu@
+@fields_use_dma_iommu@
 type T;
 @@
 struct iommu_ops { ... T use_dma_iommu : 1; ... };
 
-@has_allow_dma_fq@
+@fields_allow_dma_fq@
 type T;
 @@
 struct iommu_ops { ... T allow_dma_fq : 1; ... };
 
-@script:python depends on report && !has_use_dma_iommu@
+@script:python depends on report && !fields_use_dma_iommu@
 p << ops_struct.p;
 @@
 coccilib.report.print_report(p[0], "struct iommu_ops has no use_dma_iommu: drivers cannot declare DMA API support")
 
-@script:python depends on org && !has_use_dma_iommu@
+@script:python depends on org && !fields_use_dma_iommu@
 p << ops_struct.p;
 @@
 coccilib.org.print_todo(p[0], "struct iommu_ops: add use_dma_iommu")
 
-@depends on context && !has_use_dma_iommu@
+@depends on context && !fields_use_dma_iommu@
 identifier pgsize_bitmap;
 @@
 struct iommu_ops {
@@ -60,7 +60,7 @@ struct iommu_ops {
   ...
 };
 
-@add_allow_dma_fq depends on patch && dma_fq && !has_allow_dma_fq@
+@fields_add_allow_dma_fq depends on patch && dma_fq && !fields_allow_dma_fq@
 identifier pgsize_bitmap;
 @@
 struct iommu_ops {
@@ -73,7 +73,7 @@ struct iommu_ops {
 // A release that has bitfields in struct iommu_ops (user_pasid_table)
 // gets the new one beside them; cores with flush queues in drivers
 // (-D dma_fq) have none.
-@add_use_dma_iommu_bits depends on patch && !dma_fq && !has_use_dma_iommu@
+@fields_add_use_dma_iommu_bits depends on patch && !dma_fq && !fields_use_dma_iommu@
 identifier bits;
 @@
 struct iommu_ops {
@@ -83,8 +83,8 @@ struct iommu_ops {
   ...
 };
 
-@add_use_dma_iommu depends on patch && !has_use_dma_iommu &&
-  !add_use_dma_iommu_bits@
+@fields_add_use_dma_iommu depends on patch && !fields_use_dma_iommu &&
+  !fields_add_use_dma_iommu_bits@
 identifier pgsize_bitmap;
 @@
 struct iommu_ops {
@@ -94,13 +94,13 @@ struct iommu_ops {
   ...
 };
 
-@script:python depends on record && add_allow_dma_fq@
+@script:python depends on record && fields_add_allow_dma_fq@
 p << ops_struct.p;
 @@
 emit('field', file=p[0].file, struct='iommu_ops', field='allow_dma_fq')
 
 @script:python depends on record &&
-  (add_use_dma_iommu || add_use_dma_iommu_bits)@
+  (fields_add_use_dma_iommu || fields_add_use_dma_iommu_bits)@
 p << ops_struct.p;
 @@
 emit('field', file=p[0].file, struct='iommu_ops', field='use_dma_iommu')

@@ -24,35 +24,35 @@ import json
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
-@ops@
+@inventory_ops@
 identifier I;
 position pos;
 @@
 struct iommu_ops I@pos = { ... };
 
 @script:python depends on record@
-I << ops.I;
-pos << ops.pos;
+I << inventory_ops.I;
+pos << inventory_ops.pos;
 @@
 emit('ops', file=pos[0].file, ops=I, line=int(pos[0].line))
 
-@alloc@
+@inventory_alloc@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @script:python depends on report && !record@
-I << alloc.I;
-fn << alloc.fn;
-pos << alloc.pos;
+I << inventory_alloc.I;
+fn << inventory_alloc.fn;
+pos << inventory_alloc.pos;
 @@
 coccilib.report.print_report(pos[0], "%s: .domain_alloc = %s" % (I, fn))
 
 @script:python depends on org@
-I << alloc.I;
-fn << alloc.fn;
-pos << alloc.pos;
+I << inventory_alloc.I;
+fn << inventory_alloc.fn;
+pos << inventory_alloc.pos;
 @@
 coccilib.org.print_todo(pos[0], "%s: .domain_alloc = %s" % (I, fn))
 
@@ -65,14 +65,14 @@ struct iommu_ops I = {
 
 // A report-only helper: in patch mode there is nothing to change.
 @script:python depends on patch@
-I << ops.I;
+I << inventory_ops.I;
 @@
 pass
 
 @script:python depends on record@
-I << alloc.I;
-fn << alloc.fn;
-pos << alloc.pos;
+I << inventory_alloc.I;
+fn << inventory_alloc.fn;
+pos << inventory_alloc.pos;
 @@
 emit('ops-alloc', file=pos[0].file, ops=I, field='domain_alloc', function=fn)
 
@@ -91,14 +91,14 @@ emit('ops-alloc', file=pos[0].file, ops=I, field='domain_alloc_paging',
      function=fn)
 
 @alloc_def@
-identifier alloc.fn, t;
+identifier inventory_alloc.fn, t;
 type T;
 position p;
 @@
 fn@p(T t) { ... }
 
 @script:python depends on record@
-fn << alloc.fn;
+fn << inventory_alloc.fn;
 t << alloc_def.t;
 p << alloc_def.p;
 @@

@@ -22,37 +22,37 @@ import json
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
-@ops@
+@parsed_ops@
 identifier I;
 position pos;
 @@
 struct iommu_ops I@pos = { ... };
 
 @script:python depends on record@
-I << ops.I;
-pos << ops.pos;
+I << parsed_ops.I;
+pos << parsed_ops.pos;
 @@
 emit('ops-parsed', file=pos[0].file, ops=I)
 
 @script:python depends on !record@
-I << ops.I;
-pos << ops.pos;
+I << parsed_ops.I;
+pos << parsed_ops.pos;
 @@
 coccilib.report.print_report(pos[0], "struct iommu_ops %s parsed" % I)
 
-@alloc@
+@parsed_alloc@
 identifier I, fn;
 @@
 struct iommu_ops I = { .domain_alloc = fn, };
 
 @def@
-identifier alloc.fn;
+identifier parsed_alloc.fn;
 position pos;
 @@
 fn@pos(...) { ... }
 
 @script:python depends on record@
-fn << alloc.fn;
+fn << parsed_alloc.fn;
 pos << def.pos;
 @@
 emit('alloc-parsed', file=pos[0].file, function=fn)

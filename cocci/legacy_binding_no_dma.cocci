@@ -25,14 +25,14 @@ import json
 def emit(event, **fields):
 	print('IOMMU-DMA ' + json.dumps(dict(event=event, **fields)))
 
-@ops@
+@legacy_ops@
 identifier I, fn;
 position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
 @legacy_gate@
-identifier ops.fn, t, F;
+identifier legacy_ops.fn, t, F;
 type T;
 expression E;
 @@
@@ -62,20 +62,20 @@ setter(...) {
 }
 
 @script:python depends on report@
-I << ops.I;
+I << legacy_ops.I;
 F << legacy_gate.F;
 p << legacy_set.p;
 @@
 coccilib.report.print_report(p[0], "%s refuses DMA domains once %s is set: clear %s.use_dma_iommu here" % (I, F, I))
 
 @script:python depends on org@
-I << ops.I;
+I << legacy_ops.I;
 p << legacy_set.p;
 @@
 coccilib.org.print_todo(p[0], "clear %s.use_dma_iommu" % I)
 
 @clear_use_dma_iommu depends on patch && legacy_gate@
-identifier legacy_gate.F, ops.I, setter;
+identifier legacy_gate.F, legacy_ops.I, setter;
 symbol true;
 position p;
 @@
@@ -87,10 +87,10 @@ setter(...) {
 }
 
 @script:python depends on record@
-I << ops.I;
+I << legacy_ops.I;
 F << legacy_gate.F;
 setter << clear_use_dma_iommu.setter;
 p << clear_use_dma_iommu.p;
-pos << ops.pos;
+pos << legacy_ops.pos;
 @@
 emit('legacy-binding', file=pos[0].file, ops=I, function=setter, flag_var=F)
