@@ -198,7 +198,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                   if isinstance(e, events.Upstream))
         show = upstream.to_json if args.json else upstream.render
         sys.stdout.write(show(tree, fn,
-                              upstream.ops_map(tree, tree.candidates()),
+                              upstream.ops_map(tree, rewrite.drivers),
                               record.findings))
         return 0
     sys.stdout.write(rep.to_json(str(tree.path)) if args.json

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from .events import GateFact, parse
-from .spatch import SemanticPatch, run
+from .events import Event, GateFact
 
 RULE = 'domain_alloc_gate'
 Pos = tuple[int, int]
@@ -403,11 +401,13 @@ def own_body_labels(stmts: list[Stmt], lines: list[str]) -> list[TypeUse]:
 class Facts:
     """Every definition the rule reported, by file and function."""
 
-    def __init__(self, events: list[GateFact]) -> None:
+    def __init__(self, events: list[Event]) -> None:
+        """From any events: the gate rule's are taken."""
         grouped: dict[tuple[str, str], dict[int, list[GateFact]]] = \
             defaultdict(lambda: defaultdict(list))
         for e in events:
-            grouped[(e.file, e.function)][e.definition].append(e)
+            if isinstance(e, GateFact):
+                grouped[(e.file, e.function)][e.definition].append(e)
         self.functions = {
             key: [Function.build(key[1], d, fs)
                   for d, fs in sorted(defs.items())]
@@ -422,15 +422,3 @@ class Facts:
     def first(self, file: str, function: str) -> Function | None:
         found = self.functions.get((file, function))
         return found[0] if found else None
-
-
-def read(sp: SemanticPatch, cwd: Path, files: list[str],
-         jobs: int = 1) -> Facts:
-    """Run the gate rule on files (relative to cwd, a scratch copy)."""
-    events = []
-    for raw in run(sp, cwd, files, ['record'], jobs):
-        e = parse(raw)
-        if isinstance(e, GateFact):
-            file = e.file[2:] if e.file.startswith('./') else e.file
-            events.append(replace(e, file=file))
-    return Facts(events)

@@ -14,11 +14,9 @@ import re
 from pathlib import Path
 
 from .errors import ToolError
-from .events import AllocParsed, OpsParsed, parse
-from .spatch import SemanticPatch, run
+from .events import AllocParsed, Event, OpsParsed
 
-COCCI = Path(__file__).resolve().parents[2] / 'cocci' / \
-    'iommu_ops_parsed.cocci'
+RULE = 'iommu_ops_parsed'      # what spatch parsed (rewrite.READ)
 
 COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 # `struct iommu_ops name [attributes] = {`
@@ -74,15 +72,13 @@ def expected(text: str) -> tuple[set[str], set[str], list[str]]:
     return ops, allocs, odd
 
 
-def unparsed(root: Path, files: list[str], jobs: int = 1) -> list[str]:
-    """'file: what' for every initializer or function spatch missed."""
+def unparsed(root: Path, files: list[str], events: list[Event]
+             ) -> list[str]:
+    """'file: what' for every initializer or function of files (under
+    root) that RULE's events do not name: spatch missed it."""
     want = {f: expected((root / f).read_text(errors='surrogateescape'))
             for f in files}
     missed = [f'{f}: {what}' for f in files for what in want[f][2]]
-    if not any(o or a for o, a, _ in want.values()):
-        return missed
-    events = [parse(e) for e in run(SemanticPatch(COCCI), root, files,
-                                     ['report', 'record'], jobs)]
     got_ops = {(e.file, e.ops) for e in events if isinstance(e, OpsParsed)}
     got_allocs = {(e.file, e.function) for e in events
                   if isinstance(e, AllocParsed)}

@@ -35,10 +35,8 @@ class Prepared:
 
 
 def prepare(tree: KernelTree, parts: str, jobs: int, refuse: bool,
-            allow_dma_loss: tuple[str, ...] = (),
-            stages: bool = False) -> Prepared:
-    """stages: every step's intermediate contents too (the series)."""
-    rewrite = compute(tree, parts, jobs, stages)
+            allow_dma_loss: tuple[str, ...] = ()) -> Prepared:
+    rewrite = compute(tree, parts, jobs)
     try:
         if rewrite.unreachable and not refuse:
             raise parsecheck.refusal(rewrite.unreachable)
@@ -64,7 +62,7 @@ def prepared(tree: KernelTree, parts: str, jobs: int, refuse: bool = False,
 
 def commit(done: Prepared, force: bool) -> None:
     rewrite = done.rewrite
-    refusals.before_write(rewrite.tree, rewrite.record.files,
+    refusals.before_write(rewrite.tree, rewrite.drivers, rewrite.record.files,
                           rewrite.record.changes, force)
     if rewrite.record.files:
         # The proofs as they were before the write: after it, report and

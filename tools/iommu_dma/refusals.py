@@ -100,10 +100,11 @@ def name_files(files: list[str]) -> str:
     return ', '.join(files)
 
 
-def before_write(tree: KernelTree, files: list[str], changes: list[Event],
-                 force: bool = False) -> None:
-    """Refuse to write files into tree; see the module doc."""
-    done, pending = partly_rewritten(tree, tree.candidates(), changes)
+def before_write(tree: KernelTree, candidates: list[str], files: list[str],
+                 changes: list[Event], force: bool = False) -> None:
+    """Refuse to write files into tree (whose candidate files were
+    scanned as candidates); see the module doc."""
+    done, pending = partly_rewritten(tree, candidates, changes)
     if done and pending:
         raise ToolError(
             f'partly rewritten tree: already rewritten: {name_files(done)}; '

@@ -10,20 +10,16 @@ with a gate that is not proved.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 from . import era, gate, jsonout, proof
 from .errors import ToolError
 from .events import (AllocDef, Event, Finding, Gate, LegacyBinding, Ops,
-                     OpsAlloc, parse)
+                     OpsAlloc)
 from .gate import Unmodelled
 from .proof import Check, DomainTypes
-from .rewrite import CORE_SHAPES, Rewrite, semantic_patch
-from .spatch import run
-from .tree import IOMMU_H, copy_files
+from .rewrite import CORE_SHAPES, Rewrite
+from .tree import IOMMU_H
 
 INVENTORY = 'iommu_ops_inventory'
 DMA_FLAGS = ('use_dma_iommu', 'allow_dma_fq')
@@ -90,31 +86,15 @@ class Report:
         }
 
 
-def inventory(rewrite: Rewrite, jobs: int
-              ) -> tuple[list[Event], gate.Facts, gate.Facts]:
-    """The inventory events, from a copy of the tree's candidate files, and
-    the gate rule's facts of the files with a .domain_alloc, before and
-    after the rewrite."""
-    files = rewrite.tree.candidates()
-    tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-inventory-'))
-    try:
-        copy_files(rewrite.tree.path, tmp, files)
-        events = [parse(dict(e, file=e['file'].removeprefix('./')))
-                  for e in run(semantic_patch(INVENTORY), tmp, files,
-                               ['report', 'record'], jobs)]
-        allocs = sorted({e.file for e in events if isinstance(e, OpsAlloc)
-                         and e.field == 'domain_alloc'})
-        rule = semantic_patch(gate.RULE)
-        before = gate.read(rule, tmp, allocs, jobs)
-        changed = [f for f in allocs if f in rewrite.record.files]
-        for rel in changed:
-            (tmp / rel).write_bytes(rewrite.after(rel))
-        after = gate.read(rule, tmp, changed, jobs)
-        after.functions.update((k, v) for k, v in before.functions.items()
-                               if k[0] not in changed)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return events, before, after
+def inventory(rewrite: Rewrite) -> tuple[list[Event], gate.Facts,
+                                          gate.Facts]:
+    """The inventory events and the gate facts of the drivers, before and
+    after the rewrite: what the rules read of them (rewrite.READ)."""
+    before = gate.Facts(rewrite.read_before)
+    after = gate.Facts(rewrite.read_after)
+    after.functions.update((k, v) for k, v in before.functions.items()
+                           if k[0] not in rewrite.record.files)
+    return rewrite.read_before, before, after
 
 
 def build(rewrite: Rewrite, jobs: int = 1) -> Report:
@@ -122,7 +102,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     tree, record = rewrite.tree, rewrite.record
     types = proof.domain_types(tree.read(IOMMU_H))
     facts = rewrite.era or era.read(tree)
-    events, before, after = inventory(rewrite, jobs)
+    events, before, after = inventory(rewrite)
     allocs = {(e.file, e.ops): e for e in events
               if isinstance(e, OpsAlloc) and e.field == 'domain_alloc'}
     paging = {(e.file, e.ops): e for e in events

@@ -27,20 +27,62 @@ CACHE_FORMAT = b'iommu-dma spatch result 1'
 
 @dataclass(frozen=True)
 class SemanticPatch:
-    path: Path
+    """One rule file of cocci/, or several that spatch runs as one.
+
+    Several: a generated file that only #includes them, so spatch parses
+    each C file once for all of them. That is correct by construction
+    only because the rule files keep to one namespace (rule names and the
+    Python globals of their initialize blocks are unique across cocci/,
+    test_passes.py checks it), print only events in record mode, and
+    only the last one may change a file: every other one then matches
+    the file as it is on disk, as its own run would.
+    """
+    paths: tuple[Path, ...]
+
+    def __init__(self, *paths: Path):
+        object.__setattr__(self, 'paths', tuple(paths))
 
     @property
     def name(self) -> str:
-        return self.path.stem
+        return '+'.join(p.stem for p in self.paths)
+
+    @property
+    def path(self) -> Path:
+        (path,) = self.paths
+        return path
+
+    def text(self) -> bytes:
+        return b'\0'.join(p.read_bytes() for p in self.paths)
 
     def options(self) -> list[str]:
         """The `// Options:` line of the header, as coccicheck reads it."""
-        m = re.search(r'^// Options:(.*)$', self.path.read_text(), re.M)
-        return m.group(1).split() if m else []
+        found = []
+        for path in self.paths:
+            m = re.search(r'^// Options:(.*)$', path.read_text(), re.M)
+            found.append(m.group(1).split() if m else [])
+        if any(o != found[0] for o in found):
+            raise ToolError(f'{self.name}: rules with different Options: '
+                            f'cannot run as one')
+        return found[0]
 
     def virtuals(self) -> set[str]:
-        return set(re.findall(r'^virtual (\w+)', self.path.read_text(),
-                              re.M))
+        return {v for path in self.paths for v in
+                re.findall(r'^virtual (\w+)', path.read_text(), re.M)}
+
+    def sp_file(self, tmp: Path) -> Path:
+        """The file to give spatch: the rule, or one that includes all.
+
+        spatch 1.1.1 runs included files last first (test_passes.py
+        checks it): they are included in reverse, so they run in order.
+        """
+        if len(self.paths) == 1:
+            return self.path
+        both = tmp / f'{self.name}.cocci'
+        # spatch wants a rule after the includes: a script that does nothing
+        both.write_text(''.join(f'#include "{p.resolve()}"\n'
+                                for p in reversed(self.paths)) +
+                        '@script:python@\n@@\npass\n')
+        return both
 
 
 def check_spatch() -> str:
@@ -94,10 +136,10 @@ class ResultCache:
 
     Every run gives spatch one group per file, so a file's result (its new
     text and the events naming it) depends only on the spatch version, the
-    semantic patch, the command line, the file's path and its content. A
-    rerun on a tree whose candidate files did not change (the next rc, the
-    next CI job) then costs no spatch at all; any change to any of those
-    inputs is a different key. Only clean runs are stored (in cache.Cache).
+    rule files, the command line, the file's path and its content. A rerun
+    on a tree whose candidate files did not change (the next rc, the next
+    CI job) then costs no spatch at all; any change to any of those inputs
+    is a different key. Only clean runs are stored (in cache.Cache).
     """
 
     def __init__(self, store: cache.Cache):
@@ -112,7 +154,7 @@ class ResultCache:
     def key(sp: SemanticPatch, cmd: list[str], rel: str,
             data: bytes) -> str:
         return cache.key(CACHE_FORMAT, spatch_version(), sp.name,
-                         sp.path.read_bytes(), '\0'.join(cmd), rel, data)
+                         sp.text(), '\0'.join(cmd), rel, data)
 
     def get(self, key: str) -> tuple[list[dict], bytes | None] | None:
         entry = self.store.get(key)
@@ -127,19 +169,12 @@ class ResultCache:
                              'after': None if after is None else after.hex()})
 
 
-# Results computed ahead in this process (combine.prime: one spatch pass
-# for several rules), under the key their own run would have in the
-# ResultCache: a run finds them by the same key, so only the exact input
-# (rule text, command line, file path and content, spatch version) hits.
-# compute() empties it when it starts.
-MEMO: dict[str, tuple[list[dict], bytes | None]] = {}
-
-
 def command(sp: SemanticPatch, modes: list[str]) -> list[str]:
-    """The spatch command line run() uses for sp in these modes."""
+    """The spatch command line run() uses for sp in these modes, but for
+    --sp-file (a generated file's name is not part of what it reads)."""
     wanted = [m for m in modes if m in sp.virtuals()]
-    cmd = ['spatch', *python_option(), '--sp-file', str(sp.path),
-           *QUIET, '--timeout', str(TIMEOUT)] + sp.options()
+    cmd = ['spatch', *python_option(), *QUIET, '--timeout',
+           str(TIMEOUT)] + sp.options()
     for mode in wanted:
         cmd += ['-D', mode]
     return cmd
@@ -147,63 +182,54 @@ def command(sp: SemanticPatch, modes: list[str]) -> list[str]:
 
 def run(sp: SemanticPatch, cwd: Path, files: list[str],
         modes: list[str], jobs: int = 1) -> list[dict]:
-    """Run sp in place on files (relative to cwd); return its events.
+    """Run sp in place on files (relative to cwd); return its events, in
+    file order, each naming its file relative to cwd.
 
     cwd is always a scratch copy: spatch never writes into a user's tree.
-    Any exception spatch reports for any file fails the whole run. Files
-    whose result is in MEMO or, with $IOMMU_DMA_CACHE set, in the result
-    cache are not run again.
+    Any exception spatch reports for any file fails the whole run. With
+    $IOMMU_DMA_CACHE set, files whose result is in the result cache are
+    not run again; the events and files are the same either way.
     """
     if not files:
         return []
     cmd = command(sp, modes)
     cache = ResultCache.from_env()
-    if cache is None and not MEMO:
-        # in file order, as from the cache: -j workers print as they go
-        new = _run(sp, cwd, files, cmd, jobs)
-        by_file = split_by_file(new, files)
-        return new if by_file is None else \
-            [e for rel in files for e in by_file[rel]]
     before = {rel: (cwd / rel).read_bytes() for rel in files}
     keys = {rel: ResultCache.key(sp, cmd, rel, data)
-            for rel, data in before.items()}
+            for rel, data in before.items()} if cache else {}
     events: dict[str, list[dict]] = {}
     missing = []
     for rel in files:
-        hit = MEMO.get(keys[rel])
-        if hit is None and cache is not None:
-            hit = cache.get(keys[rel])
+        hit = cache.get(keys[rel]) if cache else None
         if hit is None:
             missing.append(rel)
             continue
         events[rel], after = hit
-        events[rel] = [dict(e, rule=sp.name) for e in events[rel]]
         if after is not None:
             replace_file(cwd / rel, after)
     new = _run(sp, cwd, missing, cmd, jobs)
     by_file = split_by_file(new, missing)
-    if by_file is None:     # an event naming no file of the run: no caching
-        return [e for rel in files if rel not in missing
-                for e in events[rel]] + new
     for rel in missing:
-        after = (cwd / rel).read_bytes()
         events[rel] = by_file[rel]
-        result = (by_file[rel], None if after == before[rel] else after)
-        MEMO[keys[rel]] = result    # a later run of the same input
-        if cache is not None:
-            cache.put(keys[rel], *result)
+        after = (cwd / rel).read_bytes()
+        if cache:
+            cache.put(keys[rel], by_file[rel],
+                      None if after == before[rel] else after)
     return [e for rel in files for e in events[rel]]
 
 
 def split_by_file(events: list[dict],
-                  files: list[str]) -> dict[str, list[dict]] | None:
-    """Events per file of the run, in order; None if one names no such file."""
+                  files: list[str]) -> dict[str, list[dict]]:
+    """Events per file of the run, in order, each naming its file as the
+    run did (spatch may say ./x for x); an event for a file outside the
+    run is a failed rule."""
     by_file: dict[str, list[dict]] = {rel: [] for rel in files}
     for e in events:
         rel = os.path.normpath(str(e.get('file', '')))
         if rel not in by_file:
-            return None
-        by_file[rel].append(e)
+            raise ToolError(f'{e.get("rule")}: an event for {rel}, which '
+                            f'is not a file of the run')
+        by_file[rel].append(dict(e, file=rel))
     return by_file
 
 
@@ -249,15 +275,13 @@ def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
          jobs: int) -> list[dict]:
     if not files:
         return []
-    res = run_file_groups(cmd, cwd, files, jobs, sp.name)
-    interrupted_or_failed(res, sp.path.name)
-    events = []
-    for line in res.stdout.splitlines():
-        if line.startswith(EVENT_PREFIX):
-            event = json.loads(line[len(EVENT_PREFIX):])
-            event['rule'] = sp.name
-            events.append(event)
-    return events
+    with tempfile.TemporaryDirectory(prefix='iommu-dma-sp-') as tmp:
+        res = run_file_groups(cmd + ['--sp-file', str(sp.sp_file(Path(tmp)))],
+                              cwd, files, jobs, sp.name)
+    interrupted_or_failed(res, sp.name)
+    return [dict(json.loads(line[len(EVENT_PREFIX):]), rule=sp.name)
+            for line in res.stdout.splitlines()
+            if line.startswith(EVENT_PREFIX)]
 
 
 def interrupted_or_failed(res: subprocess.CompletedProcess,

@@ -19,7 +19,7 @@ CHECKER = Path(os.environ.get('IOMMU_DMA_OUT', TOP / 'build')) / \
     'checker' / 'kbuild-check'
 sys.path.insert(0, str(TOP / 'tools'))
 from iommu_dma.tree import kernel_cache  # noqa: E402  (KCACHE, as make)
-from iommu_dma import gate  # noqa: E402
+from iommu_dma import events, gate, spatch  # noqa: E402
 from iommu_dma.rewrite import semantic_patch  # noqa: E402
 
 
@@ -89,5 +89,6 @@ def gate_of(body: str, param: str = 'type') -> gate.Gate:
             'static const struct iommu_ops o = { .domain_alloc = f, };\n')
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / 'f.c').write_text(text)
-        facts = gate.read(semantic_patch(gate.RULE), Path(tmp), ['f.c'])
+        facts = gate.Facts([events.parse(e) for e in spatch.run(
+            semantic_patch(gate.RULE), Path(tmp), ['f.c'], ['record'])])
     return facts.definitions('f.c', 'f')[0].gate(param)

@@ -192,8 +192,7 @@ def generate(kernel_path: str | os.PathLike, opts: Options) -> Result:
         copy_tree(kernel, ctx.run.tree)
         # The same guarantee as apply: no driver whose proof failed.
         rewrite = pipeline.prepare(KernelTree.open(ctx.run.tree), 'all',
-                                   opts.jobs, refuse=True,
-                                   stages=True).rewrite
+                                   opts.jobs, refuse=True).rewrite
         result = make(ctx, rewrite)
         failed = False
         return result
