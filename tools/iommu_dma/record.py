@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from . import events
 from .errors import ToolError
@@ -39,8 +40,8 @@ class Record:
     tool: str = ''
     written: dict[str, str] = field(default_factory=dict)
 
-    def add_events(self, raw: list[dict | Event]) -> None:
-        """The rules' events, typed (events.parse rejects unknown ones)."""
+    def add_events(self, raw: Iterable[dict | Event]) -> None:
+        """Events, typed or as saved (events.parse rejects unknown ones)."""
         for event in map(events.parse, raw):
             target: list = (self.findings if isinstance(event, Finding)
                             else self.changes)

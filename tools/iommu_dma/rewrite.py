@@ -75,7 +75,7 @@ STEPS = (
          'IOMMU_DOMAIN_DMA'),
 )
 # What a step did: its events, the files it changed, as it left them
-StepResult = tuple[list[dict], list[str], dict[str, bytes]]
+StepResult = tuple[list[Event], list[str], dict[str, bytes]]
 AUDIT = 'domain_alloc_audit'
 INVENTORY = 'iommu_ops_inventory'     # the report's (report.py)
 # The read-only rules of the first pass, and of the second read
@@ -85,7 +85,8 @@ READ_MODES = ['report', 'record']
 # Modes of the core step (and of its shape detection, which runs it).
 CORE_MODES = ['patch', 'record']
 # Events that say a file was changed.
-CHANGES = ('gate', 'flag', 'legacy-binding', 'field', 'core')
+CHANGES = (events.Gate, events.Flag, events.LegacyBinding, events.Field,
+           events.Core)
 
 
 def cocci_dir() -> Path:
@@ -96,6 +97,13 @@ def cocci_dir() -> Path:
 def semantic_patch(*names: str) -> SemanticPatch:
     """The rule files, run as one spatch pass (spatch.SemanticPatch)."""
     return SemanticPatch(*(cocci_dir() / f'{n}.cocci' for n in names))
+
+
+def run_rules(names: tuple[str, ...], cwd: Path, files: list[str],
+              modes: list[str], jobs: int = 1) -> list[Event]:
+    """The rule files as one pass on files (under cwd): their events."""
+    return [events.parse(e) for e in
+            run(semantic_patch(*names), cwd, files, modes, jobs)]
 
 
 @dataclass
@@ -157,9 +165,8 @@ def detect_core_shape(scratch: Path) -> str | None:
             if needs.encode() not in text:
                 continue
             copy_files(scratch, Path(tmp), [IOMMU_C])
-            if any(e['event'] == 'core-shape' for e in run(
-                    semantic_patch(cocci), Path(tmp), [IOMMU_C],
-                    CORE_MODES)):
+            if any(isinstance(e, events.CoreShape) for e in run_rules(
+                    (cocci,), Path(tmp), [IOMMU_C], CORE_MODES)):
                 return shape
     return None
 
@@ -173,17 +180,16 @@ def run_step(scratch: Path, cocci: str, files: list[str], modes: list[str],
     """One step on files."""
     before = snapshot(scratch, files)
     return step_result(scratch, cocci, before,
-                       run(semantic_patch(cocci), scratch, files, modes,
-                           jobs))
+                       run_rules((cocci,), scratch, files, modes, jobs))
 
 
 def step_result(scratch: Path, cocci: str, before: dict[str, bytes],
-                found: list[dict]) -> StepResult:
+                found: list[Event]) -> StepResult:
     """What the step cocci did to the files of before, with its events."""
     layout.tidy(cocci, scratch, list(before))   # kernel-doc, alignment
     files = changed(scratch, before)
-    unwritten = sorted({e['file'] for e in found
-                        if e['event'] in CHANGES} - set(files))
+    unwritten = sorted({e.file for e in found
+                        if isinstance(e, CHANGES)} - set(files))
     if unwritten:
         # spatch cannot write some files (a space in the name): a
         # change reported but not made would make the record lie.
@@ -291,7 +297,7 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
                 found, files, after = run_step(scratch, cocci,
                                                scopes[step.scope], modes,
                                                jobs)
-            record.add_events(e for e in found if e['event'] in CHANGES)
+            record.add_events(e for e in found if isinstance(e, CHANGES))
             record.steps.append({'cocci': cocci, 'phase': step.phase,
                                  'files': files})
             rewrite.step_after.append(after)
@@ -331,27 +337,23 @@ def read_drivers(rewrite: Rewrite, flags: str | None, modes: list[str],
     scratch, drivers = rewrite.scratch, rewrite.drivers
     read = READ if audit else READ[:-1]
     if not flags:
-        found = run(semantic_patch(*read), scratch, drivers, READ_MODES,
-                    jobs)
+        found = run_rules(read, scratch, drivers, READ_MODES, jobs)
     else:
         before = snapshot(scratch, drivers)
-        found = run(semantic_patch(*read, flags), scratch, drivers,
-                    READ_MODES + modes, jobs)
-    rewrite.read_before = [events.parse(e) for e in found
-                           if e['event'] not in CHANGES]
+        found = run_rules(read + (flags,), scratch, drivers,
+                          READ_MODES + modes, jobs)
+    rewrite.read_before = [e for e in found if not isinstance(e, CHANGES)]
     rewrite.unreachable = parsecheck.unparsed(rewrite.tree.path, drivers,
                                               rewrite.read_before)
     if not flags:
         return None
     return step_result(scratch, flags, before,
-                       [e for e in found if e['event'] in CHANGES])
+                       [e for e in found if isinstance(e, CHANGES)])
 
 
 def reread(rewrite: Rewrite, files: list[str], jobs: int) -> list[Event]:
     """REREAD files as they are now in the scratch copy."""
-    return [events.parse(e) for e in run(semantic_patch(*REREAD),
-                                         rewrite.scratch, files, READ_MODES,
-                                         jobs)]
+    return run_rules(REREAD, rewrite.scratch, files, READ_MODES, jobs)
 
 
 def audit_findings(read: list[Event]) -> list[Finding]:
@@ -368,12 +370,12 @@ def compute_upstream(rewrite: Rewrite, jobs: int) -> Rewrite:
     record.core_shape = upstream.SHAPE
     record.changes.append(events.Upstream(file=IOMMU_C, function=fn,
                                           shape=upstream.SHAPE))
+    rewrite.read_before = run_rules((INVENTORY, gate.RULE, AUDIT),
+                                    rewrite.scratch, rewrite.drivers,
+                                    READ_MODES, jobs)
     if record.parts in ('all', 'drivers'):
-        rewrite.read_before = [events.parse(e) for e in run(
-            semantic_patch(INVENTORY, gate.RULE, AUDIT), rewrite.scratch,
-            rewrite.drivers, READ_MODES, jobs)]
-    record.add_events(f for f in audit_findings(rewrite.read_before)
-                      if f.kind != 'implicit-dma')
+        record.add_events(f for f in audit_findings(rewrite.read_before)
+                          if f.kind != 'implicit-dma')
     return rewrite
 
 
