@@ -11,6 +11,7 @@ with a gate that is not proved.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from . import era, gate, jsonout, proof
 from .errors import ToolError
@@ -237,16 +238,16 @@ def evaluate_row(row: Row, types: DomainTypes,
     row.proof = ev.verdict
 
 
-# What a helper's UNMANAGED branch means, for the helpers of the drivers
-# this change was written for; anything else gets the computed sentence.
-KNOWN_CONSEQUENCES = {
-    'first_level_by_default':
-        'DMA domains on scalable-mode hardware with both levels move from '
-        'first-level to second-level page tables',
-    'protection_domain_alloc':
-        'DMA domains always get the v1 page table, also where '
-        'amd_iommu=pgtbl_v2 selects v2 for them',
-}
+# What a helper's UNMANAGED branch means, where the kernel's code says
+# more than the computed sentence (gate.DISTINGUISHING)
+CONSEQUENCES = Path(__file__).resolve().parent / 'consequences.txt'
+
+
+def known_consequences(path: Path = CONSEQUENCES) -> dict[str, str]:
+    """helper -> sentence, from the table's `helper<tabs>sentence` lines."""
+    lines = [line.split('\t', 1) for line in path.read_text().splitlines()
+             if line.strip() and not line.startswith('#')]
+    return {helper.strip(): what.strip() for helper, what in lines}
 
 
 def behaviour_findings(row: Row, rewrite: Rewrite, param: str,
@@ -261,6 +262,7 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str,
         if row.file in rewrite.record.files else rewrite.tree.read(row.file)
     lines = text.split('\n')
     helpers = [f for f in row.findings if f.kind == 'type-helper']
+    known = known_consequences()
     found = []
     sites, seen = [(row.function, param)], set()
     while sites:
@@ -273,7 +275,7 @@ def behaviour_findings(row: Row, rewrite: Rewrite, param: str,
             continue
         sites += fn.passes(name, facts, row.file)
         for use in fn.type_uses(name, lines):
-            change = KNOWN_CONSEQUENCES.get(function, use.consequence)
+            change = known.get(function, use.consequence)
             where = '' if function == row.function else \
                 f', in {function}()'
             found.append(Finding(
