@@ -22,9 +22,6 @@ from .proof import Check, DomainTypes
 from .rewrite import CORE_SHAPES, Rewrite
 from .tree import IOMMU_H
 
-INVENTORY = 'iommu_ops_inventory'
-DMA_FLAGS = ('use_dma_iommu', 'allow_dma_fq')
-
 
 @dataclass
 class Row:

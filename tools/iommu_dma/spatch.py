@@ -85,20 +85,17 @@ class SemanticPatch:
         return both
 
 
-def check_spatch() -> str:
-    """Return the spatch path, refusing a missing or too old one."""
-    spatch = shutil.which('spatch')
-    if not spatch:
+def check_spatch() -> None:
+    """Refuse a missing or too old spatch."""
+    if not shutil.which('spatch'):
         raise ToolError('spatch not found: run `make deps` '
                         '(Debian package coccinelle)')
-    out = subprocess.run([spatch, '--version'], capture_output=True,
-                         text=True).stdout
-    m = re.search(r'spatch version (\d+)\.(\d+)\.(\d+)', out)
+    found = spatch_version()
+    m = re.search(r'spatch version (\d+)\.(\d+)\.(\d+)', found)
     if not m or tuple(map(int, m.groups())) < MIN_VERSION:
         want = '.'.join(map(str, MIN_VERSION))
         raise ToolError(f'spatch {want} or newer required, found: '
-                        f'{out.splitlines()[0] if out else "nothing"}')
-    return spatch
+                        f'{found or "nothing"}')
 
 
 @functools.lru_cache(maxsize=None)
