@@ -23,6 +23,9 @@ from .errors import ToolError
 @dataclass(frozen=True)
 class Event:
     KIND: ClassVar[str] = ''
+    # The one rule file that prints this kind, where only one does: what
+    # `rule` says of events from a pass of several (rewrite.run_rules)
+    RULE: ClassVar[str | None] = None
     file: str
     rule: str | None = field(default=None, kw_only=True)   # which .cocci
 
@@ -62,6 +65,7 @@ class Gate(Event):
 @dataclass(frozen=True)
 class Flag(Event):
     KIND: ClassVar[str] = 'flag'
+    RULE: ClassVar[str | None] = 'iommu_ops_dma_flags'
     ops: str
     function: str
     flag: str
@@ -154,6 +158,7 @@ FINDING_KINDS = {
 @dataclass(frozen=True)
 class Finding(Event):
     KIND: ClassVar[str] = 'finding'
+    RULE: ClassVar[str | None] = 'domain_alloc_audit'
     kind: str
     function: str
     message: str
@@ -212,6 +217,7 @@ class CoreShape(Event):
 @dataclass(frozen=True)
 class Ops(Event):
     KIND: ClassVar[str] = 'ops'
+    RULE: ClassVar[str | None] = 'iommu_ops_inventory'
     ops: str
     line: int
 
@@ -219,6 +225,7 @@ class Ops(Event):
 @dataclass(frozen=True)
 class OpsAlloc(Event):
     KIND: ClassVar[str] = 'ops-alloc'
+    RULE: ClassVar[str | None] = 'iommu_ops_inventory'
     ops: str
     field: str
     function: str
@@ -227,6 +234,7 @@ class OpsAlloc(Event):
 @dataclass(frozen=True)
 class AllocDef(Event):
     KIND: ClassVar[str] = 'alloc-def'
+    RULE: ClassVar[str | None] = 'iommu_ops_inventory'
     function: str
     param: str | None
     line: int
@@ -235,12 +243,14 @@ class AllocDef(Event):
 @dataclass(frozen=True)
 class OpsParsed(Event):
     KIND: ClassVar[str] = 'ops-parsed'
+    RULE: ClassVar[str | None] = 'iommu_ops_parsed'
     ops: str
 
 
 @dataclass(frozen=True)
 class AllocParsed(Event):
     KIND: ClassVar[str] = 'alloc-parsed'
+    RULE: ClassVar[str | None] = 'iommu_ops_parsed'
     function: str
 
 
@@ -250,6 +260,7 @@ class GateFact(Event):
     function (see gate.py): fact names what, text the matched name or
     expression, line/col where (end_line/end_col where it spans)."""
     KIND: ClassVar[str] = 'gate-fact'
+    RULE: ClassVar[str | None] = 'domain_alloc_gate'
     fact: str
     function: str
     definition: int

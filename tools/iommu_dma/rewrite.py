@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -101,9 +101,13 @@ def semantic_patch(*names: str) -> SemanticPatch:
 
 def run_rules(names: tuple[str, ...], cwd: Path, files: list[str],
               modes: list[str], jobs: int = 1) -> list[Event]:
-    """The rule files as one pass on files (under cwd): their events."""
-    return [events.parse(e) for e in
-            run(semantic_patch(*names), cwd, files, modes, jobs)]
+    """The rule files as one pass on files (under cwd): their events,
+    each naming the rule file that printed it."""
+    found = [events.parse(e) for e in
+             run(semantic_patch(*names), cwd, files, modes, jobs)]
+    if len(names) == 1:
+        return found
+    return [replace(e, rule=e.RULE) for e in found]
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from toolrun import FIXTURES, linux_tree  # noqa: E402
-from iommu_dma import rewrite, spatch  # noqa: E402
+from iommu_dma import events, rewrite, spatch  # noqa: E402
 from iommu_dma.rewrite import (READ, READ_MODES, REREAD,  # noqa: E402
                                semantic_patch)
 from iommu_dma.spatch import SemanticPatch  # noqa: E402
@@ -168,3 +168,24 @@ def test_a_pass_gives_what_its_rules_give_one_by_one(tree, names, tmp_path,
     assert texts_one == texts
     assert any(e['event'] == 'flag' for e in alone) == \
         ('iommu_ops_dma_flags' in names)
+
+
+def test_an_event_of_a_pass_names_the_rule_that_printed_it():
+    """run_rules() names the rule of an event from a pass of several by
+    its kind (events.*.RULE): only that rule file may print the kind."""
+    printed = {path.stem: set(re.findall(r"\bemit\('([\w-]+)'",
+                                         path.read_text()))
+               for path in RULES}
+    passed = set(READ + REREAD + ('iommu_ops_dma_flags',))
+    for kind, cls in events.KINDS.items():
+        by = {rule for rule, kinds in printed.items() if kind in kinds}
+        if by & passed:
+            assert cls.RULE and by == {cls.RULE}, (kind, by)
+
+
+def test_a_pass_names_each_event_s_rule(tmp_path, monkeypatch):
+    monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
+    files = drivers_of(FIXTURES)
+    copy_files(FIXTURES, tmp_path, files)
+    found = rewrite.run_rules(READ, tmp_path, files, READ_MODES)
+    assert {e.rule for e in found} == set(READ)
