@@ -113,6 +113,16 @@ static void add_header(struct arch_table *t, const struct table_line *l)
 	h->arches = l->nr == 4 ? parse_arch_list(t, l, l->field[3]) : 0;
 }
 
+static void add_env(struct arch_table *t, const struct table_line *l)
+{
+	int i;
+
+	if (l->nr < 2)
+		bad_line(l, "want: env <NAME>|<NAME=VALUE>...");
+	for (i = 1; i < l->nr; i++)
+		strvec_push(&t->env, l->field[i]);
+}
+
 static void parse_line(struct arch_table *t, struct table_line *l, char *s)
 {
 	char *hash = strchr(s, '#');
@@ -130,8 +140,10 @@ static void parse_line(struct arch_table *t, struct table_line *l, char *s)
 		add_sym(t, l);
 	else if (!strcmp(l->field[0], "header"))
 		add_header(t, l);
+	else if (!strcmp(l->field[0], "env"))
+		add_env(t, l);
 	else
-		bad_line(l, "unknown keyword (want arch, sym or header)");
+		bad_line(l, "unknown keyword (want arch, sym, env or header)");
 }
 
 void arch_table_load(struct arch_table *t, const char *path)

@@ -38,6 +38,7 @@ struct arch_table {
 	size_t nr_sym;
 	struct header_desc *hdr;
 	size_t nr_hdr;
+	struct strvec env;	/* kbuild's: NAME unset, NAME=VALUE set */
 };
 
 /* Dies with "<path>:<line>: ..." on a malformed table. */

@@ -21,20 +21,11 @@ void kbuild_make_cmd(const struct checker *c, size_t col,
 		     struct child_process *cmd)
 {
 	const struct arch_desc *a = &c->table.arch[col];
+	size_t i;
 
-	/* our own make, not a sub-make of one that runs us (make -s check) */
-	strvec_push(&cmd->env, "MAKEFLAGS");
-	strvec_push(&cmd->env, "MFLAGS");
-	strvec_push(&cmd->env, "GNUMAKEFLAGS");
-	strvec_push(&cmd->env, "MAKELEVEL");
-	strvec_push(&cmd->env, "MAKEFILES");
-	/* quiet lines ("  CC  obj") start each object's part of the log */
-	strvec_push(&cmd->env, "KBUILD_VERBOSE");
-	/* kbuild unexports LC_ALL: set the others for plain quotes */
-	strvec_push(&cmd->env, "LC_ALL=C");
-	strvec_push(&cmd->env, "LANG=C");
-	strvec_push(&cmd->env, "LC_CTYPE=C");
-	strvec_push(&cmd->env, "LC_MESSAGES=C");
+	/* the table's, shared with the boot check (arches.txt: env) */
+	for (i = 0; i < c->table.env.nr; i++)
+		strvec_push(&cmd->env, c->table.env.v[i]);
 	strvec_push(&cmd->args, "make");
 	strvec_pushf(&cmd->args, "-C%s", c->shadow.dir);
 	strvec_pushf(&cmd->args, "O=%s", c->col_out[col]);

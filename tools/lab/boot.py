@@ -71,11 +71,11 @@ MODES = {
     'passthrough': 'iommu.passthrough=1',
 }
 
-# Environment a calling make leaves that kbuild must not inherit: the
-# Makefile's own O=, V=, ARCH=... reach children through MAKEFLAGS and the
-# environment. kbuild gets ARCH, CROSS_COMPILE and O on its command line.
-KBUILD_ENV_DROP = (
-    'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'GNUMAKEFLAGS',
+# Beside the table's kbuild environment (arches.txt: env, the checker's
+# too), the boot check drops the user's build settings: pristine and
+# rewritten are built alike, and kbuild gets ARCH, CROSS_COMPILE and O on
+# its command line. (kbuild-check keeps KCFLAGS: it keys its objects.)
+BOOT_ENV_DROP = (
     'KBUILD_OUTPUT', 'KBUILD_EXTMOD', 'KCONFIG_CONFIG', 'KCFLAGS',
     'KCPPFLAGS', 'O', 'V', 'W', 'C', 'M', 'J', 'ARCH', 'CROSS_COMPILE',
     'LLVM', 'CC', 'LD', 'KERNEL')
@@ -496,8 +496,20 @@ def locked(work: Work, progress: Progress) -> Iterator[None]:
         yield
 
 
+def table_env() -> tuple[set[str], dict[str, str]]:
+    """The arch table's kbuild environment: names unset, names set."""
+    words = [w for line in ARCH_TABLE.read_text().splitlines()
+             if line.split()[:1] == ['env']
+             for w in line.split('#')[0].split()[1:]]
+    return ({w for w in words if '=' not in w},
+            dict(w.split('=', 1) for w in words if '=' in w))
+
+
 def kbuild_env(work: Work | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in KBUILD_ENV_DROP}
+    unset, forced = table_env()
+    drop = unset | set(BOOT_ENV_DROP)
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(forced)
     if work is not None:
         # One compiler cache for every work directory: paths under the
         # boot root are hashed relative to the object directory, so the

@@ -17,7 +17,9 @@ static const char table[] =
 	"sym IOMMU_API arm64,kcheckarch\n"
 	"sym APPLE_DART arm64\n"
 	"header include/linux/iommu.h drivers/iommu/iommu.c\n"
-	"header include/x.h drivers/x.c kcheckarch\n";
+	"header include/x.h drivers/x.c kcheckarch\n"
+	"env MAKEFLAGS MAKELEVEL\n"
+	"env LC_ALL=C\n";
 
 static void parses_every_line(struct ktest *test)
 {
@@ -57,6 +59,9 @@ static void parses_every_line(struct ktest *test)
 	KTEST_EXPECT_EQ(test, arch_table_find_header(&t, "include/x.h")->arches, 2);
 	KTEST_EXPECT_EQ(test, arch_table_find_arch(&t, "kcheckarch"), 1);
 	KTEST_EXPECT_EQ(test, arch_table_find_arch(&t, "x86_64"), -1);
+	KTEST_ASSERT_EQ(test, t.env.nr, 3);
+	KTEST_EXPECT_STREQ(test, t.env.v[1], "MAKELEVEL");
+	KTEST_EXPECT_STREQ(test, t.env.v[2], "LC_ALL=C");
 	free(path);
 }
 
