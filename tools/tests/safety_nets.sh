@@ -15,14 +15,14 @@ trap 'rm -rf "$tmp"' EXIT
 nets='
 check_consistency|tools/iommu_dma/rewrite.py|s=s.replace("def check_consistency(record: Record) -> None:\n", "def check_consistency(record: Record) -> None:\n    return\n",1)|tools/tests/test_safety_nets.py
 hold_back_partial|tools/iommu_dma/rewrite.py|s=s.replace("    held = hold_back_partial(rewrite)","    held = []",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
-refuse|tools/iommu_dma/report.py|s=s.replace("           unreachable: tuple[str, ...] | list[str] = ()) -> None:\n","           unreachable: tuple[str, ...] | list[str] = ()) -> None:\n    return\n",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
+refuse|tools/iommu_dma/report.py|s=s.replace("list[str] = ()) -> None:\n","list[str] = ()) -> None:\n    return\n",1)|tools/tests/test_report.py::test_wrong_rule_gives_counterexample_and_refused_apply
 journal_recover|tools/iommu_dma/journal.py|s=s.replace("        \"\"\"Finish or undo an interrupted apply; say what was done.\"\"\"\n","        \"\"\"Finish or undo an interrupted apply; say what was done.\"\"\"\n        return None\n",1)|tools/tests/test_reliability.py::test_sigkill_mid_apply_is_finished_by_next_run
-unparsed|tools/iommu_dma/parsecheck.py|s=s.replace("    if not any(o or a for o, a, _ in want.values()):\n        return missed\n","    return []\n",1)|tools/tests/test_reliability.py::test_refuses_unparsed_domain_alloc
-unwritten_change|tools/iommu_dma/rewrite.py|s=s.replace("        if unwritten:","        if False:",1)|tools/tests/test_runtime.py
+unparsed|tools/iommu_dma/parsecheck.py|s=s.replace("    got_ops = {","    return []\n    got_ops = {",1)|tools/tests/test_reliability.py::test_refuses_unparsed_domain_alloc
+unwritten_change|tools/iommu_dma/rewrite.py|s=s.replace("    if unwritten:","    if False:",1)|tools/tests/test_runtime.py
 partly_rewritten_core|tools/iommu_dma/rewrite.py|s=s.replace("    if header != core:","    if False:",1)|tools/tests/test_fixtures.py::test_core_restored_after_apply_is_refused
-before_write|tools/iommu_dma/refusals.py|s=s.replace("    \"\"\"Refuse to write files into tree; see the module doc.\"\"\"\n","    \"\"\"Refuse to write files into tree; see the module doc.\"\"\"\n    return\n",1)|tools/tests/test_reliability.py::test_refuses_uncommitted_changes_unless_forced
+before_write|tools/iommu_dma/refusals.py|s=s.replace("    scanned as candidates); see the module doc.\"\"\"\n","    scanned as candidates); see the module doc.\"\"\"\n    return\n",1)|tools/tests/test_reliability.py::test_refuses_uncommitted_changes_unless_forced
 series_dirty_target|tools/iommu_dma/series/workdir.py|s=s.replace("    if dirty and not force:","    if False:",1)|tools/tests/test_series.py::test_dirty_target_refused_or_forced
-series_stale_runs|tools/iommu_dma/series/workdir.py|s=s.replace("        removed = remove_stale(root)","        removed = []",1)|tools/tests/test_series.py::test_killed_or_interrupted_run
+series_stale_runs|tools/iommu_dma/series/workdir.py|s=s.replace("            run.clear_stale()\n","",1)|tools/tests/test_series.py::test_killed_or_interrupted_run
 series_git_am|tools/iommu_dma/series/checks.py|s=s.replace("            if (repo / rel).read_bytes() != data:","            if False:",1)|tools/tests/test_safety_nets.py::test_git_am_check_compares_with_apply
 '
 

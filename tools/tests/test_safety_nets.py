@@ -76,3 +76,20 @@ def test_git_am_check_compares_with_apply(tmp_path) -> None:
         tmp_path, base, mailed, {'d.c': b'int b;\n'}, env)
     with pytest.raises(ToolError, match='gives a different d.c than apply'):
         checks.git_am(tmp_path, base, mailed, {'d.c': b'int c;\n'}, env)
+
+
+def test_every_net_of_safety_nets_sh_still_applies() -> None:
+    """safety_nets.sh removes each net by a text edit of the code: an edit
+    that no longer matches (the code moved) would stop the script, so
+    `make test` checks them all against the code as it is."""
+    top = Path(__file__).resolve().parents[2]
+    script = (top / 'tools' / 'tests' / 'safety_nets.sh').read_text()
+    block = script.split("nets='\n", 1)[1].split("\n'\n", 1)[0]
+    nets = [line.split('|') for line in block.splitlines() if line]
+    assert len(nets) >= 10
+    for net, path, edit, test in nets:
+        scope = {'s': (top / path).read_text()}
+        before = scope['s']
+        exec(edit, {}, scope)
+        assert scope['s'] != before, f'{net}: the edit no longer applies'
+        assert (top / test.split('::')[0]).exists(), f'{net}: {test}'
