@@ -105,9 +105,8 @@ def run_rules(names: tuple[str, ...], cwd: Path, files: list[str],
     each naming the rule file that printed it."""
     found = [events.parse(e) for e in
              run(semantic_patch(*names), cwd, files, modes, jobs)]
-    if len(names) == 1:
-        return found
-    return [replace(e, rule=e.RULE) for e in found]
+    return [replace(e, rule=names[0] if len(names) == 1 else e.RULE)
+            for e in found]
 
 
 @dataclass

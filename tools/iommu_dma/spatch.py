@@ -205,7 +205,7 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
         if after is not None:
             replace_file(cwd / rel, after)
     new = _run(sp, cwd, missing, cmd, jobs)
-    by_file = split_by_file(new, missing)
+    by_file = split_by_file(new, missing, sp.name)
     for rel in missing:
         events[rel] = by_file[rel]
         after = (cwd / rel).read_bytes()
@@ -215,8 +215,8 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
     return [e for rel in files for e in events[rel]]
 
 
-def split_by_file(events: list[dict],
-                  files: list[str]) -> dict[str, list[dict]]:
+def split_by_file(events: list[dict], files: list[str],
+                  name: str) -> dict[str, list[dict]]:
     """Events per file of the run, in order, each naming its file as the
     run did (spatch may say ./x for x); an event for a file outside the
     run is a failed rule."""
@@ -224,7 +224,7 @@ def split_by_file(events: list[dict],
     for e in events:
         rel = os.path.normpath(str(e.get('file', '')))
         if rel not in by_file:
-            raise ToolError(f'{e.get("rule")}: an event for {rel}, which '
+            raise ToolError(f'{name}: an event for {rel}, which '
                             f'is not a file of the run')
         by_file[rel].append(dict(e, file=rel))
     return by_file
@@ -276,7 +276,7 @@ def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
         res = run_file_groups(cmd + ['--sp-file', str(sp.sp_file(Path(tmp)))],
                               cwd, files, jobs, sp.name)
     interrupted_or_failed(res, sp.name)
-    return [dict(json.loads(line[len(EVENT_PREFIX):]), rule=sp.name)
+    return [json.loads(line[len(EVENT_PREFIX):])
             for line in res.stdout.splitlines()
             if line.startswith(EVENT_PREFIX)]
 
