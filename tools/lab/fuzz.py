@@ -1,24 +1,16 @@
 """Mutation testing: rewrite generated variants of the fixture drivers.
 
-Each variant is one driver file in a shape of linux-fixtures (a `!=`
-chain, fall-through case labels, the nested legacy-binding gate, a DMA
-label with a body of its own, no type filter), mutated: reformatted and
-reordered conditions and labels, comments inside them, other parameter,
-function and ops names, other qualifiers, reordered and realigned ops
-fields, extra unrelated code. The generator knows each variant's meaning:
-the types its domain_alloc accepts, hence the flags its ops must get and
-whether apply must refuse it. A variant is judged by the same whole-path
-model as the proof: every request must end with the same domain type.
-
-Variants are rewritten in batches (one fixture tree each, the fixture
-core and headers beside them) with the tool's own pipeline (prepare, commit),
-compiled with the fixture checker, and run: a small program calls every
-domain_alloc with every domain type and prints the flags, before and after.
-
-Outcomes: correct (rewritten with the right meaning and flags, or rightly
-left alone), reported (a finding or a refusal names the file), wrong
-(changed with another meaning, or fails to compile), silent skip (should
-have been rewritten or reported, was neither).
+Each variant is one driver in a shape of linux-fixtures (a `!=` chain,
+case labels, the nested legacy-binding gate, a DMA label with a body of
+its own, no type filter), mutated: layout, order, comments, names,
+qualifiers, ops fields, extra code. The generator knows the types it
+accepts, hence its flags or apply's refusal. Batches are rewritten with
+the tool's own pipeline (prepare, commit), built with the fixture
+checker, and every domain_alloc is called with every type, before and
+after: every request must end with the same domain type (the proof's
+whole-path model). Outcomes: correct, reported (a finding or a refusal
+names the file), wrong (another meaning, or no compile), silent skip
+(neither rewritten nor reported when it should have been).
 """
 
 from __future__ import annotations
@@ -31,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +44,7 @@ KINDS = ('chain', 'chain', 'chain', 'switch', 'switch', 'legacy',
 PARAMS = ('type', 'domain_type', 't', 'iommu_domain_type', 'dtype', 'typ')
 COMMENTS = ('/* keep in sync with the core */', '/* DMA API */',
             '/* paging */', '/* see iommu.h */', '/**/')
+INDENT = '\t    '     # a condition continued on the next line
 
 
 @dataclass
@@ -83,8 +77,7 @@ def accepted_set(rng: random.Random, dma: bool) -> set[str]:
     return acc
 
 
-def join_chain(rng: random.Random, terms: list[str], indent: str,
-               muts: list[str]) -> str:
+def join_chain(rng: random.Random, terms: list[str], muts: list[str]) -> str:
     """terms joined with &&, in one of several layouts, maybe commented."""
     out = terms[0]
     style = rng.choice(('line', 'split', 'random'))
@@ -94,48 +87,49 @@ def join_chain(rng: random.Random, terms: list[str], indent: str,
         if rng.random() < 0.2:
             comment = ' ' + rng.choice(COMMENTS)
             muts.append('comment-in-condition')
-        brk = style == 'split' or (style == 'random' and rng.random() < 0.5)
-        if brk:
-            out += f' &&{comment}\n{indent}{term}'
+        if style == 'split' or (style == 'random' and rng.random() < 0.5):
+            out += f' &&{comment}\n{INDENT}{term}'
         else:
             out += f'{comment} && {term}'
     return out
 
 
-def gen_chain(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+def gate(rng: random.Random, param: str, acc: set[str], muts: list[str],
+         chain: bool = False) -> str:
+    """`if (param != each of acc, shuffled) return NULL;`; chain: the order
+    recorded, and maybe a term parenthesized."""
+    terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
+    rng.shuffle(terms)
+    if chain:
+        muts.append('order-' + '-'.join(t.split('_DOMAIN_')[1]
+                                        for t in terms))
+        if rng.random() < 0.1:
+            i = rng.randrange(len(terms))
+            terms[i] = f'({terms[i]})'
+            muts.append('parenthesized-term')
+    return f'\tif ({join_chain(rng, terms, muts)})\n\t\treturn NULL;\n'
+
+
+def gen_chain(rng, p, param, dom, muts) -> tuple[str, set[str]]:
     acc = accepted_set(rng, rng.random() < 0.8)
     if rng.random() < 0.15:
         acc.add('BLOCKED')
-    terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
-    rng.shuffle(terms)
-    muts.append('order-' + '-'.join(t.split('_DOMAIN_')[1] for t in terms))
-    if rng.random() < 0.1:
-        i = rng.randrange(len(terms))
-        terms[i] = f'({terms[i]})'
-        muts.append('parenthesized-term')
-    cond = join_chain(rng, terms, '\t    ', muts)
-    body = f'\tif ({cond})\n\t\treturn NULL;\n'
-    return body, acc
+    return gate(rng, param, acc, muts, chain=True), acc
 
 
-def gen_switch(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+def gen_switch(rng, p, param, dom, muts) -> tuple[str, set[str]]:
     acc = accepted_set(rng, rng.random() < 0.85)
     group = [t for t in ('DMA', 'DMA_FQ') if t in acc]
     rng.shuffle(group)
-    if rng.random() < 0.15:
-        group.append('UNMANAGED')
+    shuffled = rng.random() < 0.15
+    group.append('UNMANAGED')
+    if shuffled:
         rng.shuffle(group)
         muts.append('labels-shuffled')
-    else:
-        group.append('UNMANAGED')
-    others = []
-    if 'IDENTITY' in acc:
-        others.append(f'\tcase IOMMU_DOMAIN_IDENTITY:\n'
-                      f'\t\treturn &{p}_identity;\n')
     if rng.random() < 0.3:
         acc.add('BLOCKED')
-        others.append(f'\tcase IOMMU_DOMAIN_BLOCKED:\n'
-                      f'\t\treturn &{p}_identity;\n')
+    others = [f'\tcase IOMMU_DOMAIN_{t}:\n\t\treturn &{p}_identity;\n'
+              for t in ('IDENTITY', 'BLOCKED') if t in acc]
     labels = ''
     for t in group:
         if rng.random() < 0.15:
@@ -143,7 +137,7 @@ def gen_switch(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
             muts.append('comment-between-labels')
         labels += f'\tcase IOMMU_DOMAIN_{t}:\n'
     paging = labels + f'\t\t{dom}.type = {param};\n\t\treturn &{dom};\n'
-    arms = others + [paging]
+    arms = [*others, paging]
     rng.shuffle(arms)
     muts.append(f'{len(arms)}-arms')
     body = (f'\tswitch ({param}) {{\n' + ''.join(arms) +
@@ -151,14 +145,14 @@ def gen_switch(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
     return body, acc
 
 
-def gen_legacy(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+def gen_legacy(rng, p, param, dom, muts) -> tuple[str, set[str]]:
     outer = [f'{param} != IOMMU_DOMAIN_UNMANAGED',
              f'{param} != IOMMU_DOMAIN_IDENTITY']
     rng.shuffle(outer)
     inner = [f'{param} != IOMMU_DOMAIN_DMA', f'{param} != IOMMU_DOMAIN_DMA_FQ']
     rng.shuffle(inner)
     muts.append('legacy-order-' + str(int(inner[0].endswith('FQ'))))
-    cond = join_chain(rng, outer, '\t    ', muts)
+    cond = join_chain(rng, outer, muts)
     body = (f'\tif ({cond}) {{\n'
             f'\t\tif ({p}_using_legacy_binding ||\n'
             f'\t\t    ({inner[0]} && {inner[1]}))\n'
@@ -166,7 +160,7 @@ def gen_legacy(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
     return body, {'UNMANAGED', 'IDENTITY', 'DMA', 'DMA_FQ'}
 
 
-def gen_label_body(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+def gen_label_body(rng, p, param, dom, muts) -> tuple[str, set[str]]:
     body = (f'\tswitch ({param}) {{\n'
             f'\tcase IOMMU_DOMAIN_DMA:\n'
             f'\t\t{p}_dma_domains++;\n'
@@ -177,7 +171,7 @@ def gen_label_body(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
     return body, {'DMA', 'UNMANAGED'}
 
 
-def gen_implicit(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
+def gen_implicit(rng, p, param, dom, muts) -> tuple[str, set[str]]:
     if rng.random() < 0.5:
         muts.append('type-helper')
         body = (f'\tif ({p}_snp && {param} == IOMMU_DOMAIN_IDENTITY)\n'
@@ -189,27 +183,19 @@ def gen_implicit(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
     return body, set(TYPES)
 
 
-def gen_unmanaged_only(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
-    body, acc = gen_chain(rng, p, param, fn, dom, muts)
+def gen_unmanaged_only(rng, p, param, dom, muts) -> tuple[str, set[str]]:
+    body, acc = gen_chain(rng, p, param, dom, muts)
     if 'DMA' in acc:
         acc -= {'DMA', 'DMA_FQ'}
-        terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
-        rng.shuffle(terms)
-        body = f'\tif ({join_chain(rng, terms, chr(9) + "    ", muts)})' \
-            f'\n\t\treturn NULL;\n'
+        body = gate(rng, param, acc, muts)
     return body, acc
 
 
-def gen_dma_only(rng, p, param, fn, dom, muts) -> tuple[str, set[str]]:
-    """A gate that takes DMA but never UNMANAGED: the new core has nothing
-    to ask it for, so apply must refuse, naming it."""
-    acc = {'DMA'} | {t for t in ('IDENTITY', 'DMA_FQ')
-                     if rng.random() < 0.5}
-    terms = [f'{param} != IOMMU_DOMAIN_{t}' for t in sorted(acc)]
-    rng.shuffle(terms)
-    body = f'\tif ({join_chain(rng, terms, chr(9) + "    ", muts)})' \
-        f'\n\t\treturn NULL;\n'
-    return body, acc
+def gen_dma_only(rng, p, param, dom, muts) -> tuple[str, set[str]]:
+    """DMA but never UNMANAGED: the new core has nothing to ask it for, so
+    apply must refuse, naming it."""
+    acc = {'DMA'} | {t for t in ('IDENTITY', 'DMA_FQ') if rng.random() < 0.5}
+    return gate(rng, param, acc, muts), acc
 
 
 GENERATORS = {'chain': gen_chain, 'switch': gen_switch,
@@ -260,7 +246,7 @@ def generate(n: int, seed: int) -> Variant:
     dom = f'{p}_domain'
     if param != 'type':
         muts.append(f'param-{param}')
-    body, acc = GENERATORS[kind](rng, p, param, fn, dom, muts)
+    body, acc = GENERATORS[kind](rng, p, param, dom, muts)
     legacy = kind == 'legacy'
     pre = ''
     if rng.random() < 0.3:
@@ -309,15 +295,11 @@ def generate(n: int, seed: int) -> Variant:
         uses.append(f'{p}_attach_dev(&{dom})')
     out.append(f'\nconst struct iommu_ops *{p}_get_ops(void)\n{{\n'
                f'\treturn ({" + ".join(uses)}) ? &{ops} : NULL;\n}}\n')
-    acc_set = frozenset(acc)
-    if kind in ('label-body', 'implicit'):
-        expect = 'report'
-    elif kind == 'dma-only':
-        expect = 'refused'
-    else:
-        expect = 'rewrite' if 'DMA' in acc_set else 'untouched'
+    expect = {'label-body': 'report', 'implicit': 'report',
+              'dma-only': 'refused'}.get(kind) or \
+        ('rewrite' if 'DMA' in acc else 'untouched')
     return Variant(n, kind, f'{DRIVERS}/fz{n:05d}-{kind}.c', fn, ops,
-                   acc_set, expect, probe, ''.join(out), muts)
+                   frozenset(acc), expect, probe, ''.join(out), muts)
 
 
 # -- checking -------------------------------------------------------------
@@ -357,9 +339,7 @@ def probe(v: Variant, source: Path, include: Path, work: Path,
     cmd = ['gcc', '-w', '-O0', '-I', str(include), f'-DFN={v.fn}',
            f'-DOPS={v.ops}', '-o', str(exe), str(main)]
     if flags:
-        cmd.append('-DFLAGS')
-        if v.probe:
-            cmd.append(f'-DPROBE={v.probe}')
+        cmd += ['-DFLAGS'] + ([f'-DPROBE={v.probe}'] if v.probe else [])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         return 'no-compile: ' + res.stderr.strip().splitlines()[0]
@@ -370,8 +350,7 @@ def probe(v: Variant, source: Path, include: Path, work: Path,
 
 
 def make_tree(root: Path, variants: list[Variant]) -> Path:
-    if root.exists():
-        shutil.rmtree(root)
+    shutil.rmtree(root, ignore_errors=True)
     (root / DRIVERS).mkdir(parents=True)
     shutil.copy(FIXTURES / 'Makefile', root / 'Makefile')
     shutil.copytree(FIXTURES / 'include', root / 'include')
@@ -409,10 +388,8 @@ def compile_check(checker: Path, out: Path, root: Path) -> dict[str, str]:
     except json.JSONDecodeError:
         raise ToolError(f'{checker}: no report for {root}: '
                         f'{res.stderr.strip()[-200:]}') from None
-    status = {r['file']: r['status'] for r in report['results']}
-    for r in report.get('not_checked', []):
-        status[r if isinstance(r, str) else r.get('file', '?')] = 'unchecked'
-    return status
+    return {r['file']: r['status'] for r in report['results']} | \
+        {r['file']: 'unchecked' for r in report.get('not_checked', [])}
 
 
 @dataclass
@@ -432,15 +409,8 @@ def domain_paths(accepts: set[str], use_dma: bool, allow_fq: bool,
         return use_dma and (t != 'DMA_FQ' or allow_fq) and \
             'UNMANAGED' in accepts
 
-    paths = {}
-    for t in TYPES:
-        if alloc(t):
-            paths[t] = t
-        elif t in ('IDENTITY', 'DMA_FQ') and alloc('DMA'):
-            paths[t] = 'DMA'
-        else:
-            paths[t] = None
-    return paths
+    return {t: t if alloc(t) else 'DMA' if t in ('IDENTITY', 'DMA_FQ')
+            and alloc('DMA') else None for t in TYPES}
 
 
 def path_difference(v: Variant, probe_line: str) -> str | None:
@@ -463,12 +433,10 @@ def judge(v: Variant, root: Path, findings: list[Finding], refusal: str | None,
           built: dict[str, str], work: Path) -> Outcome:
     """Correct means every request still ends with the same domain type
     (the whole-path model), whether or not the comparisons were dropped."""
-    original = v.text.encode()
-    changed = (root / v.file).read_bytes() != original
+    if refusal is not None and v.file in refusal:
+        return Outcome(v, 'reported', refusal)
+    changed = (root / v.file).read_bytes() != v.text.encode()
     mine = [f for f in findings if f.file == v.file]
-    named = refusal is not None and v.file in refusal
-    if named:
-        return Outcome(v, 'reported', refusal or '')
     if changed:
         if built.get(v.file) != 'ok':
             return Outcome(v, 'wrong', f'compile check: {built.get(v.file)}')
@@ -543,20 +511,15 @@ def fuzz(count: int, seed: int, batch: int, work: Path, checker: Path,
 
 
 def summarize(outcomes: list[Outcome], seed: int, seconds: float) -> str:
-    counts = {k: 0 for k in ('correct', 'reported', 'wrong', 'silent-skip')}
-    for o in outcomes:
-        counts[o.result] += 1
-    by_kind: dict[str, dict[str, int]] = {}
-    for o in outcomes:
-        k = by_kind.setdefault(o.variant.kind, {})
-        k[o.result] = k.get(o.result, 0) + 1
+    counts = Counter(o.result for o in outcomes)
+    by_kind = Counter((o.variant.kind, o.result) for o in outcomes)
     lines = [f'fuzz: seed {seed}: {len(outcomes)} variants tried, '
              f'{counts["correct"]} correct, {counts["reported"]} reported, '
              f'{counts["wrong"]} wrong, {counts["silent-skip"]} silent '
              f'skips ({seconds:.0f} s)']
-    for kind in sorted(by_kind):
+    for kind in sorted({k for k, _ in by_kind}):
         lines.append(f'  {kind}: ' + ', '.join(
-            f'{n} {r}' for r, n in sorted(by_kind[kind].items())))
+            f'{n} {r}' for (k, r), n in sorted(by_kind.items()) if k == kind))
     for o in outcomes:
         if o.result in ('wrong', 'silent-skip'):
             lines.append(f'  {o.result.upper()}: variant {o.variant.n} '
@@ -586,8 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     work = out / 'fuzz' if args.keep else \
         Path(tempfile.mkdtemp(prefix='iommu-dma-fuzz-'))
-    if args.keep and work.exists():
-        shutil.rmtree(work)
+    if args.keep:
+        shutil.rmtree(work, ignore_errors=True)
     start = time.time()
     try:
         outcomes = fuzz(args.n, args.seed, args.batch, work, checker,
@@ -599,8 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(summarize(outcomes, args.seed, time.time() - start))
-    bad = sum(o.result in ('wrong', 'silent-skip') for o in outcomes)
-    return 1 if bad else 0
+    return int(any(o.result in ('wrong', 'silent-skip') for o in outcomes))
 
 
 if __name__ == '__main__':
