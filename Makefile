@@ -104,7 +104,7 @@ CHECKER := $(O)/checker/kbuild-check
 CHECK_OPTS := -O $(O) -j $(J) $(if $(filter 1,$(V)),-v)
 
 .PHONY: help deps apply revert diff manifest drift report series boot linux fixtures kernel-tree checker check \
-	bench-check fuzz test test-rules test-tool test-checker clean
+	fuzz test test-rules test-tool test-checker clean
 
 help:
 	@echo 'Pipeline: tree -> candidates -> rules (cocci/) -> events -> record ->'
@@ -127,7 +127,6 @@ help:
 	@echo '  fixtures    (re)create the scratch copy of linux-fixtures'
 	@echo 'Tests and benchmarks:'
 	@echo '  test        every test: rules, tool, fixtures, real trees, checker'
-	@echo '  bench-check checker cold/warm against a full drivers/iommu build'
 	@echo '  bench       make diff vs its floor, plain spatch --dir, checker, per tree (KERNELS= REPS=)'
 	@echo '  fuzz        rewrite N= mutated fixture drivers (SEED=), 0 wrong expected'
 	@echo '  clean       remove build/ (the kernel cache stays)'
@@ -229,10 +228,6 @@ checker:
 # FILES= checks these instead of the files in $(KERNEL)/.iommu-dma/manifest
 check: checker kernel-tree
 	$(Q)$(CHECKER) $(CHECK_OPTS) "$(KERNEL)" $(FILES)
-
-bench-check: checker
-	$(Q)tools/linux-tree.sh 6.1 $(KCACHE) >/dev/null
-	$(Q)tools/checker/bench.sh -O $(O) -j $(J) $(LINUX_6_1)
 
 # `make diff` against its floor (the candidate grep piped into one spatch
 # run of a trivial rule), plain `spatch --dir` and the checker, per tree in

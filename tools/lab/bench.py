@@ -1,34 +1,26 @@
 """make bench: the speed of `make diff` against its floor, per tree.
 
-On each tree given (make bench: the Debian 6.1, 6.12 and 7.3 trees that
-are unpacked), in one run, each row measured --reps times (median):
-  diff        `make diff` as a user runs it, result cache empty (cold)
-  diff-warm   `make diff` again with a warm result cache (the next rc, CI)
-  floor       what any tool must at least do: the candidate scan (`grep
-              -rlE --include=*.c 'struct iommu_ops'` over the tree) piped
-              into ONE spatch run of a trivial rule (every struct iommu_ops
-              initializer with its .domain_alloc, printed), with the
-              spatch options the tool uses (--no-includes, --python)
+Rows, on every tree given, in one run, each the median of --reps runs:
+  diff, diff-warm  `make diff` as a user runs it, result cache empty, then
+              warm (the next rc, CI)
+  floor       the least any tool must do: the candidate scan (`grep -rlE
+              --include=*.c 'struct iommu_ops'`) piped into ONE spatch run
+              of a trivial rule, with the tool's spatch options
   scan        the floor's grep alone
-  plain       every rule of the series run the plain way, as coccicheck
-              would: `spatch --dir TREE -j J`, output to /dev/null; the
-              rules' times are summed into one sample. A rule still running
-              after --plain-cap seconds is stopped: the sum is then a lower
-              bound (shown as >=), and so is the ratio to it
-  checker     kbuild-check on a rewritten copy, cold (fresh O=) and warm
-  series-*    (--series) `iommu-dma series` per split (stage, driver, 0),
-              without the boot check, each into a fresh directory
+  plain       (--plain-reps) every rule of the series the coccicheck way,
+              `spatch --dir TREE -j J`, summed; a rule still running after
+              --plain-cap s is stopped: the sum (and its ratio) is then a
+              lower bound, shown as >=
+  checker-*   (--checker) kbuild-check on a rewritten copy: cold, warm, and
+              again after one touched file is edited (as between patches)
+  series-*    (--series) `iommu-dma series` per split, no boot check
   boot-*      (--boot) the boot check, cold and with the pristine image
-  series-boot (--boot) `iommu-dma series --split stage --boot`,
-              cold, then again as a re-roll finds it: the pristine image
-              and the series' build dir kept (the issue's 90 s target)
-Ratios to the floor come first, then wall and CPU (user + sys of the
-command and everything it waited for) and the peak RSS of its largest
-process (wait4's ru_maxrss: RUSAGE_CHILDREN of that one command). The
-targets (cold diff <= 1.5x the floor, no process over 1 GiB, diff >= 3x
-faster than plain, the re-rolled series with its boot check <= 90 s) are
-printed, never asserted; everything is written as
-JSON.
+  series-boot (--boot) the stage series with its boot check, cold, then as
+              a re-roll finds it (the issue's 90 s target)
+Columns: ratio to the floor, wall, CPU (user + sys of the command and all
+it waited for), peak RSS of its largest process (wait4's ru_maxrss). The
+targets (the *_TARGET* constants) are printed, never asserted; all of it
+is written as JSON.
 """
 
 from __future__ import annotations
@@ -48,19 +40,20 @@ from pathlib import Path
 
 from iommu_dma import era
 from iommu_dma.rewrite import (AUDIT, CORE_SHAPES, STEPS, core_state,
-                      detect_core_shape, semantic_patch)
+                               detect_core_shape, semantic_patch,
+                               step_modes)
 from iommu_dma.spatch import CACHE_ENV, python_option
-from iommu_dma.tree import IOMMU_C, KernelTree, linked_copy
+from iommu_dma.tree import KernelTree, linked_copy
 
 TOP = Path(__file__).resolve().parents[2]
 SCAN = ['grep', '-rlE', '--include=*.c', 'struct iommu_ops']
 PLAIN_TARGET = 3.0      # diff at least this many times faster than plain
 FLOOR_TARGET = 1.5      # cold diff at most this many times the floor
 RSS_TARGET_MIB = 1024   # no process over 1 GiB
+SERIES_TARGET_S = 90    # the stage series with its boot check, re-rolled
 # the rows people wait for, each beside the pristine kernel's kbuild time
 KBUILD_BESIDE = ('boot-cold', 'boot-cached', 'series-boot-cold',
                  'series-boot')
-SERIES_TARGET_S = 90    # the stage series with its boot check, re-rolled
 SPLITS = ('stage', 'driver', '0')
 TRIVIAL_RULE = """// The floor's rule: every struct iommu_ops initializer with its
 // .domain_alloc, printed.
@@ -119,34 +112,25 @@ class Row:
 def measure(cmd: list[str], cwd: Path | None = None,
             env: dict[str, str] | None = None,
             cap: float | None = None, stdout: Path | None = None) -> Sample:
-    """Run cmd, output discarded (or stdout kept in a file); its wall, CPU
-    and peak RSS.
-
-    After cap seconds the command and everything it started is killed and
-    the sample marked capped.
-    """
+    """Run cmd, output discarded (or stdout kept in a file): its wall, CPU
+    and peak RSS. After cap seconds it and all it started are killed."""
     t0 = time.perf_counter()
-    out = open(stdout, 'wb') if stdout else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=out, stderr=subprocess.DEVNULL,
-                            start_new_session=cap is not None)
-    if stdout:
-        out.close()
+    with open(stdout or os.devnull, 'wb') as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.DEVNULL,
+                                start_new_session=cap is not None)
     capped = False
-    while True:
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG if cap else 0)
-        if pid:
-            break
-        if time.perf_counter() - t0 > cap:
+    # wait4, not proc.wait(): the rusage of this one command
+    while not (done := os.wait4(proc.pid, os.WNOHANG if cap else 0))[0]:
+        if not capped and time.perf_counter() - t0 > cap:
             os.killpg(proc.pid, signal.SIGKILL)
             capped = True
-            _, status, ru = os.wait4(proc.pid, 0)
-            break
         time.sleep(0.02)
-    wall = time.perf_counter() - t0
+    _, status, ru = done
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Sample(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024,
-                  proc.returncode, capped)
+    return Sample(time.perf_counter() - t0, ru.ru_utime + ru.ru_stime,
+                  ru.ru_maxrss / 1024, proc.returncode, capped)
 
 
 def add(samples: list[Sample]) -> Sample:
@@ -160,37 +144,23 @@ def add(samples: list[Sample]) -> Sample:
 
 def series_rules(tree: KernelTree) -> list[tuple[str, list[str]]]:
     """(cocci, modes) of every rule `make diff` runs on this tree, once."""
-    shape = None
-    if core_state(tree) != 'done':
-        with tempfile.TemporaryDirectory(prefix='iommu-dma-bench-') as tmp:
-            (Path(tmp) / IOMMU_C).parent.mkdir(parents=True)
-            shutil.copy2(tree.path / IOMMU_C, Path(tmp) / IOMMU_C)
-            shape = detect_core_shape(Path(tmp))
-    dma_fq = shape is not None and era.read(tree).dma_fq
-    modes = ['patch', 'record'] + (['dma_fq'] if dma_fq else [])
-    rules = []
-    for step in STEPS:
-        if step.cocci == 'core':
-            if shape is None:
-                continue
-            rules.append((CORE_SHAPES[shape][0], modes))
-        else:
-            rules.append((step.cocci, modes))
-    rules.append((AUDIT, ['report', 'record']))
-    return rules
+    # detect_core_shape works on a copy: the tree is not written
+    shape = None if core_state(tree) == 'done' else \
+        detect_core_shape(tree.path)
+    modes = step_modes(shape is not None and era.read(tree).dma_fq)
+    return [(CORE_SHAPES[shape][0] if s.cocci == 'core' else s.cocci, modes)
+            for s in STEPS if s.cocci != 'core' or shape is not None] + \
+        [(AUDIT, ['report', 'record'])]
 
 
 def plain_command(cocci: str, modes: list[str], kernel: Path,
                   jobs: int) -> list[str]:
     """One rule over the whole tree the coccicheck way (no --in-place)."""
     sp = semantic_patch(cocci)
-    cmd = ['spatch', '--sp-file', str(sp.path), '--dir', str(kernel),
-           '--very-quiet', '--timeout', '200', '-j', str(jobs)]
-    cmd += sp.options()
-    for mode in modes:
-        if mode in sp.virtuals():
-            cmd += ['-D', mode]
-    return cmd
+    return ['spatch', '--sp-file', str(sp.path), '--dir', str(kernel),
+            '--very-quiet', '--timeout', '200', '-j', str(jobs),
+            *sp.options(), *(arg for mode in modes if mode in sp.virtuals()
+                             for arg in ('-D', mode))]
 
 
 def make_diff(kernel: Path, jobs: int) -> list[str]:
@@ -213,9 +183,8 @@ def ratio(a: float, b: float) -> float:
 def targets(rows: dict[str, Row]) -> list[dict]:
     """The issue's targets, judged on what was measured."""
     out = []
-    diff = rows.get('diff')
-    if diff is not None and 'floor' in rows:
-        r = ratio(diff.wall, rows['floor'].wall)
+    if 'diff' in rows and 'floor' in rows:
+        r = ratio(rows['diff'].wall, rows['floor'].wall)
         out.append({'row': 'diff', 'target': f'diff / floor <= '
                     f'{FLOOR_TARGET:g}', 'ratio': r,
                     'met': r <= FLOOR_TARGET})
@@ -247,8 +216,7 @@ def table(rows: dict[str, Row], judged: list[dict], head: str) -> str:
              f'{"rss MiB":>8} {"runs":>4}  command']
     for row in rows.values():
         ge = '>=' if row.capped else ''
-        x = ge + format(ratio(row.wall, base.wall), '.2f') if base \
-            else '-'
+        x = ge + format(ratio(row.wall, base.wall), '.2f') if base else '-'
         flag = '' if row.ok else '  (FAILED: non-zero exit)'
         lines.append(f'{row.name:<14} {x:>7} '
                      f'{ge + format(row.wall, ".2f"):>8} '
@@ -269,53 +237,67 @@ def table(rows: dict[str, Row], judged: list[dict], head: str) -> str:
 
 
 def report(rows: dict[str, Row], meta: dict) -> dict:
-    judged = targets(rows)
-    return {'meta': meta, 'targets': judged,
+    floor = rows.get('floor')
+    return {'meta': meta, 'targets': targets(rows),
             'rows': {name: {'command': r.command, 'wall': r.wall,
                             'cpu': r.cpu, 'rss_mib': r.rss_mib, 'ok': r.ok,
                             'lower_bound': r.capped,
-                            'x_floor': ratio(r.wall, rows['floor'].wall)
-                            if 'floor' in rows else None,
+                            'x_floor': ratio(r.wall, floor.wall)
+                            if floor else None,
                             'note': r.note,
                             'samples': [asdict(s) for s in r.samples]}
                      for name, r in rows.items()}}
 
 
+def tool(module: str, *args: str, **env: str
+         ) -> tuple[list[str], dict[str, str]]:
+    """`python3 -m module args` of this checkout, and its environment."""
+    return ([sys.executable, '-m', module, *args],
+            dict(os.environ, PYTHONPATH=str(TOP / 'tools'), **env))
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
 def checker_rows(checker: Path, kernel: Path, jobs: int,
                  work: Path) -> list[Row]:
-    """kbuild-check on a cp -al copy rewritten by `iommu-dma apply`."""
-    copy = work / 'linux'
-    shutil.rmtree(copy, ignore_errors=True)
+    """kbuild-check on a cp -al copy rewritten by `iommu-dma apply`: cold,
+    warm, then with one touched file edited, as between two patches."""
+    copy = fresh(work / 'linux')
     linked_copy(kernel, copy)
-    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'))
-    subprocess.run([sys.executable, '-m', 'iommu_dma', 'apply', '-j',
-                    str(jobs), str(copy)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    if not (copy / '.iommu-dma' / 'manifest').exists():
+    cmd, env = tool('iommu_dma', 'apply', '-j', str(jobs), str(copy))
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    manifest = copy / '.iommu-dma' / 'manifest'
+    if not manifest.exists():
         # nothing rewritten (an upstream-era tree): nothing to build
         shutil.rmtree(copy, ignore_errors=True)
         return []
-    out = work / 'checker-out'
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = [str(checker), '-O', str(out), '-j', str(jobs), '--json',
-           str(copy)]
+    cmd = [str(checker), '-O', str(fresh(work / 'checker-out')), '-j',
+           str(jobs), '--json', str(copy)]
     shown = f'{checker.name} -O <fresh dir> -j {jobs} --json <rewritten copy>'
-    cold = Row('checker-cold', shown, [measure(cmd)])
-    warm = Row('checker-warm', shown.replace('<fresh dir>', '<same dir>'),
-               [measure(cmd)])
-    return [cold, warm]
+    rows = [Row('checker-cold', shown, [measure(cmd)])]
+    shown = shown.replace('<fresh dir>', '<same dir>')
+    rows.append(Row('checker-warm', shown, [measure(cmd)]))
+    edited = next(line.split()[0] for line in manifest.read_text().split('\n')
+                  if line and not line.startswith('#'))
+    text = (copy / edited).read_bytes()
+    (copy / edited).unlink()    # a new file: never write through a link
+    (copy / edited).write_bytes(text + b'\n/* bench: edited */\n')
+    rows.append(Row('checker-edit', f'{shown}  ({edited} edited)',
+                    [measure(cmd)]))
+    return rows
 
 
-def boot_rows(kernel: Path, jobs: int, work: Path) -> list[Row]:
+def boot_rows(checker: Path, kernel: Path, jobs: int,
+              work: Path) -> list[Row]:
     """`python3 -m lab.boot` on x86_64 with a KCACHE of the bench's own: cold
     (empty: pristine and rewritten built, ccache empty) and cached (the
     pristine image reused, the rewrite rebuilt in place); beside them
     kbuild alone, the cold run's pristine build, to compare with."""
-    kcache = work / 'kcache-boot'
-    shutil.rmtree(kcache, ignore_errors=True)
-    cmd = [sys.executable, '-m', 'lab.boot', '-j', str(jobs),
-           '--json', str(kernel)]
-    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'), KCACHE=str(kcache))
+    cmd, env = tool('lab.boot', '-j', str(jobs), '--json', str(kernel),
+                    KCACHE=str(fresh(work / 'kcache-boot')))
     shown = f'python3 -m lab.boot -j {jobs} {kernel}'
     result = work / 'boot-cold.json'
     cold = Row('boot-cold', shown + '  (KCACHE=<empty dir>)',
@@ -337,18 +319,17 @@ def kbuild_row(boot_json: Path) -> Row:
                [Sample(took, 0.0, 0.0, 0, False)])
 
 
-def series_rows(checker: Path, kernel: Path, jobs: int, work: Path,
-                splits: tuple[str, ...] = SPLITS) -> list[Row]:
+def series_rows(checker: Path, kernel: Path, jobs: int,
+                work: Path) -> list[Row]:
     """`iommu-dma series` per split, no boot check, each from scratch."""
-    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'))
     rows = []
-    for split in splits:
-        root = work / f'series-{split}'
-        shutil.rmtree(root, ignore_errors=True)
+    for split in SPLITS:
+        root = fresh(work / f'series-{split}')
         root.mkdir(parents=True)
-        cmd = [sys.executable, '-m', 'iommu_dma', 'series', '-j', str(jobs),
-               '--split', split, '--checker', str(checker), '--work-root',
-               str(root / 'work'), '-o', str(root / 'out'), str(kernel)]
+        cmd, env = tool('iommu_dma', 'series', '-j', str(jobs), '--split',
+                        split, '--checker', str(checker), '--work-root',
+                        str(root / 'work'), '-o', str(root / 'out'),
+                        str(kernel))
         shown = (f'iommu-dma series -j {jobs} --split {split} --checker '
                  f'<kbuild-check> --work-root <dir> -o <dir> {kernel}')
         rows.append(Row(f'series-{split}', shown, [measure(cmd, env=env)]))
@@ -362,18 +343,15 @@ def series_boot_rows(checker: Path, kernel: Path, jobs: int,
     tool, which keeps nothing of its own) finds it: the pristine image and
     the slot's build dir kept, the rewritten kernel built and every boot
     run again; each into a fresh OUT."""
-    kcache = work / 'kcache-series'
-    shutil.rmtree(kcache, ignore_errors=True)
-    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'), KCACHE=str(kcache))
+    kcache = fresh(work / 'kcache-series')
     rows = []
     for name, what in (('series-boot-cold', 'KCACHE=<empty dir>'),
                        ('series-boot', 'a re-roll, or a new clone: '
                                        'KCACHE kept')):
-        out = work / f'out-{name}'
-        shutil.rmtree(out, ignore_errors=True)
-        cmd = [sys.executable, '-m', 'iommu_dma', 'series', '-j', str(jobs),
-               '--split', 'stage', '--boot', '--checker', str(checker),
-               '-o', str(out), str(kernel)]
+        out = fresh(work / f'out-{name}')
+        cmd, env = tool('iommu_dma', 'series', '-j', str(jobs), '--split',
+                        'stage', '--boot', '--checker', str(checker), '-o',
+                        str(out), str(kernel), KCACHE=str(kcache))
         shown = (f'iommu-dma series -j {jobs} --split stage --boot '
                  f'--checker <kbuild-check> -o <new dir> {kernel}  ({what})')
         rows.append(Row(name, shown, [measure(cmd, env=env)]))
@@ -385,86 +363,69 @@ def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
               log=print, boot: bool = False, series: bool = False
               ) -> tuple[dict[str, Row], dict]:
     tree = KernelTree.open(kernel)
-    rows: dict[str, Row] = {}
-    env = dict(os.environ)
     work.mkdir(parents=True, exist_ok=True)
     rule = work / 'floor.cocci'
     rule.write_text(TRIVIAL_RULE)
+    diff, floor = make_diff(kernel, jobs), floor_command(kernel, rule)
+    scan = SCAN + [str(kernel)]
+    shown = ' '.join(diff) + f'  ({CACHE_ENV}='
+    rows = {'diff': Row('diff', shown + '<empty dir>)'),
+            'floor': Row('floor', floor[-1].replace(str(rule),
+                                                    '<trivial rule>')),
+            'scan': Row('scan', floor[-1].split(' | ')[0])}
 
     # Interleaved, so a change in the machine's load hits every row alike.
     log(f'bench: {kernel}: make diff (empty result cache), the floor and '
         f'its scan, {reps} runs each')
-    rows['diff'] = Row('diff', ' '.join(make_diff(kernel, jobs)) +
-                       f'  ({CACHE_ENV}=<empty dir>)')
-    floor = floor_command(kernel, rule)
-    rows['floor'] = Row('floor', floor[-1].replace(str(rule),
-                                                   '<trivial rule>'))
-    scan = SCAN + [str(kernel)]
-    rows['scan'] = Row('scan', ' '.join(scan[:-2]) +
-                       f" '{scan[-2]}' {kernel}")
     for _ in range(reps):
         cache = Path(tempfile.mkdtemp(prefix='cache-', dir=work))
         rows['diff'].samples.append(measure(
-            make_diff(kernel, jobs), env=dict(env, **{CACHE_ENV: str(cache)})))
+            diff, env=dict(os.environ, **{CACHE_ENV: str(cache)})))
         shutil.rmtree(cache)
         rows['floor'].samples.append(measure(floor, cwd=work))
         rows['scan'].samples.append(measure(scan))
 
     log(f'bench: make diff, {reps} runs, warm result cache')
-    cache = work / 'cache-warm'
-    shutil.rmtree(cache, ignore_errors=True)
-    warm_env = dict(env, **{CACHE_ENV: str(cache)})
-    measure(make_diff(kernel, jobs), env=warm_env)     # fills the cache
-    rows['diff-warm'] = Row('diff-warm', ' '.join(make_diff(kernel, jobs)) +
-                            f'  ({CACHE_ENV}=<warm dir>)')
-    for _ in range(reps):
-        rows['diff-warm'].samples.append(measure(make_diff(kernel, jobs),
-                                                 env=warm_env))
+    warm = dict(os.environ, **{CACHE_ENV: str(fresh(work / 'cache-warm'))})
+    measure(diff, env=warm)     # fills the cache
+    rows['diff-warm'] = Row('diff-warm', shown + '<warm dir>)',
+                            [measure(diff, env=warm) for _ in range(reps)])
 
-    rules = series_rules(tree)
     if plain_reps:
+        rules = series_rules(tree)
         log(f'bench: plain spatch --dir, {len(rules)} rules, {plain_reps} '
             f'runs, at most {plain_cap:g} s per rule (slow)')
-        cmds = [plain_command(c, m, kernel, jobs) for c, m in rules]
-        per_rule: dict[str, list[Sample]] = {c: [] for c, _ in rules}
+        per_rule = {cocci: Row(cocci, '') for cocci, _ in rules}
         samples = []
         for _ in range(plain_reps):
-            one = []
-            for (cocci, _), cmd in zip(rules, cmds):
+            for cocci, modes in rules:
                 # Outside the tree: its .cocciconfig wants git grep.
-                one.append(measure(cmd, cwd=work, cap=plain_cap))
-                per_rule[cocci].append(one[-1])
-                log(f'bench:   {cocci}: {one[-1].wall:.1f} s'
-                    f'{" (capped)" if one[-1].capped else ""}')
-            samples.append(add(one))
+                s = measure(plain_command(cocci, modes, kernel, jobs),
+                            cwd=work, cap=plain_cap)
+                per_rule[cocci].samples.append(s)
+                log(f'bench:   {cocci}: {s.wall:.1f} s'
+                    f'{" (capped)" if s.capped else ""}')
+            samples.append(add([r.samples[-1] for r in per_rule.values()]))
         rows['plain'] = Row(
             'plain', f'spatch --sp-file <rule> --dir {kernel} -j {jobs} '
             f'... > /dev/null, summed over {len(rules)} rules', samples,
             note='per rule (median s): ' + ', '.join(
-                f'{c} {"" if not any(s.capped for s in v) else ">="}'
-                f'{statistics.median(s.wall for s in v):.1f}'
-                for c, v in per_rule.items()))
+                f'{r.name} {">=" if r.capped else ""}{r.wall:.1f}'
+                for r in per_rule.values()))
 
-    if checker:
-        log('bench: checker cold and warm (1 run each)')
-        for row in checker_rows(checker, kernel, jobs, work):
-            rows[row.name] = row
-
-    if series and checker:
-        log('bench: series per split, no boot (1 run each)')
-        for row in series_rows(checker, kernel, jobs, work):
-            rows[row.name] = row
-
-    if boot:
-        log('bench: boot check cold and cached, x86_64 (1 run each, slow)')
-        for row in boot_rows(kernel, jobs, work):
-            rows[row.name] = row
-
-    if boot and checker:
-        log('bench: series --split stage --boot, cold then as a re-roll '
-            '(1 run each, slow)')
-        for row in series_boot_rows(checker, kernel, jobs, work):
-            rows[row.name] = row
+    for wanted, what, more in (
+            (checker, 'checker cold, warm and one file edited (1 run each)',
+             checker_rows),
+            (series and checker, 'series per split, no boot (1 run each)',
+             series_rows),
+            (boot, 'boot check cold and cached, x86_64 (1 run each, slow)',
+             boot_rows),
+            (boot and checker, 'series --split stage --boot, cold then as '
+             'a re-roll (1 run each, slow)', series_boot_rows)):
+        if wanted:
+            log(f'bench: {what}')
+            rows.update((r.name, r) for r in more(checker, kernel, jobs,
+                                                   work))
 
     meta = {'kernel': str(kernel), 'version': tree.version(),
             'jobs': jobs, 'reps': reps, 'plain_reps': plain_reps,
@@ -480,15 +441,12 @@ def summary(results: list[tuple[dict[str, Row], dict]]) -> str:
     lines = ['bench summary (cold diff / floor, warm diff / floor, '
              'then wall s):']
     for rows, meta in results:
-        floor = rows.get('floor')
-        if not floor or 'diff' not in rows:
-            continue
-        cold, warm = rows['diff'], rows.get('diff-warm')
-        w = f'{ratio(warm.wall, floor.wall):.2f}x' if warm else '-'
+        cold, warm, floor = rows['diff'], rows['diff-warm'], rows['floor']
         lines.append(f'  linux {meta["version"]:<10} cold '
-                     f'{ratio(cold.wall, floor.wall):.2f}x  warm {w}  '
-                     f'(diff {cold.wall:.2f} s, floor {floor.wall:.2f} s'
-                     f'{f", warm {warm.wall:.2f} s" if warm else ""}; peak '
+                     f'{ratio(cold.wall, floor.wall):.2f}x  warm '
+                     f'{ratio(warm.wall, floor.wall):.2f}x  (diff '
+                     f'{cold.wall:.2f} s, floor {floor.wall:.2f} s, warm '
+                     f'{warm.wall:.2f} s; peak '
                      f'{max(r.rss_mib for r in rows.values()):.0f} MiB)')
     return '\n'.join(lines)
 
@@ -504,49 +462,43 @@ def main(argv: list[str] | None = None) -> int:
                    help='seconds after which one plain rule is stopped '
                         '(its time then counts as a lower bound)')
     p.add_argument('-j', '--jobs', type=int, default=2)
-    p.add_argument('--checker', help='kbuild-check binary (default: skip)')
+    p.add_argument('--checker', type=Path,
+                   help='kbuild-check binary (default: skip)')
     p.add_argument('--series', action='store_true',
                    help='also time `iommu-dma series` per split (needs '
                         '--checker)')
     p.add_argument('--boot', action='store_true',
                    help='also time the boot check, cold and cached')
-    p.add_argument('--json', default=str(TOP / 'build' / 'bench.json'))
+    p.add_argument('--json', type=Path, default=TOP / 'build' / 'bench.json')
     p.add_argument('--work', help='scratch directory (default: a temp dir)')
     args = p.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix='iommu-dma-bench-'))
-    work.mkdir(parents=True, exist_ok=True)
-    results = []
-    data = {'trees': []}
-    ok = True
+    results, trees = [], []
     try:
         for n, path in enumerate(args.kernels):
             kernel = Path(path).resolve()
             load = os.getloadavg()[0]
             rows, meta = run_bench(
                 kernel, max(1, args.reps), args.plain_reps, args.jobs,
-                Path(args.checker) if args.checker else None,
-                work / f'tree{n}', args.plain_cap,
+                args.checker, work / f'tree{n}', args.plain_cap,
                 log=lambda m: print(m, file=sys.stderr), boot=args.boot,
                 series=args.series)
             meta['loadavg_before'] = load
             results.append((rows, meta))
-            one = report(rows, meta)
-            data['trees'].append(one)
+            trees.append(report(rows, meta))
             head = (f'bench: linux {meta["version"]} ({kernel}), '
                     f'{meta["cores"]} cores, -j{args.jobs}, median of '
                     f'{meta["reps"]} runs (plain: {args.plain_reps}), load '
                     f'{load:.1f} -> {meta["loadavg_after"]:.1f}')
-            print(table(rows, one['targets'], head))
-            print()
-            ok = ok and all(r.ok for r in rows.values())
+            print(table(rows, trees[-1]['targets'], head) + '\n')
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
     print(summary(results))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(data, indent=1) + '\n')
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({'trees': trees}, indent=1) + '\n')
     print(f'bench: wrote {args.json}')
-    return 0 if ok else 1
+    return int(not all(r.ok for rows, _ in results for r in rows.values()))
 
 
 if __name__ == '__main__':
