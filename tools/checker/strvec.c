@@ -58,6 +58,35 @@ void strvec_sort(struct strvec *sv)
 		qsort(sv->v, sv->nr, sizeof(*sv->v), cmp_str);
 }
 
+int strvec_sorted_has(const struct strvec *sv, const char *s)
+{
+	return sv->nr && bsearch(&s, sv->v, sv->nr, sizeof(*sv->v), cmp_str);
+}
+
+void strvec_split(struct strvec *sv, const char *text)
+{
+	const char *end;
+
+	for (; text && *text; text = *end ? end + 1 : end) {
+		end = strchrnul(text, '\n');
+		strvec_pushf(sv, "%.*s", (int)(end - text), text);
+	}
+}
+
+char *strvec_join(const struct strvec *sv, const char *sep)
+{
+	size_t i, len = 1;
+	char *buf, *p;
+
+	for (i = 0; i < sv->nr; i++)
+		len += strlen(sv->v[i]) + strlen(sep);
+	p = buf = xmalloc(len);
+	*p = '\0';
+	for (i = 0; i < sv->nr; i++)
+		p = stpcpy(stpcpy(p, i ? sep : ""), sv->v[i]);
+	return buf;
+}
+
 void strvec_clear(struct strvec *sv)
 {
 	size_t i;

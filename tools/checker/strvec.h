@@ -21,6 +21,12 @@ void strvec_pushf(struct strvec *sv, const char *fmt, ...);
 void strvec_push_unique(struct strvec *sv, const char *s);
 int strvec_find(const struct strvec *sv, const char *s);
 void strvec_sort(struct strvec *sv);
+/* Is @s in @sv, sorted by strvec_sort()? */
+int strvec_sorted_has(const struct strvec *sv, const char *s);
+/* Push each line of @text (a last '\n' ends a line, it starts none). */
+void strvec_split(struct strvec *sv, const char *text);
+/* The strings with @sep between them, malloc'd. */
+char *strvec_join(const struct strvec *sv, const char *sep);
 void strvec_clear(struct strvec *sv);
 
 #endif

@@ -53,6 +53,34 @@ static void unique_and_find(struct ktest *test)
 	strvec_sort(&sv);
 	KTEST_EXPECT_STREQ(test, sv.v[0], "a");
 	KTEST_EXPECT_STREQ(test, sv.v[1], "b");
+	KTEST_EXPECT_TRUE(test, strvec_sorted_has(&sv, "a"));
+	KTEST_EXPECT_TRUE(test, strvec_sorted_has(&sv, "b"));
+	KTEST_EXPECT_FALSE(test, strvec_sorted_has(&sv, "c"));
+	strvec_clear(&sv);
+	KTEST_EXPECT_FALSE(test, strvec_sorted_has(&sv, "a"));
+}
+
+/* Lines in, lines out: empty lines kept, a last '\n' starts none. */
+static void split_and_join(struct ktest *test)
+{
+	struct strvec sv = STRVEC_INIT;
+	char *s;
+
+	strvec_split(&sv, NULL);
+	strvec_split(&sv, "");
+	KTEST_EXPECT_EQ(test, sv.nr, 0);
+	s = strvec_join(&sv, "\n");
+	KTEST_EXPECT_STREQ(test, s, "");
+	free(s);
+	strvec_split(&sv, "a\n\nb c\n");
+	KTEST_ASSERT_EQ(test, sv.nr, 3);
+	KTEST_EXPECT_STREQ(test, sv.v[1], "");
+	KTEST_EXPECT_STREQ(test, sv.v[2], "b c");
+	strvec_split(&sv, "d");
+	KTEST_ASSERT_EQ(test, sv.nr, 4);
+	s = strvec_join(&sv, ", ");
+	KTEST_EXPECT_STREQ(test, s, "a, , b c, d");
+	free(s);
 	strvec_clear(&sv);
 }
 
@@ -60,6 +88,7 @@ static struct ktest_case strvec_cases[] = {
 	KTEST_CASE(push_copies_and_terminates),
 	KTEST_CASE(null_terminated),
 	KTEST_CASE(unique_and_find),
+	KTEST_CASE(split_and_join),
 	{}
 };
 
