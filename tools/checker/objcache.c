@@ -5,18 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "objcache.h"
 #include "util.h"
 
-#define RECORD_HEAD "kbuild-check object 1\n"
-
-struct file_id {
-	int present;
-	unsigned long long dev, ino, size, mtime_ns, hash;
-};
+#define RECORD_HEAD "kbuild-check object 2"
 
 static char *obj_file(const char *outdir, const char *obj, const char *fmt)
 {
@@ -26,88 +20,48 @@ static char *obj_file(const char *outdir, const char *obj, const char *fmt)
 	return xasprintf("%s/%.*s.%s.%s", outdir, dir, obj, obj + dir, fmt);
 }
 
-static void push_dep(const char *outdir, const char *word, size_t len,
+/* The file a .cmd line names, "$(wildcard FILE)" or not, made absolute. */
+static void push_dep(const char *outdir, const char *line,
 		     struct strvec *deps)
 {
-	if (starts_with(word, "$(wildcard ")) {
-		word += strlen("$(wildcard ");
-		len -= strlen("$(wildcard ") + 1;
-	}
-	if (!len)
+	char word[4096];
+
+	if (sscanf(line, " $(wildcard %4095[^)])", word) != 1 &&
+	    sscanf(line, " %4095s", word) != 1)
 		return;
 	if (*word == '/')
-		strvec_pushf(deps, "%.*s", (int)len, word);
+		strvec_push(deps, word);
 	else
-		strvec_pushf(deps, "%s/%.*s", outdir, (int)len, word);
+		strvec_pushf(deps, "%s/%s", outdir, word);
 }
 
-/* The "deps_<obj> := \" list: one dependency per line. */
-static void parse_deps(const char *outdir, const char *p,
-		       struct strvec *deps)
-{
-	const char *end, *last;
-
-	for (; *p; p = *end ? end + 1 : end) {
-		end = strchrnul(p, '\n');
-		while (*p == ' ' || *p == '\t')
-			p++;
-		last = end;
-		while (last > p && (last[-1] == ' ' || last[-1] == '\\'))
-			last--;
-		push_dep(outdir, p, last - p, deps);
-		if (end == p || end[-1] != '\\')
-			break;
-	}
-}
-
-static int parse_cmd(const char *outdir, const char *obj, const char *text,
-		     struct strvec *deps)
-{
-	char *src = xasprintf("\nsource_%s := ", obj);
-	char *dep = xasprintf("\ndeps_%s := \\\n", obj);
-	const char *p = strstr(text, src);
-	const char *q = strstr(text, dep);
-	int ret = -1;
-
-	if (!p || !q)
-		goto out;
-	p += strlen(src);
-	push_dep(outdir, p, strchrnul(p, '\n') - p, deps);
-	parse_deps(outdir, q + strlen(dep), deps);
-	ret = 0;
-out:
-	free(src);
-	free(dep);
-	return ret;
-}
-
+/* "source_<obj> := FILE", then "deps_<obj> := \" and a dep per line. */
 int cmd_file_deps(const char *outdir, const char *obj, struct strvec *deps)
 {
 	char *path = obj_file(outdir, obj, "cmd");
 	char *text = read_file(path, NULL);
-	char *nl;
+	char *src = xasprintf("source_%s := ", obj);
+	char *head = xasprintf("deps_%s := \\", obj);
+	struct strvec l = STRVEC_INIT;
+	size_t i, j;
 	int ret;
 
-	free(path);
-	if (!text)
-		return -1;
-	nl = xasprintf("\n%s", text);
-	ret = parse_cmd(outdir, obj, nl, deps);
-	free(nl);
+	strvec_split(&l, text);
+	for (i = 0; i < l.nr && !starts_with(l.v[i], src); i++)
+		;
+	for (j = 0; j < l.nr && strcmp(l.v[j], head); j++)
+		;
+	ret = i < l.nr && j < l.nr ? 0 : -1;
+	if (!ret)
+		push_dep(outdir, l.v[i] + strlen(src), deps);
+	for (; !ret && j + 1 < l.nr && ends_with(l.v[j], "\\"); j++)
+		push_dep(outdir, l.v[j + 1], deps);
+	strvec_clear(&l);
+	free(head);
+	free(src);
 	free(text);
+	free(path);
 	return ret;
-}
-
-static int hash_file(const char *path, unsigned long long *hash)
-{
-	size_t len;
-	char *buf = read_file(path, &len);
-
-	if (!buf)
-		return -1;
-	*hash = fnv1a(FNV1A_INIT, buf, len);
-	free(buf);
-	return 0;
 }
 
 /* The file a dependency is read from now. */
@@ -118,110 +72,53 @@ static char *dep_source(const struct objcache *oc, const char *dep)
 	return p ? p : xstrdup(dep);
 }
 
-static void stat_id(const char *path, struct file_id *id)
-{
-	struct stat st;
-
-	memset(id, 0, sizeof(*id));
-	if (stat(path, &st) < 0)
-		return;
-	id->present = 1;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->size = st.st_size;
-	id->mtime_ns = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
-}
-
-static int same_stat(const struct file_id *a, const struct file_id *b)
-{
-	return a->present == b->present && a->dev == b->dev &&
-	       a->ino == b->ino && a->size == b->size &&
-	       a->mtime_ns == b->mtime_ns;
-}
-
-/* One "dep" line of a record: "dep DEV INO SIZE MTIME HASH PATH". */
-static int parse_dep(const char *line, struct file_id *id, const char **path)
-{
-	int n = 0;
-
-	memset(id, 0, sizeof(*id));
-	if (!strncmp(line, "dep - ", 6)) {
-		*path = line + 6;
-		return 0;
-	}
-	if (sscanf(line, "dep %llu %llu %llu %llu %llx %n", &id->dev, &id->ino,
-		   &id->size, &id->mtime_ns, &id->hash, &n) != 5 || !n)
-		return -1;
-	id->present = 1;
-	*path = line + n;
-	return 0;
-}
-
-/* Is the file as recorded? *@stale: only its stat changed. */
-static int dep_unchanged(const struct objcache *oc, const char *dep,
-			 const struct file_id *was, int *stale)
+/*
+ * A record's line for @dep: "dep HASH PATH", HASH "-" for no file.  The
+ * content alone: a file replaced by the same text is no change.
+ */
+static char *dep_line(const struct objcache *oc, const char *dep)
 {
 	char *src = dep_source(oc, dep);
-	struct file_id now;
-	int ret = 0;
+	char *buf, *line;
+	size_t len;
 
-	stat_id(src, &now);
-	if (same_stat(&now, was) || (!now.present && !was->present)) {
-		ret = 1;
-		goto out;
-	}
-	if (!now.present || !was->present || hash_file(src, &now.hash) < 0)
-		goto out;
-	ret = now.hash == was->hash;
-	*stale |= ret;
-out:
+	buf = read_file(src, &len);
 	free(src);
-	return ret;
+	if (!buf)
+		return xasprintf("dep - %s", dep);
+	line = xasprintf("dep %016llx %s", fnv1a(FNV1A_INIT, buf, len), dep);
+	free(buf);
+	return line;
 }
 
-static int check_line(const struct objcache *oc, const char *line,
-		      struct strvec *deps, int *stale)
+/* Returns the record's part if its key and every dep are as now. */
+static char *check_record(const struct objcache *oc, const char *text)
 {
-	struct file_id was;
-	const char *path;
+	const char *part = strstr(text, "\npart\n");
+	struct strvec lines = STRVEC_INIT;
+	char *head, *key, *now, *p;
+	size_t i;
+	int ok;
 
-	if (parse_dep(line, &was, &path) < 0)
-		return 0;
-	strvec_push(deps, path);
-	return dep_unchanged(oc, path, &was, stale);
-}
-
-/* Checks the record's head and deps; returns its part, or NULL. */
-static char *check_record(const struct objcache *oc, char *text,
-			  struct strvec *deps, int *stale)
-{
-	char *line, *next, *key;
-
-	if (!starts_with(text, RECORD_HEAD))
+	if (!part)
 		return NULL;
-	line = text + strlen(RECORD_HEAD);
-	key = xasprintf("key %s\n", oc->key);
-	if (!starts_with(line, key)) {
-		free(key);
-		return NULL;
+	head = xasprintf("%.*s", (int)(part - text), text);
+	strvec_split(&lines, head);
+	key = xasprintf("key %s", oc->key);
+	ok = lines.nr >= 2 && !strcmp(lines.v[0], RECORD_HEAD) &&
+	     !strcmp(lines.v[1], key);
+	for (i = 2; ok && i < lines.nr; i++) {
+		p = strchr(lines.v[i], ' ');
+		p = p ? strchr(p + 1, ' ') : NULL;
+		now = p ? dep_line(oc, p + 1) : NULL;
+		ok = now && !strcmp(now, lines.v[i]);
+		free(now);
 	}
-	line += strlen(key);
+	strvec_clear(&lines);
+	free(head);
 	free(key);
-	for (; starts_with(line, "dep "); line = next) {
-		next = strchrnul(line, '\n');
-		if (!*next)
-			return NULL;
-		*next++ = '\0';
-		if (!check_line(oc, line, deps, stale))
-			return NULL;
-	}
-	if (!starts_with(line, "part\n"))
-		return NULL;
-	return xstrdup(line + strlen("part\n"));
+	return ok ? xstrdup(part + strlen("\npart\n")) : NULL;
 }
-
-static int write_record(const struct objcache *oc, const char *obj,
-			const struct strvec *deps, const char *part);
 
 /* Record @n of @obj, newest first: .<name>.o.kcheck-<kind>[.<n>] */
 static char *record_path(const struct objcache *oc, const char *obj, int n)
@@ -253,12 +150,8 @@ static char *lookup_record(const struct objcache *oc, const char *obj, int n)
 {
 	char *path = record_path(oc, obj, n);
 	char *text = read_file(path, NULL);
-	struct strvec deps = STRVEC_INIT;
-	char *part = NULL;
-	int stale = 0;
+	char *part = text ? check_record(oc, text) : NULL;
 
-	if (text)
-		part = check_record(oc, text, &deps, &stale);
 	if (part && n) {
 		/* the newest again: it goes first */
 		char *first = record_path(oc, obj, 0);
@@ -270,10 +163,6 @@ static char *lookup_record(const struct objcache *oc, const char *obj, int n)
 		free(first);
 		free(moved);
 	}
-	/* the same files with new inodes or mtimes: note those */
-	if (part && stale)
-		write_record(oc, obj, &deps, part);
-	strvec_clear(&deps);
 	free(text);
 	free(path);
 	return part;
@@ -289,70 +178,32 @@ char *objcache_lookup(const struct objcache *oc, const char *obj)
 	return part;
 }
 
-static void append(char **buf, size_t *len, size_t *alloc, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (*len + n + 1 > *alloc) {
-		*alloc = 2 * (*len + n + 1);
-		*buf = xrealloc(*buf, *alloc);
-	}
-	memcpy(*buf + *len, s, n + 1);
-	*len += n;
-}
-
-static char *dep_line(const struct objcache *oc, const char *dep)
-{
-	char *src = dep_source(oc, dep);
-	struct file_id id;
-	char *line;
-
-	stat_id(src, &id);
-	if (id.present && hash_file(src, &id.hash) < 0)
-		id.present = 0;
-	if (id.present)
-		line = xasprintf("dep %llu %llu %llu %llu %016llx %s\n", id.dev,
-				 id.ino, id.size, id.mtime_ns, id.hash, dep);
-	else
-		line = xasprintf("dep - %s\n", dep);
-	free(src);
-	return line;
-}
-
-static int write_record(const struct objcache *oc, const char *obj,
-			const struct strvec *deps, const char *part)
-{
-	size_t i, len = 0, alloc = 0;
-	char *buf = NULL, *s, *path;
-	int ret;
-
-	s = xasprintf("%skey %s\n", RECORD_HEAD, oc->key);
-	append(&buf, &len, &alloc, s);
-	free(s);
-	for (i = 0; i < deps->nr; i++) {
-		s = dep_line(oc, deps->v[i]);
-		append(&buf, &len, &alloc, s);
-		free(s);
-	}
-	append(&buf, &len, &alloc, "part\n");
-	append(&buf, &len, &alloc, part);
-	path = record_path(oc, obj, 0);
-	ret = write_file_atomic(path, buf, len);
-	free(path);
-	free(buf);
-	return ret;
-}
-
 int objcache_store(const struct objcache *oc, const char *obj,
 		   const char *part)
 {
-	struct strvec deps = STRVEC_INIT;
+	struct strvec deps = STRVEC_INIT, rec = STRVEC_INIT;
+	char *path, *text;
+	size_t i;
 	int ret = -1;
 
 	if (!cmd_file_deps(oc->outdir, obj, &deps) && deps.nr) {
+		strvec_push(&rec, RECORD_HEAD);
+		strvec_pushf(&rec, "key %s", oc->key);
+		for (i = 0; i < deps.nr; i++) {
+			text = dep_line(oc, deps.v[i]);
+			strvec_push(&rec, text);
+			free(text);
+		}
+		strvec_push(&rec, "part");
+		strvec_push(&rec, part);
+		text = strvec_join(&rec, "\n");
 		shift_records(oc, obj, 0, OBJCACHE_KEEP - 1);
-		ret = write_record(oc, obj, &deps, part);
+		path = record_path(oc, obj, 0);
+		ret = write_file_atomic(path, text, strlen(text));
+		free(path);
+		free(text);
 	}
+	strvec_clear(&rec);
 	strvec_clear(&deps);
 	return ret;
 }

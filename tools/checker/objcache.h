@@ -6,9 +6,9 @@
  * (<O>/<dir>/.<name>.o.kcheck-<kind>) with a key of everything else it
  * was built with (the arch's config stamp, the .config, the compiler, make
  * options, KCFLAGS and the like) and, for every file its .cmd lists
- * (source and headers), the file's inode, size, mtime and a hash of its
- * content.  A later run takes the kept part if the key is the same and
- * every file is unchanged: same stat, or else the same content.
+ * (source and headers), a hash of the file's content.  A later run takes
+ * the kept part if the key is the same and every file has the same
+ * content (hashing them all takes a fraction of a second).
  *
  * The last OBJCACHE_KEEP builds of an object are kept, newest first: a
  * series builds a file at each patch that changes it, and the next run of
