@@ -26,15 +26,6 @@ void shadow_init(struct shadow *s, const char *tree, const char *orig_dir,
 	s->dirs = xasprintf("%s/src.dirs", work);
 }
 
-void shadow_clear(struct shadow *s)
-{
-	free(s->dir);
-	free(s->stamp);
-	free(s->links);
-	free(s->dirs);
-	memset(s, 0, sizeof(*s));
-}
-
 char *shadow_path(const struct shadow *s, const char *rel)
 {
 	return xasprintf("%s/%s", s->dir, rel);
@@ -143,123 +134,22 @@ void shadow_use(struct shadow *s, const struct strvec *touched, int orig)
 	}
 }
 
-static void read_links(const struct shadow *s, struct strvec *links)
+/* @sv's lines to @path, written whole or not at all. */
+static void save_lines(const char *path, const struct strvec *sv)
 {
-	char *text = read_file(s->links, NULL);
-	char *line, *next;
+	char *text = strvec_join(sv, "\n");
 
-	for (line = text; line && *line; line = next) {
-		next = strchrnul(line, '\n');
-		if (*next)
-			*next++ = '\0';
-		if (*line)
-			strvec_push_unique(links, line);
-	}
+	if (write_file_atomic(path, text, strlen(text)) < 0)
+		die("cannot write %s", path);
 	free(text);
 }
 
-static void write_links(const struct shadow *s, const struct strvec *links)
-{
-	size_t i, len = 1;
-	char *buf, *p;
-
-	for (i = 0; i < links->nr; i++)
-		len += strlen(links->v[i]) + 1;
-	buf = xmalloc(len);
-	p = buf;
-	for (i = 0; i < links->nr; i++)
-		p += sprintf(p, "%s\n", links->v[i]);
-	if (write_file_atomic(s->links, buf, p - buf) < 0)
-		die("cannot write %s", s->links);
-	free(buf);
-}
-
-/* Directory mtimes of the tree at the last sync, sorted by path. */
-struct dir_times {
-	struct dir_time {
-		char *rel;
-		long long mtime;
-	} *d;
-	size_t nr, alloc;
-};
-
-static void times_add(struct dir_times *t, const char *rel, long long mtime)
-{
-	if (t->nr == t->alloc) {
-		t->alloc = t->alloc ? 2 * t->alloc : 1024;
-		t->d = xrealloc(t->d, t->alloc * sizeof(*t->d));
-	}
-	t->d[t->nr].rel = xstrdup(rel);
-	t->d[t->nr++].mtime = mtime;
-}
-
-static int cmp_time(const void *a, const void *b)
-{
-	return strcmp(((const struct dir_time *)a)->rel,
-		      ((const struct dir_time *)b)->rel);
-}
-
-static long long times_find(const struct dir_times *t, const char *rel)
-{
-	struct dir_time key = { .rel = (char *)rel };
-	struct dir_time *d;
-
-	d = t->nr ? bsearch(&key, t->d, t->nr, sizeof(*t->d), cmp_time) : NULL;
-	return d ? d->mtime : -1;
-}
-
-static void times_clear(struct dir_times *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nr; i++)
-		free(t->d[i].rel);
-	free(t->d);
-	memset(t, 0, sizeof(*t));
-}
-
-static void times_load(const char *path, struct dir_times *t)
+static void load_lines(const char *path, struct strvec *sv)
 {
 	char *text = read_file(path, NULL);
-	char *line, *next, *sp;
 
-	for (line = text; line && *line; line = next) {
-		next = strchrnul(line, '\n');
-		if (*next)
-			*next++ = '\0';
-		sp = strchr(line, ' ');
-		if (sp)
-			times_add(t, sp + 1, strtoll(line, NULL, 10));
-	}
+	strvec_split(sv, text);
 	free(text);
-	if (t->nr > 1)
-		qsort(t->d, t->nr, sizeof(*t->d), cmp_time);
-}
-
-static void times_save(const char *path, const struct dir_times *t)
-{
-	size_t i, len = 0, alloc = 1;
-	char *buf = xmalloc(alloc);
-	char *line;
-
-	for (i = 0; i < t->nr; i++) {
-		line = xasprintf("%lld %s\n", t->d[i].mtime, t->d[i].rel);
-		if (len + strlen(line) + 1 > alloc) {
-			alloc = 2 * (len + strlen(line) + 1);
-			buf = xrealloc(buf, alloc);
-		}
-		strcpy(buf + len, line);
-		len += strlen(line);
-		free(line);
-	}
-	if (write_file_atomic(path, buf, len) < 0)
-		die("cannot write %s", path);
-	free(buf);
-}
-
-static long long mtime_ns(const struct stat *st)
-{
-	return st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 }
 
 static char *join(const char *a, const char *b)
@@ -340,10 +230,11 @@ static void mirror_dir(struct shadow *s, const char *rel)
 	strvec_clear(&names);
 }
 
+/* Directory mtimes of the tree as "<mtime ns> <rel>" lines. */
 struct walk {
 	struct shadow *s;
-	const struct dir_times *was;
-	struct dir_times now;
+	const struct strvec *was;	/* at the last sync, sorted */
+	struct strvec now;
 	size_t changed;
 	long long recent;	/* mtimes after this are not kept */
 };
@@ -367,20 +258,24 @@ static int is_subdir(const char *dir, const struct dirent *e)
 /* Visit the tree's directory @rel; mirror it if its mtime moved. */
 static void walk_dir(struct walk *w, const char *rel)
 {
-	char *path = join(w->s->tree, rel), *sub;
+	char *path = join(w->s->tree, rel), *sub, *line;
 	struct dirent *e;
 	struct stat st;
+	long long mt;
 	DIR *d;
 
 	d = opendir(path);
 	if (!d || fstat(dirfd(d), &st) < 0)
 		goto out;
-	/* a change later in the same clock tick would not move it: redo */
-	times_add(&w->now, rel, mtime_ns(&st) > w->recent ? -1 : mtime_ns(&st));
-	if (w->was && times_find(w->was, rel) != mtime_ns(&st)) {
+	mt = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	line = xasprintf("%lld %s", mt, rel);
+	if (w->was && !strvec_sorted_has(w->was, line)) {
 		mirror_dir(w->s, rel);
 		w->changed++;
 	}
+	free(line);
+	/* a change later in the same clock tick would not move it: redo */
+	strvec_pushf(&w->now, "%lld %s", mt > w->recent ? -1 : mt, rel);
 	while ((e = readdir(d))) {
 		if (!is_subdir(path, e))
 			continue;
@@ -400,7 +295,7 @@ out:
  * directory's mtime.  Mirror the directories whose mtime moved since the
  * last sync (@was), or just note the mtimes (@was NULL, a new copy).
  */
-static void follow_tree(struct shadow *s, const struct dir_times *was)
+static void follow_tree(struct shadow *s, const struct strvec *was)
 {
 	struct walk w = { .s = s, .was = was };
 	double t0 = now_sec();
@@ -412,14 +307,13 @@ static void follow_tree(struct shadow *s, const struct dir_times *was)
 	if (w.changed)
 		progress("[tree] %zu directory(ies) of %s changed since the last run: followed (%.1f s)",
 			 w.changed, s->tree, now_sec() - t0);
-	times_save(s->dirs, &w.now);
-	times_clear(&w.now);
+	save_lines(s->dirs, &w.now);
+	strvec_clear(&w.now);
 }
 
 void shadow_sync(struct shadow *s, const struct strvec *touched)
 {
-	struct strvec links = STRVEC_INIT;
-	struct dir_times was = { 0 };
+	struct strvec links = STRVEC_INIT, was = STRVEC_INIT;
 	char *want = inode_stamp(s->tree);
 	char *have = read_file(s->stamp, NULL);
 	size_t i;
@@ -430,14 +324,15 @@ void shadow_sync(struct shadow *s, const struct strvec *touched)
 		if (write_file_atomic(s->stamp, want, strlen(want)) < 0)
 			die("cannot write %s", s->stamp);
 	} else {
-		times_load(s->dirs, &was);
+		load_lines(s->dirs, &was);
+		strvec_sort(&was);
 		follow_tree(s, &was);
-		times_clear(&was);
+		strvec_clear(&was);
 	}
-	read_links(s, &links);
+	load_lines(s->links, &links);
 	for (i = 0; i < touched->nr; i++)
 		strvec_push_unique(&links, touched->v[i]);
-	write_links(s, &links);
+	save_lines(s->links, &links);
 	shadow_use(s, &links, 0);
 	strvec_clear(&links);
 	free(have);

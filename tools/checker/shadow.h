@@ -26,7 +26,6 @@ struct shadow {
 
 void shadow_init(struct shadow *s, const char *tree, const char *orig_dir,
 		 const char *work);
-void shadow_clear(struct shadow *s);
 
 /* Make or reuse the copy; link @touched and earlier links to the tree. */
 void shadow_sync(struct shadow *s, const struct strvec *touched);

@@ -37,7 +37,6 @@ static void setup(struct ktest *test, struct fixture *f)
 
 static void teardown(struct fixture *f)
 {
-	shadow_clear(&f->s);
 	strvec_clear(&f->touched);
 	free(f->tree);
 	free(f->orig);
