@@ -51,23 +51,6 @@ static void diag_push(struct diag_list *l, const struct diag *d)
 	l->d[l->nr++] = *d;
 }
 
-/* gcc quotes with U+2018/U+2019 in UTF-8 locales: make them ASCII. */
-static void plain_quotes(char *s)
-{
-	char *w = s;
-
-	while (*s) {
-		if ((unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
-		    ((unsigned char)s[2] == 0x98 || (unsigned char)s[2] == 0x99)) {
-			*w++ = '\'';
-			s += 3;
-			continue;
-		}
-		*w++ = *s++;
-	}
-	*w = '\0';
-}
-
 /* Parse one line; returns 0 and fills @d when it is a diagnostic. */
 static int parse_line(char *line, const char *const *roots,
 		      struct diag *d)
@@ -75,7 +58,6 @@ static int parse_line(char *line, const char *const *roots,
 	const char *colon, *p, *q, *sp, *msg = NULL;
 	size_t i;
 
-	plain_quotes(line);
 	for (colon = strchr(line, ':'); colon; colon = strchr(colon + 1, ':')) {
 		p = skip_num(colon + 1);
 		if (p)
@@ -106,17 +88,15 @@ static int parse_line(char *line, const char *const *roots,
 void diag_parse(const char *text, const char *const *roots,
 		struct diag_list *out)
 {
-	const char *line, *end;
+	struct strvec lines = STRVEC_INIT;
 	struct diag d;
-	char *copy;
+	size_t i;
 
-	for (line = text; line && *line; line = *end ? end + 1 : NULL) {
-		end = strchrnul(line, '\n');
-		copy = xasprintf("%.*s", (int)(end - line), line);
-		if (!parse_line(copy, roots, &d))
+	strvec_split(&lines, text);
+	for (i = 0; i < lines.nr; i++)
+		if (!parse_line(lines.v[i], roots, &d))
 			diag_push(out, &d);
-		free(copy);
-	}
+	strvec_clear(&lines);
 }
 
 void diag_clear(struct diag_list *l)
@@ -182,18 +162,16 @@ void diag_error_lines(const struct diag_list *l, const char *src,
 		      const char *file, const char *obj, const char *log_text,
 		      struct strvec *out)
 {
-	const char *line, *end;
-	char *copy;
+	struct strvec lines = STRVEC_INIT;
+	size_t i;
 
 	push_errors(l, src, file, 0, out);
 	if (!out->nr)
 		push_errors(l, src, file, 1, out);
-	for (line = log_text; !out->nr && line && *line;
-	     line = *end ? end + 1 : NULL) {
-		end = strchrnul(line, '\n');
-		copy = xasprintf("%.*s", (int)(end - line), line);
-		if (strstr(copy, "*** [") && strstr(copy, obj))
-			strvec_push(out, copy);
-		free(copy);
-	}
+	if (!out->nr)
+		strvec_split(&lines, log_text);
+	for (i = 0; !out->nr && i < lines.nr; i++)
+		if (strstr(lines.v[i], "*** [") && strstr(lines.v[i], obj))
+			strvec_push(out, lines.v[i]);
+	strvec_clear(&lines);
 }

@@ -41,17 +41,6 @@ static void gcc_and_sparse_lines(struct ktest *test)
 }
 
 /* gcc's UTF-8 quotes become ASCII, so that logs compare in any locale. */
-static void plain_quotes(struct ktest *test)
-{
-	struct diag_list l = DIAG_LIST_INIT;
-
-	diag_parse("/w/src/a/b.c:1:2: warning: unused \xe2\x80\x98x\xe2\x80\x99\n",
-		   roots, &l);
-	KTEST_ASSERT_EQ(test, l.nr, 1);
-	KTEST_EXPECT_STREQ(test, l.d[0].text, "a/b.c:1:2: warning: unused 'x'");
-	diag_clear(&l);
-}
-
 static void not_diagnostics(struct ktest *test)
 {
 	struct diag_list l = DIAG_LIST_INIT;
@@ -124,7 +113,6 @@ static void error_lines(struct ktest *test)
 
 static struct ktest_case diag_cases[] = {
 	KTEST_CASE(gcc_and_sparse_lines),
-	KTEST_CASE(plain_quotes),
 	KTEST_CASE(not_diagnostics),
 	KTEST_CASE(new_keys),
 	KTEST_CASE(error_lines),
