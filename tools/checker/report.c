@@ -9,28 +9,14 @@
 #include "report.h"
 #include "util.h"
 
-static const char *cell_word(const struct cell *cell)
-{
-	switch (cell->status) {
-	case CELL_NONE:
-		return "-";
-	case CELL_SKIP:
-		return "skipped";
-	case CELL_OK:
-		return "ok";
-	case CELL_FAIL:
-		return "FAIL";
-	case CELL_WARN:
-		return "new-warn";
-	}
-	return "?";
-}
-
-static int cell_bad(const struct cell *cell)
-{
-	return cell->status == CELL_SKIP || cell->status == CELL_FAIL ||
-	       cell->status == CELL_WARN;
-}
+/* A status in the table, as the heading of its details (if any), in JSON. */
+static const char *const words[][3] = {
+	[CELL_NONE] = { "-", NULL, NULL },
+	[CELL_SKIP] = { "skipped", "NOT CHECKED", "not-checked" },
+	[CELL_OK] = { "ok", NULL, "ok" },
+	[CELL_FAIL] = { "FAIL", "FAIL", "fail" },
+	[CELL_WARN] = { "new-warn", "NEW WARNINGS", "new-warnings" },
+};
 
 static char *row_name(const struct target *t)
 {
@@ -65,7 +51,7 @@ static void print_table(const struct checker *c)
 			continue;
 		}
 		for (col = 0; col < c->nr_cols; col++)
-			printf("  %-9s", cell_word(&t->cell[col]));
+			printf("  %-9s", words[t->cell[col].status][0]);
 		printf("\n");
 	}
 }
@@ -76,11 +62,10 @@ static void print_cell_details(const struct checker *c,
 	const struct cell *cell = &t->cell[col];
 	size_t i;
 
-	if (!cell_bad(cell))
+	if (!words[cell->status][1])
 		return;
-	printf("\n%s %s [%s]", cell->status == CELL_WARN ? "NEW WARNINGS" :
-	       cell->status == CELL_SKIP ? "NOT CHECKED" : "FAIL",
-	       t->file, c->col_name[col]);
+	printf("\n%s %s [%s]", words[cell->status][1], t->file,
+	       c->col_name[col]);
 	if (cell->log)
 		printf(" (log: %s)", cell->log);
 	printf("\n");
@@ -158,11 +143,12 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void json_list(const char *name, const struct strvec *sv)
+static void json_list(const char *sep, const char *name,
+		      const struct strvec *sv)
 {
 	size_t i;
 
-	printf(", \"%s\": [", name);
+	printf("%s\"%s\": [", sep, name);
 	for (i = 0; i < sv->nr; i++) {
 		if (i)
 			printf(", ");
@@ -193,13 +179,11 @@ static void json_cell(const struct checker *c, const struct target *t,
 	json_field("arch", c->col_name[col]);
 	json_field("object", t->obj);
 	json_field("symbol", t->sym);
-	json_field("status", cell->status == CELL_OK ? "ok" :
-		   cell->status == CELL_FAIL ? "fail" :
-		   cell->status == CELL_WARN ? "new-warnings" : "not-checked");
+	json_field("status", words[cell->status][2]);
 	json_field("reason", cell->reason);
 	json_field("log", cell->log);
-	json_list("errors", &cell->errors);
-	json_list("new_warnings", &cell->warnings);
+	json_list(", ", "errors", &cell->errors);
+	json_list(", ", "new_warnings", &cell->warnings);
 	printf("}");
 }
 
@@ -236,13 +220,8 @@ static void print_json(const struct checker *c, const struct tally *n,
 	for (col = 0, first = 1; col < c->nr_cols; col++) {
 		if (!c->col_other[col].nr)
 			continue;
-		printf("%s\"%s\": [", first ? "" : ", ", c->col_name[col]);
+		json_list(first ? "" : ", ", c->col_name[col], &c->col_other[col]);
 		first = 0;
-		for (i = 0; i < c->col_other[col].nr; i++) {
-			printf("%s", i ? ", " : "");
-			json_str(c->col_other[col].v[i]);
-		}
-		printf("]");
 	}
 	printf("}\n}\n");
 }
