@@ -149,20 +149,17 @@ static void parse_line(struct arch_table *t, struct table_line *l, char *s)
 void arch_table_load(struct arch_table *t, const char *path)
 {
 	struct table_line l = { .path = path };
-	char *buf, *line, *next;
+	struct strvec lines = STRVEC_INIT;
+	char *buf = read_file(path, NULL);
 
 	memset(t, 0, sizeof(*t));
 	t->path = xstrdup(path);
-	buf = read_file(path, NULL);
 	if (!buf)
 		die("cannot read the architecture table %s", path);
-	for (line = buf; line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		l.lineno++;
-		parse_line(t, &l, line);
-	}
+	strvec_split(&lines, buf);
+	for (l.lineno = 1; l.lineno <= (int)lines.nr; l.lineno++)
+		parse_line(t, &l, lines.v[l.lineno - 1]);
+	strvec_clear(&lines);
 	free(buf);
 	if (!t->nr_arch)
 		die("%s: no architectures", path);

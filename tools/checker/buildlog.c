@@ -64,37 +64,33 @@ static int part_start(const char *line, const struct strvec *objs)
 	return -2;
 }
 
-static void append(char **part, const char *line, size_t len)
+static void append(char **part, const char *line)
 {
-	size_t have = *part ? strlen(*part) : 0;
+	char *p = xasprintf("%s%s\n", *part ? *part : "", line);
 
-	*part = xrealloc(*part, have + len + 2);
-	memcpy(*part + have, line, len);
-	(*part)[have + len] = '\n';
-	(*part)[have + len + 1] = '\0';
+	free(*part);
+	*part = p;
 }
 
 size_t buildlog_split(const char *text, const struct strvec *objs,
 		      char **parts)
 {
-	const char *line, *end;
+	struct strvec lines = STRVEC_INIT;
 	size_t i, found = 0;
 	int cur = -1, k;
-	char *copy;
 
 	for (i = 0; i < objs->nr; i++)
 		parts[i] = NULL;
-	for (line = text; line && *line; line = *end ? end + 1 : NULL) {
-		end = strchrnul(line, '\n');
-		copy = xasprintf("%.*s", (int)(end - line), line);
-		k = part_start(copy, objs);
+	strvec_split(&lines, text);
+	for (i = 0; i < lines.nr; i++) {
+		k = part_start(lines.v[i], objs);
 		if (k >= 0 && !parts[k])
 			found++;
 		if (k != -1)
 			cur = k;
 		if (cur >= 0)
-			append(&parts[cur], copy, strlen(copy));
-		free(copy);
+			append(&parts[cur], lines.v[i]);
 	}
+	strvec_clear(&lines);
 	return found;
 }

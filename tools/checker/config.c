@@ -17,18 +17,13 @@
 static char *symbol_list(const struct arch_desc *a)
 {
 	struct strvec syms = STRVEC_INIT;
-	size_t i, len = 1;
 	char *list;
+	size_t i;
 
 	for (i = 0; i < a->syms.nr; i++)
 		strvec_push_unique(&syms, a->syms.v[i]);
 	strvec_sort(&syms);
-	for (i = 0; i < syms.nr; i++)
-		len += strlen(syms.v[i]) + 1;
-	list = xmalloc(len);
-	*list = '\0';
-	for (i = 0; i < syms.nr; i++)
-		strcat(strcat(list, i ? " " : ""), syms.v[i]);
+	list = strvec_join(&syms, " ");
 	strvec_clear(&syms);
 	return list;
 }

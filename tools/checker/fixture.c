@@ -25,25 +25,21 @@ static const char *host_cc(void)
 static int compile_one(struct checker *c, const struct target *t,
 		       const char *obj, const char *log)
 {
+	static const char *const flags[] = { "-std=gnu11", "-Wall", "-Wextra",
+		"-Werror", "-ffreestanding", "-nostdinc" };
 	struct child_process cmd = CHILD_PROCESS_INIT;
-	char *slash, *dir;
+	char *dir = xstrdup(obj);
+	size_t i;
 	int fd, ret;
 
-	dir = xstrdup(obj);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
+	*strrchr(dir, '/') = '\0';	/* <work>/host/<dir of the .c> */
 	mkdir_p(dir);
 	free(dir);
 	unlink(obj);
 	strvec_push(&cmd.env, "LC_ALL=C");
 	strvec_push(&cmd.args, host_cc());
-	strvec_push(&cmd.args, "-std=gnu11");
-	strvec_push(&cmd.args, "-Wall");
-	strvec_push(&cmd.args, "-Wextra");
-	strvec_push(&cmd.args, "-Werror");
-	strvec_push(&cmd.args, "-ffreestanding");
-	strvec_push(&cmd.args, "-nostdinc");
+	for (i = 0; i < ARRAY_SIZE(flags); i++)
+		strvec_push(&cmd.args, flags[i]);
 	strvec_pushf(&cmd.args, "-I%s/include", c->tree);
 	strvec_push(&cmd.args, "-c");
 	strvec_pushf(&cmd.args, "%s/%s", c->tree, t->src);

@@ -89,18 +89,10 @@ static char *absolute(const char *path, int must_exist)
 	return xasprintf("%s/%s", cwd, path);
 }
 
-static int parse_jobs(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-
-	if (*end || n < 1 || n > 256)
-		die("bad job count '%s'", s);
-	return (int)n;
-}
-
 static void parse_options(struct checker *c, int argc, char **argv)
 {
+	char *end;
+	long n;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "O:j:m:t:a:vh", long_opts,
@@ -110,7 +102,10 @@ static void parse_options(struct checker *c, int argc, char **argv)
 			c->out_root = absolute(optarg, 0);
 			break;
 		case 'j':
-			c->jobs = parse_jobs(optarg);
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 256)
+				die("bad job count '%s'", optarg);
+			c->jobs = n;
 			break;
 		case 'm':
 			c->manifest = optarg;
@@ -158,23 +153,12 @@ static void parse_options(struct checker *c, int argc, char **argv)
 /* The table in the source tree, else the copy beside the program. */
 static const char *find_table(void)
 {
-	static char path[PATH_MAX + 16];
-	char exe[PATH_MAX];
-	char *slash;
-	ssize_t n;
+	char *exe = realpath("/proc/self/exe", NULL);
 
-	if (is_file(KCHECK_TABLE))
+	if (is_file(KCHECK_TABLE) || !exe)
 		return KCHECK_TABLE;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return KCHECK_TABLE;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return KCHECK_TABLE;
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/arches.txt", exe);
-	return path;
+	*strrchr(exe, '/') = '\0';
+	return xasprintf("%s/arches.txt", exe);
 }
 
 static void detect_tree(struct checker *c)

@@ -6,10 +6,12 @@
  * Conditionals (ifdef) are ignored; variable references are skipped.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kbuild-makefile.h"
+#include "strvec.h"
 #include "util.h"
 
 enum lhs_kind { LHS_NONE, LHS_OBJ, LHS_MEMBER };
@@ -56,60 +58,34 @@ static char *config_ref(const char *s)
 	return xasprintf("%.*s", (int)(end - s), s);
 }
 
-static int parse_obj_lhs(const char *name, struct lhs *l)
-{
-	const char *rest = name + strlen("obj-");
-
-	if (!strcmp(rest, "y") || !strcmp(rest, "m")) {
-		l->kind = LHS_OBJ;
-		return 0;
-	}
-	l->cond = config_ref(rest);
-	if (!l->cond)
-		return -1;
-	l->kind = LHS_OBJ;
-	return 0;
-}
-
-static int parse_member_lhs(const char *name, struct lhs *l)
-{
-	static const char *const plain[] = {
-		"-objs-y", "-objs-m", "-objs", "-y", "-m",
-	};
-	static const char *const cond[] = { "-objs-$(CONFIG_", "-$(CONFIG_" };
-	const char *p;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(plain); i++) {
-		if (!ends_with(name, plain[i]))
-			continue;
-		l->composite = xasprintf("%.*s",
-			(int)(strlen(name) - strlen(plain[i])), name);
-		l->kind = LHS_MEMBER;
-		return 0;
-	}
-	for (i = 0; i < ARRAY_SIZE(cond); i++) {
-		p = strstr(name, cond[i]);
-		if (!p || p == name)
-			continue;
-		l->cond = config_ref(p + strlen(cond[i]) - strlen("$(CONFIG_"));
-		if (!l->cond)
-			return -1;
-		l->composite = xasprintf("%.*s", (int)(p - name), name);
-		l->kind = LHS_MEMBER;
-		return 0;
-	}
-	return -1;
-}
-
+/*
+ * obj-y, obj-m and obj-$(CONFIG_FOO) list objects; <composite>- and y,
+ * m, objs, objs-y, objs-m, $(CONFIG_FOO) or objs-$(CONFIG_FOO) list the
+ * members of a composite object.
+ */
 static int parse_lhs(const char *name, struct lhs *l)
 {
+	const char *cond = strstr(name, "-$(CONFIG_");
+	size_t n = strlen(name);
+
 	memset(l, 0, sizeof(*l));
-	if (starts_with(name, "obj-"))
-		return parse_obj_lhs(name, l);
-	if (strchr(name, '$') && !strstr(name, "$(CONFIG_"))
+	if (cond)
+		n = cond - name;
+	else if (ends_with(name, "-y") || ends_with(name, "-m"))
+		n -= 2;
+	else if (!ends_with(name, "-objs"))
 		return -1;
-	return parse_member_lhs(name, l);
+	if (n > 5 && !strncmp(name + n - 5, "-objs", 5))
+		n -= 5;
+	if (!n || memchr(name, '$', n))
+		return -1;
+	l->cond = cond ? config_ref(cond + 1) : NULL;
+	if (cond && !l->cond)
+		return -1;
+	l->kind = n == 3 && !strncmp(name, "obj", 3) ? LHS_OBJ : LHS_MEMBER;
+	if (l->kind == LHS_MEMBER)
+		l->composite = xasprintf("%.*s", (int)n, name);
+	return 0;
 }
 
 static void lhs_clear(struct lhs *l)
@@ -135,26 +111,20 @@ static int rhs_has(const char *rhs, const char *obj)
 /* Split "lhs op rhs"; returns the rhs or NULL when this is no assignment. */
 static char *split_assignment(char *line, char **name)
 {
-	static const char *const ops[] = { "+=", ":=", "?=", "=" };
-	char *p, *end;
-	size_t i;
+	char *eq = strchr(line, '='), *end;
 
-	for (i = 0; i < ARRAY_SIZE(ops); i++) {
-		p = strstr(line, ops[i]);
-		if (p)
-			break;
-	}
-	if (!p)
+	if (!eq)
 		return NULL;
-	for (end = p; end > line && isspace((unsigned char)end[-1]); end--)
-		;
+	end = eq > line && strchr("+:?", eq[-1]) ? eq - 1 : eq;
+	while (end > line && isspace((unsigned char)end[-1]))
+		end--;
 	*end = '\0';
 	while (isspace((unsigned char)*line))
 		line++;
 	if (!*line || strpbrk(line, " \t"))
 		return NULL;
 	*name = line;
-	return p + strlen(ops[i]);
+	return eq + 1;
 }
 
 /*
@@ -174,12 +144,9 @@ static int scan_makefile(char *text, const char *obj, struct lhs *found)
 		rhs = split_assignment(line, &name);
 		if (!rhs || !rhs_has(rhs, obj) || parse_lhs(name, &l) < 0)
 			continue;
-		if (l.kind == LHS_OBJ && (!have || found->kind != LHS_OBJ)) {
+		if (!have || (l.kind == LHS_OBJ && found->kind != LHS_OBJ)) {
 			if (have)
 				lhs_clear(found);
-			*found = l;
-			have = 1;
-		} else if (!have) {
 			*found = l;
 			have = 1;
 		} else {
@@ -189,28 +156,20 @@ static int scan_makefile(char *text, const char *obj, struct lhs *found)
 	return have ? 0 : -1;
 }
 
-static char *read_kbuild_file(const char *tree, const char *dir)
-{
-	char *path, *text;
-
-	path = xasprintf("%s/%s/Kbuild", tree, dir);
-	text = read_file(path, NULL);
-	free(path);
-	if (text)
-		return text;
-	path = xasprintf("%s/%s/Makefile", tree, dir);
-	text = read_file(path, NULL);
-	free(path);
-	return text;
-}
-
+/* Look for @obj in @dir's Kbuild, else its Makefile (scan_makefile()). */
 static int lookup(const char *tree, const char *dir, const char *obj,
 		  struct lhs *l)
 {
-	char *text;
+	static const char *const names[] = { "Kbuild", "Makefile" };
+	char *path, *text = NULL;
+	size_t i;
 	int ret;
 
-	text = read_kbuild_file(tree, dir);
+	for (i = 0; !text && i < ARRAY_SIZE(names); i++) {
+		path = xasprintf("%s/%s/%s", tree, dir, names[i]);
+		text = read_file(path, NULL);
+		free(path);
+	}
 	if (!text)
 		return -1;
 	flatten(text);
@@ -312,26 +271,18 @@ void obj_rule_clear(struct obj_rule *r)
 
 static int text_defines(const char *text, const char *sym)
 {
-	static const char *const kw[] = { "config", "menuconfig" };
-	const char *line, *p;
-	size_t i, n = strlen(sym);
+	struct strvec lines = STRVEC_INIT;
+	char kw[16], word[256];
+	int found = 0;
+	size_t i;
 
-	for (line = text; line && *line; line = strchr(line, '\n')) {
-		while (*line == '\n' || *line == ' ' || *line == '\t')
-			line++;
-		for (i = 0; i < ARRAY_SIZE(kw); i++) {
-			if (!starts_with(line, kw[i]))
-				continue;
-			p = line + strlen(kw[i]);
-			if (*p != ' ' && *p != '\t')
-				continue;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (!strncmp(p, sym, n) && (!p[n] || isspace((unsigned char)p[n])))
-				return 1;
-		}
-	}
-	return 0;
+	strvec_split(&lines, text);
+	for (i = 0; i < lines.nr && !found; i++)
+		found = sscanf(lines.v[i], "%15s %255s", kw, word) == 2 &&
+			(!strcmp(kw, "config") || !strcmp(kw, "menuconfig")) &&
+			!strcmp(word, sym);
+	strvec_clear(&lines);
+	return found;
 }
 
 int kconfig_defines(const char *tree, const char *src, const char *sym)

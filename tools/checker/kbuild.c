@@ -29,7 +29,6 @@
 #include "buildlog.h"
 #include "config.h"
 #include "diag.h"
-#include "kbuild-cmd.h"
 #include "kbuild.h"
 #include "objcache.h"
 #include "prepare.h"
@@ -115,21 +114,22 @@ static char *orig_of_dep(const char *dep, void *data)
 	return shadow_orig(&c->shadow, dep + n + 1);
 }
 
+/* A pass over @objs, which it takes. */
 static void pass_init(struct checker *c, size_t col, struct pass *ps,
-		      int baseline, const struct strvec *objs)
+		      int baseline, struct strvec *objs)
 {
 	size_t i, n = objs->nr;
 
 	memset(ps, 0, sizeof(*ps));
-	child_process_init(&ps->cmd);
+	ps->objs = *objs;
+	*objs = (struct strvec)STRVEC_INIT;
+	ps->cmd = (struct child_process)CHILD_PROCESS_INIT;
 	ps->what = baseline ? "baseline (originals)" : "build";
 	ps->log = baseline ? xasprintf("%s/%s-baseline.log", c->logdir,
 				       c->col_name[col]) :
 		  xstrdup(c->col_log[col]);
 	if (!n)
 		return;
-	for (i = 0; i < n; i++)
-		strvec_push(&ps->objs, objs->v[i]);
 	ps->part = xmalloc((n + 1) * sizeof(*ps->part));
 	ps->fresh = xmalloc((n + 1) * sizeof(*ps->fresh));
 	ps->key = col_key(c, col);
@@ -431,18 +431,6 @@ static int pass_complete(const struct pass *ps)
 	return 1;
 }
 
-static int has_diag(const struct checker *c, const char *part)
-{
-	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
-	struct diag_list l = DIAG_LIST_INIT;
-	int ret;
-
-	diag_parse(part, roots, &l);
-	ret = l.nr > 0;
-	diag_clear(&l);
-	return ret;
-}
-
 /*
  * An object whose rewritten build printed no diagnostic has no new one
  * whatever its original printed: only the others need their original
@@ -452,17 +440,17 @@ static int has_diag(const struct checker *c, const char *part)
 static void baseline_objects(const struct checker *c, const struct pass *ps,
 			     struct strvec *objs)
 {
+	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
+	struct diag_list l = DIAG_LIST_INIT;
 	int all = !pass_complete(ps);
 	size_t i;
 
-	for (i = 0; i < ps->objs.nr; i++)
-		if (all || (ps->part[i] && has_diag(c, ps->part[i])))
+	for (i = 0; i < ps->objs.nr; i++) {
+		diag_parse(ps->part[i], roots, &l);
+		if (all || l.nr)
 			strvec_push(objs, ps->objs.v[i]);
-}
-
-static int part_index(const struct pass *ps, const char *obj)
-{
-	return strvec_find(&ps->objs, obj);
+		diag_clear(&l);
+	}
 }
 
 /* Each object's diagnostics beyond those of its original. */
@@ -484,7 +472,7 @@ static void new_diags(const struct checker *c, const struct pass *ps,
 	}
 	for (i = 0; i < ps->objs.nr; i++) {
 		diag_parse(ps->part[i], roots, &now);
-		k = part_index(base, ps->objs.v[i]);
+		k = strvec_find(&base->objs, ps->objs.v[i]);
 		if (now.nr && k >= 0)
 			diag_parse(base->part[k], roots, &was);
 		diag_new_keys(&was, &now, out);
@@ -519,7 +507,6 @@ static void build_pass(struct checker *c, struct pass *ps)
 		if (col_active(c, col))
 			col_objects(c, col, &objs);
 		pass_init(c, col, &ps[col], 0, &objs);
-		strvec_clear(&objs);
 		if (ps[col].nr_fresh)
 			progress("[%s] building %zu touched object(s) (make -k -j%d)",
 				 c->col_name[col], ps[col].nr_fresh, c->jobs);
@@ -543,7 +530,6 @@ static void baseline_pass(struct checker *c, const struct pass *build,
 		if (compare)
 			baseline_objects(c, &build[col], &objs);
 		pass_init(c, col, &ps[col], 1, &objs);
-		strvec_clear(&objs);
 		fresh += ps[col].nr_fresh;
 	}
 	if (fresh)
@@ -582,16 +568,6 @@ static void check_all(struct checker *c, int compare)
 	progress("kbuild-check: builds done in %.1f s", now_sec() - t0);
 }
 
-static int any_col_active(const struct checker *c)
-{
-	size_t col;
-
-	for (col = 0; col < c->nr_cols; col++)
-		if (col_active(c, col))
-			return 1;
-	return 0;
-}
-
 void kbuild_run(struct checker *c)
 {
 	int compare = c->warnings;
@@ -604,7 +580,9 @@ void kbuild_run(struct checker *c)
 					    c->col_name[col]);
 	}
 	prepare_check_arches(c);
-	if (!any_col_active(c))
+	for (col = 0; col < c->nr_cols && !col_active(c, col); col++)
+		;
+	if (col == c->nr_cols)
 		return;
 	shadow_init(&c->shadow, c->tree, c->orig_dir, c->work);
 	shadow_sync(&c->shadow, &c->touched);

@@ -7,19 +7,50 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "kbuild-cmd.h"
 #include "prepare.h"
 #include "util.h"
+
+const char *kbuild_cross(const struct checker *c, size_t col)
+{
+	const char *name = c->table.arch[col].name;
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < c->cross.nr; i++)
+		if (!strncmp(c->cross.v[i], name, n) && c->cross.v[i][n] == '=')
+			return c->cross.v[i] + n + 1;
+	return c->table.arch[col].cross;
+}
+
+void kbuild_make_cmd(const struct checker *c, size_t col,
+		     struct child_process *cmd)
+{
+	const struct arch_desc *a = &c->table.arch[col];
+	size_t i;
+
+	/* the table's, shared with the boot check (arches.txt: env) */
+	for (i = 0; i < c->table.env.nr; i++)
+		strvec_push(&cmd->env, c->table.env.v[i]);
+	strvec_push(&cmd->args, "make");
+	strvec_pushf(&cmd->args, "-C%s", c->shadow.dir);
+	strvec_pushf(&cmd->args, "O=%s", c->col_out[col]);
+	strvec_pushf(&cmd->args, "ARCH=%s", a->make_arch);
+	if (*kbuild_cross(c, col))
+		strvec_pushf(&cmd->args, "CROSS_COMPILE=%s", kbuild_cross(c, col));
+	/* one W=/C= setting per output dir: toggling rebuilds prepare */
+	strvec_push(&cmd->args, "W=1");
+	if (c->sparse)
+		strvec_push(&cmd->args, "C=1");
+	strvec_pushf(&cmd->args, "-j%d", c->jobs);
+}
 
 /* The defconfig file's text; NULL for a make target (or none). */
 static char *defconfig_text(const struct checker *c,
 			    const struct arch_desc *a)
 {
-	char *p, *text;
+	char *p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch,
+			    a->defconfig);
+	char *text = read_file(p, NULL);
 
-	p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch,
-		      a->defconfig);
-	text = read_file(p, NULL);
 	free(p);
 	if (text)
 		return text;
@@ -145,11 +176,11 @@ struct prep {
 	double t0;
 };
 
-enum prep_step { STEP_DEFCONFIG, STEP_SYMBOLS, STEP_OLDDEFCONFIG,
-		 STEP_PREPARE, NR_STEPS };
+/* olddefconfig and prepare in one make: kbuild runs them in turn */
+enum prep_step { STEP_DEFCONFIG, STEP_SYMBOLS, STEP_PREPARE, NR_STEPS };
 
 static const char *const step_name[] = {
-	"defconfig", "scripts/config", "olddefconfig", "prepare",
+	"defconfig", "scripts/config", "olddefconfig prepare",
 };
 
 static void step_cmd(const struct checker *c, size_t col, struct prep *p,
@@ -171,12 +202,12 @@ static void step_cmd(const struct checker *c, size_t col, struct prep *p,
 		return;
 	}
 	kbuild_make_cmd(c, col, cmd);
-	if (step == STEP_DEFCONFIG)
+	if (step == STEP_DEFCONFIG) {
 		strvec_push(&cmd->args, c->table.arch[col].defconfig);
-	else if (step == STEP_OLDDEFCONFIG)
-		strvec_push(&cmd->args, "olddefconfig");
-	else
-		strvec_push(&cmd->args, "prepare");
+		return;
+	}
+	strvec_push(&cmd->args, "olddefconfig");
+	strvec_push(&cmd->args, "prepare");
 }
 
 static int step_runs(const struct prep *p, enum prep_step step)
@@ -189,7 +220,7 @@ static int step_runs(const struct prep *p, enum prep_step step)
 static void start_step(const struct checker *c, size_t col, struct prep *p,
 		       enum prep_step step)
 {
-	child_process_init(&p->cmd);
+	p->cmd = (struct child_process)CHILD_PROCESS_INIT;
 	step_cmd(c, col, p, step);
 	log_command(p->fd, &p->cmd);
 	p->cmd.out_fd = p->fd;
@@ -232,28 +263,21 @@ static void run_steps(const struct checker *c, struct prep *p)
 	}
 }
 
-static void grep_lines(const char *text, const char *needle, size_t max,
-		       struct strvec *out)
-{
-	const char *line, *end;
-
-	for (line = text; line && *line && out->nr < max;
-	     line = *end ? end + 1 : NULL) {
-		end = strchrnul(line, '\n');
-		if (memmem(line, end - line, needle, strlen(needle)))
-			strvec_pushf(out, "%.*s", (int)(end - line), line);
-	}
-}
-
+/* Fail the column with the log's first lines that say "error". */
 static void prepare_failed(struct checker *c, size_t col, const char *log)
 {
-	struct strvec lines = STRVEC_INIT;
+	struct strvec lines = STRVEC_INIT, errs = STRVEC_INIT;
 	char *text = read_file(log, NULL);
 	char *why;
+	size_t i;
 
-	grep_lines(text, "rror", 5, &lines);
+	strvec_split(&lines, text);
+	for (i = 0; i < lines.nr && errs.nr < 5; i++)
+		if (strstr(lines.v[i], "rror"))
+			strvec_push(&errs, lines.v[i]);
 	why = xasprintf("preparing the output directory failed (log: %s)", log);
-	col_fail(c, col, why, &lines);
+	col_fail(c, col, why, &errs);
+	strvec_clear(&errs);
 	strvec_clear(&lines);
 	free(why);
 	free(text);

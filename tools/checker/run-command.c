@@ -15,13 +15,6 @@
 #include "run-command.h"
 #include "util.h"
 
-void child_process_init(struct child_process *cmd)
-{
-	struct child_process blank = CHILD_PROCESS_INIT;
-
-	*cmd = blank;
-}
-
 void child_process_clear(struct child_process *cmd)
 {
 	strvec_clear(&cmd->args);
@@ -68,29 +61,18 @@ static _Noreturn void child_exec(const struct child_process *cmd)
 	_exit(127);
 }
 
-static void verbose_command(const struct child_process *cmd)
-{
-	size_t i, len = 2;
-	char *line, *p;
-
-	for (i = 0; i < cmd->args.nr; i++)
-		len += strlen(cmd->args.v[i]) + 1;
-	line = xmalloc(len + 1);
-	p = line + sprintf(line, "+");
-	for (i = 0; i < cmd->args.nr; i++)
-		p += sprintf(p, " %s", cmd->args.v[i]);
-	progress("%s", line);
-	free(line);
-}
-
 int start_command(struct child_process *cmd)
 {
 	if (!cmd->args.nr) {
 		warn_msg("%s: empty command", __func__);
 		return -1;
 	}
-	if (verbose)
-		verbose_command(cmd);
+	if (verbose) {
+		char *line = strvec_join(&cmd->args, " ");
+
+		progress("+ %s", line);
+		free(line);
+	}
 	fflush(stdout);
 	fflush(stderr);
 	cmd->pid = fork();

@@ -22,7 +22,6 @@ struct child_process {
 
 #define CHILD_PROCESS_INIT { STRVEC_INIT, STRVEC_INIT, NULL, -1, 0, -1 }
 
-void child_process_init(struct child_process *cmd);
 void child_process_clear(struct child_process *cmd);
 
 /* Returns 0 when the child runs, -1 (with a message) when it could not. */

@@ -6,9 +6,55 @@
 #include <string.h>
 
 #include "kbuild-makefile.h"
-#include "manifest.h"
 #include "targets.h"
 #include "util.h"
+
+static int valid_path(const char *p)
+{
+	return *p && *p != '/' && !strstr(p, "..") && !strchr(p, '\\');
+}
+
+static void manifest_line(const char *path, int lineno, char *line,
+		       struct strvec *files)
+{
+	char *file, *sym, *op, *what, *save;
+
+	if (!*line || *line == '#')
+		return;
+	file = strtok_r(line, " ", &save);
+	sym = strtok_r(NULL, " ", &save);
+	op = strtok_r(NULL, " ", &save);
+	what = strtok_r(NULL, "", &save);
+	if (!file || !sym || !op || !what)
+		die("%s:%d: malformed line (want '<file> <symbol> <op> <what...>')",
+		    path, lineno);
+	if (strlen(op) != 1 || !strchr("-+~!", *op))
+		die("%s:%d: unknown op '%s' (want -, +, ~ or !)", path, lineno, op);
+	if (!valid_path(file))
+		die("%s:%d: bad file name '%s'", path, lineno, file);
+	if (*op != '!')
+		strvec_push_unique(files, file);
+}
+
+void manifest_read(const char *path, struct strvec *files)
+{
+	struct strvec lines = STRVEC_INIT;
+	char *buf = read_file(path, NULL), *line;
+	size_t i;
+
+	if (!buf)
+		die("cannot read the manifest %s (run the rewrite first, or name the files)",
+		    path);
+	strvec_split(&lines, buf);
+	for (i = 0; i < lines.nr; i++) {
+		line = lines.v[i];
+		if (*line && line[strlen(line) - 1] == '\r')
+			line[strlen(line) - 1] = '\0';
+		manifest_line(path, i + 1, line, files);
+	}
+	strvec_clear(&lines);
+	free(buf);
+}
 
 static char *normalize_file(const struct checker *c, const char *f)
 {
@@ -101,11 +147,6 @@ static int resolve_source(struct checker *c, struct target *t)
 	return 0;
 }
 
-static void set_obj(struct target *t)
-{
-	t->obj = xasprintf("%.*s.o", (int)(strlen(t->src) - 2), t->src);
-}
-
 static int resolve_kbuild(struct checker *c, struct target *t)
 {
 	const struct sym_desc *s;
@@ -137,22 +178,11 @@ static int resolve_kbuild(struct checker *c, struct target *t)
 	return 0;
 }
 
-static unsigned int used_arches(const struct checker *c)
-{
-	unsigned int mask = 0;
-	size_t i;
-
-	for (i = 0; i < c->nr; i++)
-		if (!c->t[i].skip && !ends_with(c->t[i].file, ".h"))
-			mask |= c->t[i].arches;
-	return mask;
-}
-
 static void resolve_one(struct checker *c, struct target *t)
 {
 	if (resolve_source(c, t) < 0)
 		return;
-	set_obj(t);
+	t->obj = xasprintf("%.*s.o", (int)(strlen(t->src) - 2), t->src);
 	if (c->fixture)
 		t->arches = 1;
 	else
@@ -162,10 +192,13 @@ static void resolve_one(struct checker *c, struct target *t)
 /* Headers with no arch list: also every arch the run builds. */
 static void widen_headers(struct checker *c)
 {
-	unsigned int run = used_arches(c);
 	const struct header_desc *h;
+	unsigned int run = 0;
 	size_t i;
 
+	for (i = 0; i < c->nr; i++)
+		if (!c->t[i].skip && !ends_with(c->t[i].file, ".h"))
+			run |= c->t[i].arches;
 	for (i = 0; i < c->nr; i++) {
 		struct target *t = &c->t[i];
 

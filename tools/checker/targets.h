@@ -8,6 +8,14 @@
 #define KCHECK_TARGETS_H
 
 #include "checker.h"
+#include "strvec.h"
+
+/*
+ * The rewrite's record, <KERNEL>/.iommu-dma/manifest: "<file> <symbol>
+ * <op> <what...>" lines; files with op -, + or ~ were touched.  Adds them,
+ * in order of first appearance; dies on bad input.
+ */
+void manifest_read(const char *path, struct strvec *files);
 
 /*
  * The files named on the command line, else those of the manifest, made

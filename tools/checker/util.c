@@ -3,7 +3,6 @@
  * Small helpers for kbuild-check.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +15,20 @@
 
 int verbose;
 
+static void message(const char *what, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "kbuild-check: %s: ", what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 _Noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("kbuild-check: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	message("error", fmt, ap);
 	exit(EXIT_BAD_INPUT);
 }
 
@@ -33,12 +36,9 @@ void warn_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("kbuild-check: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message("warning", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* One line per step, on stderr so that --json keeps stdout clean. */
@@ -117,29 +117,20 @@ char *xasprintf(const char *fmt, ...)
 
 char *read_file(const char *path, size_t *len)
 {
+	FILE *f = fopen(path, "r");
 	size_t n = 0, alloc = 8192;
 	char *buf;
-	ssize_t r;
-	int fd;
+	int err;
 
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (!f)
 		return NULL;
 	buf = xmalloc(alloc);
-	for (;;) {
-		if (n + 1 >= alloc) {
-			alloc *= 2;
-			buf = xrealloc(buf, alloc);
-		}
-		r = read(fd, buf + n, alloc - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += r;
-	}
-	close(fd);
-	if (r < 0) {
+	/* a full buffer may have more to come */
+	while ((n += fread(buf + n, 1, alloc - n - 1, f)) == alloc - 1)
+		buf = xrealloc(buf, alloc *= 2);
+	err = ferror(f);
+	fclose(f);
+	if (err) {
 		free(buf);
 		return NULL;
 	}
@@ -149,37 +140,22 @@ char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t r;
-
-	while (len) {
-		r = write(fd, buf, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		buf += r;
-		len -= r;
-	}
-	return 0;
-}
-
 /*
  * Write a new file: unlink first so that a hard link (cp -al shadow trees)
  * is replaced, never written through.
  */
 int write_file(const char *path, const char *buf, size_t len)
 {
-	int fd, ret;
+	FILE *f;
+	int ret;
 
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (fd < 0)
+	f = fopen(path, "wx");
+	if (!f)
 		return -1;
-	ret = write_all(fd, buf, len);
-	if (close(fd) < 0)
+	ret = fwrite(buf, 1, len, f) == len ? 0 : -1;
+	if (fclose(f))
 		ret = -1;
 	return ret;
 }
