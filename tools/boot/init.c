@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /init of the initramfs `iommu-dma boot` boots (tools/iommu_dma/boot.py).
+ * /init of the initramfs `iommu-dma boot` boots (tools/lab/boot.py).
  *
  * It prints a machine-readable record on the console, one line each,
  * between "BOOT-RECORD begin" and "BOOT-RECORD end":
@@ -18,49 +18,29 @@
  * Static, libc only: one source for x86_64 (host gcc -static) and arm64
  * (aarch64-linux-gnu-gcc -static).
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define TAG "BOOT-RECORD"
+/* Line-buffered stdout: one write per line, not split by the kernel's. */
+#define record(fmt, ...) printf("BOOT-RECORD " fmt "\n", ##__VA_ARGS__)
 
-static void record(const char *fmt, ...)
-{
-	char line[4096];
-	va_list ap;
-	int n;
+static char stdout_buf[4096];
 
-	n = snprintf(line, sizeof(line), "%s ", TAG);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	/* One write per line: kernel messages do not split it. */
-	if (write(1, line, n) < 0)
-		_exit(1);
-}
-
+/* The initramfs has /dev, /proc and /sys, but no /dev/console. */
 static void setup_console(void)
 {
 	int fd;
 
-	mkdir("/proc", 0755);
-	mkdir("/sys", 0755);
-	mkdir("/dev", 0755);
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -72,44 +52,19 @@ static void setup_console(void)
 		if (fd > 2)
 			close(fd);
 	}
+	setvbuf(stdout, stdout_buf, _IOLBF, sizeof(stdout_buf));
 }
 
 static void read_line(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "r");
 
-	buf[0] = '\0';
-	if (!f) {
-		snprintf(buf, size, "none");
-		return;
-	}
-	if (!fgets(buf, size, f))
+	snprintf(buf, size, "%s", f ? "error" : "none");
+	if (f && !fgets(buf, size, f))
 		snprintf(buf, size, "error");
-	fclose(f);
+	if (f)
+		fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
-}
-
-/* The value of the kernel command line parameter NAME=... in VALUE. */
-static int cmdline_param(const char *name, char *value, size_t size)
-{
-	char cmdline[4096];
-	size_t len = strlen(name);
-	char *tok, *save;
-
-	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
-	for (tok = strtok_r(cmdline, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		if (!strncmp(tok, name, len) && tok[len] == '=') {
-			snprintf(value, size, "%s", tok + len + 1);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int numeric_cmp(const struct dirent **a, const struct dirent **b)
-{
-	return atoi((*a)->d_name) - atoi((*b)->d_name);
 }
 
 static int not_dot(const struct dirent *d)
@@ -117,92 +72,56 @@ static int not_dot(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
-static int name_cmp(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
 static void record_groups(void)
 {
 	const char *root = "/sys/kernel/iommu_groups";
-	struct dirent **groups;
-	int n, i;
+	struct dirent **groups, **devs;
+	char path[512], type[64];
+	int n, m, i, j;
 
-	n = scandir(root, &groups, not_dot, numeric_cmp);
-	if (n < 0) {
-		record("groups=0");
-		return;
-	}
-	record("groups=%d", n);
+	/* versionsort: the groups by number */
+	n = scandir(root, &groups, not_dot, versionsort);
+	record("groups=%d", n < 0 ? 0 : n);
 	for (i = 0; i < n; i++) {
-		char path[512], type[64], devices[2048] = "";
-		struct dirent **devs;
-		int m, j;
-
 		snprintf(path, sizeof(path), "%s/%s/type", root,
 			 groups[i]->d_name);
 		read_line(path, type, sizeof(type));
 		snprintf(path, sizeof(path), "%s/%s/devices", root,
 			 groups[i]->d_name);
-		m = scandir(path, &devs, not_dot, name_cmp);
-		for (j = 0; j < m; j++) {
-			size_t used = strlen(devices);
-
-			snprintf(devices + used, sizeof(devices) - used, "%s%s",
-				 j ? "," : "", devs[j]->d_name);
-			free(devs[j]);
-		}
-		if (m >= 0)
-			free(devs);
-		record("group=%s type=%s devices=%s", groups[i]->d_name,
-		       type[0] ? type : "empty", devices[0] ? devices : "none");
-		free(groups[i]);
+		m = scandir(path, &devs, not_dot, alphasort);
+		/* one line, written at its newline */
+		printf("BOOT-RECORD group=%s type=%s devices=%s",
+		       groups[i]->d_name, type[0] ? type : "empty",
+		       m > 0 ? "" : "none");
+		for (j = 0; j < m; j++)
+			printf("%s%s", j ? "," : "", devs[j]->d_name);
+		printf("\n");
 	}
-	free(groups);
-}
-
-static uint32_t crc_table[256];
-
-static void crc_init(void)
-{
-	uint32_t c;
-	int i, k;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-/* zlib's crc32(): Python's zlib.crc32 gives the same value. */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-	crc = ~crc;
-	while (n--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	/* nothing freed: /init powers off next */
 }
 
 /* Runs in the child: read SIZE bytes of DEV, print the disk line. */
 static int check_disk(const char *dev, unsigned long size, const char *want)
 {
 	static unsigned char buf[65536];
+	uint32_t table[256], c, crc = ~0u;
 	unsigned long done = 0;
-	uint32_t crc = 0;
-	int fd;
+	int fd, i, k;
 
 	fd = open(dev, O_RDONLY);
 	if (fd < 0) {
 		record("disk=error reason=open errno=%d", errno);
 		return 1;
 	}
-	crc_init();
+	/* zlib's crc32(): Python's zlib.crc32 gives the same value. */
+	for (i = 0; i < 256; i++) {
+		for (c = i, k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		table[i] = c;
+	}
 	while (done < size) {
-		size_t chunk = size - done < sizeof(buf) ? size - done :
-			sizeof(buf);
-		ssize_t got = read(fd, buf, chunk);
+		ssize_t got = read(fd, buf, size - done < sizeof(buf) ?
+				   size - done : sizeof(buf));
 
 		if (got < 0) {
 			record("disk=error reason=read errno=%d offset=%lu",
@@ -213,10 +132,12 @@ static int check_disk(const char *dev, unsigned long size, const char *want)
 			record("disk=error reason=short offset=%lu", done);
 			return 1;
 		}
-		crc = crc_update(crc, buf, got);
+		for (i = 0; i < got; i++)
+			crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
 		done += got;
 	}
 	close(fd);
+	crc = ~crc;
 	if (strtoul(want, NULL, 16) != crc) {
 		record("disk=bad crc=%08x want=%s bytes=%lu", crc, want, done);
 		return 1;
@@ -227,17 +148,22 @@ static int check_disk(const char *dev, unsigned long size, const char *want)
 
 static void record_disk(void)
 {
-	char want[64], size[64], limit[64];
+	char cmdline[4096], *want = NULL, *tok, *save;
 	unsigned long bytes = 0;
-	int seconds = 20;
-	int waited, status;
+	int seconds = 20, waited;
 	pid_t pid;
 
-	if (cmdline_param("bootcheck.size", size, sizeof(size)))
-		bytes = strtoul(size, NULL, 0);
-	if (cmdline_param("bootcheck.timeout", limit, sizeof(limit)))
-		seconds = atoi(limit);
-	if (!cmdline_param("bootcheck.crc", want, sizeof(want)) || !bytes) {
+	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
+	for (tok = strtok_r(cmdline, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (!strncmp(tok, "bootcheck.crc=", 14))
+			want = tok + 14;
+		else if (!strncmp(tok, "bootcheck.size=", 15))
+			bytes = strtoul(tok + 15, NULL, 0);
+		else if (!strncmp(tok, "bootcheck.timeout=", 18))
+			seconds = atoi(tok + 18);
+	}
+	if (!want || !bytes) {
 		record("disk=error reason=no-bootcheck-parameters");
 		return;
 	}
@@ -249,11 +175,9 @@ static void record_disk(void)
 		return;
 	}
 	for (waited = 0; waited < seconds * 10; waited++) {
-		struct timespec tick = { 0, 100000000 };
-
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return;
-		nanosleep(&tick, NULL);
+		usleep(100000);
 	}
 	record("disk=hang seconds=%d", seconds);
 }

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -44,7 +43,6 @@ import sys
 import time
 import zlib
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -56,6 +54,9 @@ from iommu_dma.tree import KernelTree, kernel_cache, linked_copy
 
 TOP = Path(__file__).resolve().parents[2]
 BOOT_DIR = TOP / 'tools' / 'boot'
+# The one arch table of everything here that runs kbuild (the checker's):
+# ARCH= and CROSS_COMPILE come from it; this file adds what QEMU needs.
+ARCH_TABLE = TOP / 'tools' / 'checker' / 'arches.txt'
 
 Progress = Callable[[str], None]
 
@@ -75,55 +76,31 @@ MODES = {
 # too), the boot check drops the user's build settings: pristine and
 # rewritten are built alike, and kbuild gets ARCH, CROSS_COMPILE and O on
 # its command line. (kbuild-check keeps KCFLAGS: it keys its objects.)
-BOOT_ENV_DROP = (
-    'KBUILD_OUTPUT', 'KBUILD_EXTMOD', 'KCONFIG_CONFIG', 'KCFLAGS',
-    'KCPPFLAGS', 'O', 'V', 'W', 'C', 'M', 'J', 'ARCH', 'CROSS_COMPILE',
-    'LLVM', 'CC', 'LD', 'KERNEL')
-
-
-# The one arch table of everything here that runs kbuild (the checker's):
-# ARCH= and CROSS_COMPILE come from it; this file adds what QEMU needs.
-ARCH_TABLE = TOP / 'tools' / 'checker' / 'arches.txt'
-
-
-@functools.lru_cache(maxsize=None)
-def kbuild_identity(name: str) -> tuple[str, str, str]:
-    """ARCH=, the arch/ directory and CROSS_COMPILE for arch name, no
-    prefix on a host of that arch."""
-    for line in ARCH_TABLE.read_text().splitlines():
-        w = line.split()
-        if w[:2] == ['arch', name] and len(w) >= 6:
-            host = platform.machine()
-            native = {'aarch64': 'arm64'}.get(host, host) == name
-            return w[2], w[3], '' if native else w[4]
-    raise ToolError(f'{ARCH_TABLE}: no arch {name}')
+BOOT_ENV_DROP = ('KBUILD_OUTPUT KBUILD_EXTMOD KCONFIG_CONFIG KCFLAGS KCPPFLAGS'
+                 ' O V W C M J ARCH CROSS_COMPILE LLVM CC LD KERNEL').split()
 
 
 @dataclass(frozen=True)
 class Arch:
     name: str
-    target: str
-    image: str
+    target: str     # kbuild's image: arch/<arch/ dir>/boot/<target>
     qemu: str
     console: str
-    # iommu name -> QEMU arguments (machine included)
-    iommus: dict[str, tuple[str, ...]]
+    iommus: dict[str, tuple[str, ...]]  # iommu -> QEMU args, machine too
 
-    @property
-    def kbuild_arch(self) -> str:
-        return kbuild_identity(self.name)[0]
-
-    @property
-    def srcarch(self) -> str:
-        return kbuild_identity(self.name)[1]
-
-    @property
-    def cross_compile(self) -> str:
-        return kbuild_identity(self.name)[2]
+    def kbuild(self) -> tuple[str, str, str]:
+        """ARCH=, the arch/ directory and CROSS_COMPILE from the arch
+        table, no prefix on a host of this arch."""
+        for w in map(str.split, ARCH_TABLE.read_text().splitlines()):
+            if w[:2] == ['arch', self.name] and len(w) >= 6:
+                host = platform.machine()
+                native = {'aarch64': 'arm64'}.get(host, host) == self.name
+                return w[2], w[3], '' if native else w[4]
+        raise ToolError(f'{ARCH_TABLE}: no arch {self.name}')
 
     @property
     def cc(self) -> str:
-        return f'{self.cross_compile}gcc'
+        return f'{self.kbuild()[2]}gcc'
 
     @property
     def fragment(self) -> Path:
@@ -131,25 +108,17 @@ class Arch:
 
 
 ARCHES = {
-    'x86_64': Arch(
-        name='x86_64', target='bzImage', image='arch/x86/boot/bzImage',
-        qemu='qemu-system-x86_64', console='ttyS0',
-        iommus={
-            # caching-mode=on makes intel strict whatever the command line
-            'intel': ('-M', 'q35,kernel-irqchip=split', '-device',
-                      'intel-iommu,intremap=on,caching-mode=on'),
-            'amd': ('-M', 'q35', '-device', 'amd-iommu'),
-            'virtio': ('-M', 'q35', '-device', 'virtio-iommu-pci'),
-        }),
-    'arm64': Arch(
-        name='arm64', target='Image', image='arch/arm64/boot/Image',
-        qemu='qemu-system-aarch64', console='ttyAMA0',
-        iommus={
-            'smmuv3': ('-M', 'virt,iommu=smmuv3,gic-version=3',
-                       '-cpu', 'cortex-a57'),
-            'virtio': ('-M', 'virt,gic-version=3', '-cpu', 'cortex-a57',
-                       '-device', 'virtio-iommu-pci'),
-        }),
+    'x86_64': Arch('x86_64', 'bzImage', 'qemu-system-x86_64', 'ttyS0', {
+        # caching-mode=on makes intel strict whatever the command line
+        'intel': ('-M', 'q35,kernel-irqchip=split', '-device',
+                  'intel-iommu,intremap=on,caching-mode=on'),
+        'amd': ('-M', 'q35', '-device', 'amd-iommu'),
+        'virtio': ('-M', 'q35', '-device', 'virtio-iommu-pci')}),
+    'arm64': Arch('arm64', 'Image', 'qemu-system-aarch64', 'ttyAMA0', {
+        'smmuv3': ('-M', 'virt,iommu=smmuv3,gic-version=3',
+                   '-cpu', 'cortex-a57'),
+        'virtio': ('-M', 'virt,gic-version=3', '-cpu', 'cortex-a57',
+                   '-device', 'virtio-iommu-pci')}),
 }
 
 
@@ -192,43 +161,31 @@ class BootRecord:
         if self.outcome == 'qemu-error':
             return 'QEMU failed'
         types = Counter(g.type for g in self.groups)
-        parts = [', '.join(f'{n}x{t}' for t, n in sorted(types.items()))
-                 or 'no groups', f'disk {self.disk}']
         kinds = Counter(p.kind for p in self.problems if p.kind != 'notice')
-        parts += [f'{kinds[k]} {name}' for k, name in KIND_NAMES.items()
-                  if kinds[k]]
-        if self.outcome != 'ok':
-            parts.append(self.outcome)
-        return ', '.join(parts)
+        parts = [', '.join(f'{n}x{t}' for t, n in sorted(types.items()))
+                 or 'no groups', f'disk {self.disk}',
+                 *(f'{kinds[k]} {name}' for k, name in KIND_NAMES.items()
+                   if kinds[k])]
+        return ', '.join(parts + [self.outcome] * (self.outcome != 'ok'))
 
 
 KIND_NAMES = {'setup': 'setup failures', 'fault': 'faults',
               'crash': 'crashes', 'qemu': 'QEMU warnings',
               'notice': 'IOMMU notices'}
-
-CONSOLE_PATTERNS = (
-    ('setup', re.compile(r'Failed to set up IOMMU for device')),
-    ('fault', re.compile(r'DMAR: \[(DMA (Read|Write)|INTR-REMAP)')),
-    ('fault', re.compile(r'DMAR: DRHD: handling fault')),
-    ('fault', re.compile(r'IO_PAGE_FAULT|AMD-Vi: Event logged')),
-    ('fault', re.compile(r'page fault from EP')),
-    ('fault', re.compile(r'arm-smmu-v3.*event 0x')),
-    ('fault', re.compile(r'Unhandled context fault')),
-    ('crash', re.compile(r'Kernel panic|BUG:|Oops|WARNING: CPU:|'
-                         r'Unable to handle kernel|Call Trace:')),
-    # Not failures, but a rewrite must not change them either.
-    ('notice', re.compile(r'Failed to allocate default IOMMU domain|'
-                          r'Falling back to IOMMU_DOMAIN|'
-                          r'Using strict mode due to virtualization')),
-)
-QEMU_PATTERN = re.compile(r'fault|translat|iova|dmar|smmu|iommu|vtd|amdvi',
-                          re.I)
-RECORD = re.compile(r'BOOT-RECORD (\S.*)')
-TIMESTAMP = re.compile(r'^\[\s*\d+\.\d+\]\s*')
-
-
-def _fields(text: str) -> dict[str, str]:
-    return dict(f.split('=', 1) for f in text.split() if '=' in f)
+# A console line's kind: the first that matches. Notices are not
+# failures, but a rewrite must not change them either.
+CONSOLE_PATTERNS = {
+    'setup': r'Failed to set up IOMMU for device',
+    'fault': r'DMAR: \[(DMA (Read|Write)|INTR-REMAP)|DMAR: DRHD: handling '
+             r'fault|IO_PAGE_FAULT|AMD-Vi: Event logged|page fault from EP'
+             r'|arm-smmu-v3.*event 0x|Unhandled context fault',
+    'crash': r'Kernel panic|BUG:|Oops|WARNING: CPU:|'
+             r'Unable to handle kernel|Call Trace:',
+    'notice': r'Failed to allocate default IOMMU domain|'
+              r'Falling back to IOMMU_DOMAIN|'
+              r'Using strict mode due to virtualization',
+}
+QEMU_PATTERN = r'(?i)fault|translat|iova|dmar|smmu|iommu|vtd|amdvi'
 
 
 def parse_console(console: str, qemu_stderr: str = '',
@@ -236,41 +193,31 @@ def parse_console(console: str, qemu_stderr: str = '',
                   ) -> BootRecord:
     """The boot record of one boot, from its console log and QEMU's
     stderr."""
-    lines = [TIMESTAMP.sub('', ln.rstrip('\r'))
+    lines = [re.sub(r'^\[\s*\d+\.\d+\]\s*', '', ln.rstrip('\r'))
              for ln in console.replace('\r\n', '\n').split('\n')]
     groups: list[Group] = []
-    disk, disk_line, began, ended = 'missing', '', False, False
+    disk, disk_line, marks = 'missing', '', set()
     problems: list[Problem] = []
     for line in lines:
-        m = RECORD.search(line)
-        if m:
-            text = m.group(1).strip()
-            f = _fields(text)
-            if text == 'begin':
-                began = True
-            elif text == 'end':
-                ended = True
-            elif 'group' in f:
-                groups.append(Group(int(f['group']), f.get('type', '?'),
-                                    f.get('devices', '')))
-            elif 'disk' in f:
-                disk, disk_line = f['disk'], text
+        m = re.search(r'BOOT-RECORD (\S.*)', line)
+        if not m:
+            problems += [Problem(k, line.strip()) for k, p in
+                         CONSOLE_PATTERNS.items() if re.search(p, line)][:1]
             continue
-        for kind, pattern in CONSOLE_PATTERNS:
-            if pattern.search(line):
-                problems.append(Problem(kind, line.strip()))
-                break
-    for line in qemu_stderr.splitlines():
-        if QEMU_PATTERN.search(line):
-            problems.append(Problem('qemu', line.strip()))
-    if qemu_failed and not began:
-        outcome = 'qemu-error'
-    elif timed_out:
-        outcome = 'timeout'
-    elif not ended:
-        outcome = 'no-record'
-    else:
-        outcome = 'ok'
+        text = m.group(1).strip()
+        f = dict(w.split('=', 1) for w in text.split() if '=' in w)
+        if text in ('begin', 'end'):
+            marks.add(text)
+        elif 'group' in f:
+            groups.append(Group(int(f['group']), f.get('type', '?'),
+                                f.get('devices', '')))
+        elif 'disk' in f:
+            disk, disk_line = f['disk'], text
+    problems += [Problem('qemu', ln.strip()) for ln in
+                 qemu_stderr.splitlines() if re.search(QEMU_PATTERN, ln)]
+    outcome = ('qemu-error' if qemu_failed and 'begin' not in marks else
+               'timeout' if timed_out else
+               'ok' if 'end' in marks else 'no-record')
     tail = tuple(ln for ln in lines if ln.strip())[-12:]
     if outcome == 'qemu-error':
         tail = tuple(qemu_stderr.strip().splitlines()[-5:]) or tail
@@ -297,53 +244,37 @@ def compare(pristine: BootRecord, rewritten: BootRecord
         diffs.append(Difference(
             f'boot {pristine.outcome} -> {rewritten.outcome}, last console '
             'lines', rewritten.tail))
-    diffs += _compare_groups(pristine.groups, rewritten.groups)
+    old = {(g.number, g.devices): g.type for g in pristine.groups}
+    new = {(g.number, g.devices): g.type for g in rewritten.groups}
+    if set(old) != set(new):
+        diffs.append(Difference('IOMMU groups differ', tuple(
+            who + (' '.join(f'{g.number}:{g.type}({g.devices})'
+                            for g in rec.groups) or 'none')
+            for who, rec in (('pristine:  ', pristine),
+                             ('rewritten: ', rewritten)))))
+    elif changed := [k for k in sorted(old) if old[k] != new[k]]:
+        types = sorted({f'{old[k]} -> {new[k]}' for k in changed})
+        diffs.append(Difference(
+            f'group types {", ".join(types)}',
+            tuple(f'group {n} ({devs}): {old[n, devs]} -> {new[n, devs]}'
+                  for n, devs in changed)))
     if pristine.disk != rewritten.disk:
         diffs.append(Difference(f'disk {pristine.disk} -> {rewritten.disk}',
                                 (rewritten.disk_line or 'no disk line',)))
     before = Counter(p.key() for p in pristine.problems)
     after = Counter(p.key() for p in rewritten.problems)
-    diffs += _problem_diff(rewritten.problems, after - before, 'new')
-    diffs += _problem_diff(pristine.problems, before - after, 'gone')
-    return tuple(diffs)
-
-
-def _compare_groups(before: Sequence[Group], after: Sequence[Group]
-                    ) -> list[Difference]:
-    old = {(g.number, g.devices): g.type for g in before}
-    new = {(g.number, g.devices): g.type for g in after}
-    if set(old) != set(new):
-        return [Difference('IOMMU groups differ',
-                           (f'pristine:  {_groups_text(before)}',
-                            f'rewritten: {_groups_text(after)}'))]
-    changed = [(n, devs) for n, devs in sorted(old)
-               if old[n, devs] != new[n, devs]]
-    if not changed:
-        return []
-    types = sorted({f'{old[k]} -> {new[k]}' for k in changed})
-    return [Difference(f'group types {", ".join(types)}',
-                       tuple(f'group {n} ({devs}): {old[n, devs]} -> '
-                             f'{new[n, devs]}' for n, devs in changed))]
-
-
-def _groups_text(groups: Sequence[Group]) -> str:
-    return ' '.join(f'{g.number}:{g.type}({g.devices})' for g in groups) \
-        or 'none'
-
-
-def _problem_diff(problems: Sequence[Problem], extra: Counter, how: str
-                  ) -> list[Difference]:
-    out = []
-    for kind in KIND_NAMES:
-        lines = [p.line for p in problems if extra[p.key()] > 0 and
-                 p.kind == kind]
-        if lines:
+    for rec, extra, how in ((rewritten, after - before, 'new'),
+                            (pristine, before - after, 'gone')):
+        for kind, name in KIND_NAMES.items():
+            lines = [p.line for p in rec.problems
+                     if extra[p.key()] > 0 and p.kind == kind]
             shown = list(dict.fromkeys(lines))[:4]
-            more = len(lines) - len(shown)
-            out.append(Difference(
-                f'{len(lines)} {how} {KIND_NAMES[kind]}',
-                tuple(shown) + ((f'... {more} more',) if more > 0 else ())))
-    return out
+            more = [f'... {len(lines) - len(shown)} more'] \
+                if len(lines) > len(shown) else []
+            if lines:
+                diffs.append(Difference(f'{len(lines)} {how} {name}',
+                                        tuple(shown + more)))
+    return tuple(diffs)
 
 
 @dataclass(frozen=True)
@@ -380,8 +311,7 @@ class BootResult:
     def to_json(self) -> str:
         data = asdict(self)
         for row, raw in zip(self.rows, data['rows']):
-            raw['verdict'] = row.verdict()
-            raw['ok'] = row.ok()
+            raw.update(verdict=row.verdict(), ok=row.ok())
         data['ok'] = self.ok()
         return jsonout.document('boot', 'same' if self.ok() else 'differs',
                                 data.pop('kernel'), data)
@@ -389,43 +319,33 @@ class BootResult:
 
 def render(result: BootResult) -> str:
     """The table, then the evidence of every row that is not ok."""
-    head = ('iommu', 'mode', 'pristine', 'rewritten', 'verdict')
-    rows = [(r.iommu, r.mode, r.pristine.summary(), r.rewritten.summary(),
-             r.verdict()) for r in result.rows]
-    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(4)]
+    table = [('iommu', 'mode', 'pristine', 'rewritten', 'verdict')] + [
+        (r.iommu, r.mode, r.pristine.summary(), r.rewritten.summary(),
+         r.verdict()) for r in result.rows]
+    widths = [max(len(x[i]) for x in table) for i in range(4)]
     out = [f'{PROG} boot: {result.kernel} ({result.version}, '
            f'{result.arch})', '']
-    for cells in [head, *rows]:
-        out.append('  '.join(c.ljust(w) for c, w in zip(cells, widths)) +
-                   '  ' + cells[4])
-    for r in result.rows:
-        if r.ok():
-            continue
-        out.append('')
-        out.append(f'{r.iommu} {r.mode}:')
-        if not r.pristine.worked():
-            out.append(f'  pristine: {r.pristine.summary()}')
-            for ln in _pristine_evidence(r.pristine):
-                out.append(f'    {ln}')
-        for d in r.differences:
-            out.append('  ' + d.text().replace('\n', '\n  '))
-    out.append('')
-    bad = sum(not r.ok() for r in result.rows)
-    out.append(f'{PROG} boot: ' + (
+    out += ['  '.join(c.ljust(w) for c, w in zip(cells, widths)) + '  ' +
+            cells[4] for cells in table]
+    bad = [r for r in result.rows if not r.ok()]
+    for r in bad:
+        out += ['', f'{r.iommu} {r.mode}:']
+        p = r.pristine
+        if not p.worked():
+            evidence = [f'{x.kind}: {x.line}' for x in p.problems][:6]
+            if p.disk != 'ok':
+                evidence.append(f'disk: {p.disk_line or p.disk}')
+            if p.outcome != 'ok':
+                evidence += p.tail
+            out.append(f'  pristine: {p.summary()}')
+            out += [f'    {ln}' for ln in evidence]
+        out += ['  ' + d.text().replace('\n', '\n  ') for d in r.differences]
+    out += ['', f'{PROG} boot: ' + (
         f'the rewritten kernel boots as pristine in all {len(result.rows)} '
         '(iommu, mode) pairs' if not bad else
-        f'{bad} of {len(result.rows)} (iommu, mode) pairs not the same as '
-        'a working pristine'))
+        f'{len(bad)} of {len(result.rows)} (iommu, mode) pairs not the same '
+        'as a working pristine')]
     return '\n'.join(out) + '\n'
-
-
-def _pristine_evidence(rec: BootRecord) -> list[str]:
-    lines = [f'{p.kind}: {p.line}' for p in rec.problems][:6]
-    if rec.disk != 'ok':
-        lines.append(f'disk: {rec.disk_line or rec.disk}')
-    if rec.outcome != 'ok':
-        lines += list(rec.tail)
-    return lines
 
 
 # ------------------------------------------------------------ the builds
@@ -444,26 +364,12 @@ class Options:
     rewritten: tuple[tuple[str, bytes], ...] | None = None
 
 
-@dataclass(frozen=True)
 class Work:
     """The work directory of one tree and arch."""
-    root: Path
 
-    @property
-    def src(self) -> Path:
-        return self.root / 'src'
-
-    @property
-    def obj(self) -> Path:
-        return self.root / 'obj'
-
-    @property
-    def logs(self) -> Path:
-        return self.root / 'logs'
-
-    @property
-    def state(self) -> Path:
-        return self.root / 'state.json'
+    def __init__(self, root: Path) -> None:
+        self.root, self.src, self.obj = root, root / 'src', root / 'obj'
+        self.logs, self.state = root / 'logs', root / 'state.json'
 
     def image(self, variant: str) -> Path:
         return self.root / f'{variant}.Image'
@@ -480,102 +386,71 @@ class Work:
         tmp.replace(self.state)
 
 
-def default_work_root() -> Path:
-    return kernel_cache() / 'boot'
-
-
-@contextmanager
-def locked(work: Work, progress: Progress) -> Iterator[None]:
-    work.root.mkdir(parents=True, exist_ok=True)
-    with open(work.root / '.lock', 'w') as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(f'waiting for another boot in {work.root}')
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def table_env() -> tuple[set[str], dict[str, str]]:
-    """The arch table's kbuild environment: names unset, names set."""
+def kbuild_env(work: Work | None = None) -> dict[str, str]:
+    """The environment less BOOT_ENV_DROP, with the arch table's (env
+    lines: a NAME unset, NAME=VALUE set)."""
     words = [w for line in ARCH_TABLE.read_text().splitlines()
              if line.split()[:1] == ['env']
              for w in line.split('#')[0].split()[1:]]
-    return ({w for w in words if '=' not in w},
-            dict(w.split('=', 1) for w in words if '=' in w))
-
-
-def kbuild_env(work: Work | None = None) -> dict[str, str]:
-    unset, forced = table_env()
-    drop = unset | set(BOOT_ENV_DROP)
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(forced)
+    env = {k: v for k, v in os.environ.items()
+           if k not in words and k not in BOOT_ENV_DROP}
+    env.update(w.split('=', 1) for w in words if '=' in w)
     if work is not None:
         # One compiler cache for every work directory: paths under the
         # boot root are hashed relative to the object directory, so the
         # same source in another work directory (a git clone of the same
         # release, a new KCACHE/boot entry) hits.
-        env.update(CCACHE_DIR=env.get('CCACHE_DIR',
-                                      str(kernel_cache() / 'ccache')),
-                   CCACHE_BASEDIR=str(work.root.parent),
-                   CCACHE_NOHASHDIR='1')
+        env.setdefault('CCACHE_DIR', str(kernel_cache() / 'ccache'))
+        env.update(CCACHE_BASEDIR=str(work.root.parent), CCACHE_NOHASHDIR='1')
     return env
 
 
-def run_logged(cmd: Sequence[str], log: Path, what: str,
-               cwd: Path | None = None, env: dict | None = None,
-               append: bool = False) -> None:
+def run_logged(cmd: list[str], log: Path, what: str,
+               env: dict | None = None, append: bool = False) -> None:
     """Run CMD with its output in LOG; a failure is a ToolError naming
-    LOG."""
+    LOG and its first error line."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    echo(list(cmd), cwd)
+    echo(cmd)
     with open(log, 'a' if append else 'w') as out:
-        out.write('$ ' + ' '.join(cmd) + '\n')
-        out.flush()
-        res = subprocess.run(list(cmd), cwd=cwd, env=env, stdout=out,
+        print('$ ' + ' '.join(cmd), file=out, flush=True)
+        res = subprocess.run(cmd, env=env, stdout=out,
                              stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL)
     if res.returncode != 0:
-        raise ToolError(f'{what} failed (exit {res.returncode})'
-                        f'{_first_error(log)}; see {log}')
+        first = next((': ' + ln.strip()[:200] for ln in
+                      log.read_text(errors='replace').splitlines()
+                      if re.search(r'\berror\b', ln, re.I) and
+                      not ln.startswith('$')), '')
+        raise ToolError(f'{what} failed (exit {res.returncode}){first}; '
+                        f'see {log}')
 
 
-def _first_error(log: Path) -> str:
-    """': <the first error line>' of a log, or ''."""
-    lines = log.read_text(errors='replace').splitlines()
-    for line in lines:
-        if re.search(r'\berror\b', line, re.I) and not line.startswith('$'):
-            return ': ' + line.strip()[:200]
-    return ''
-
-
-def kbuild_cmd(arch: Arch, work: Work, jobs: int, *targets: str
-               ) -> list[str]:
+def kbuild(arch: Arch, work: Work, jobs: int, target: str, log: Path,
+           what: str, append: bool = False) -> None:
+    """make TARGET of src/ in obj/, through ccache where installed."""
+    name, _, cross = arch.kbuild()
     cc = [f'CC=ccache {arch.cc}'] if shutil.which('ccache') else []
-    return ['make', '-C', str(work.src), f'O={work.obj}',
-            f'ARCH={arch.kbuild_arch}', f'CROSS_COMPILE={arch.cross_compile}',
-            *cc, f'-j{jobs}', *targets]
+    run_logged(['make', '-C', str(work.src), f'O={work.obj}', f'ARCH={name}',
+                f'CROSS_COMPILE={cross}', *cc, f'-j{jobs}', target], log,
+               what, kbuild_env(work), append)
 
 
 def needed_symbols(fragment: str) -> tuple[list[str], list[str]]:
     """The symbols a fragment sets to y and those it turns off."""
-    on = re.findall(r'^(CONFIG_\w+)=y\s*$', fragment, re.M)
-    off = re.findall(r'^# (CONFIG_\w+) is not set\s*$', fragment, re.M)
-    return on, off
+    return (re.findall(r'^(CONFIG_\w+)=y\s*$', fragment, re.M),
+            re.findall(r'^# (CONFIG_\w+) is not set\s*$', fragment, re.M))
 
 
 def check_config(config: str, fragment: str, config_path: Path,
                  fragment_path: Path) -> None:
     on, off = needed_symbols(fragment)
-    have = set(re.findall(r'^(CONFIG_\w+)=y\s*$', config, re.M))
-    for sym in on:
-        if sym not in have:
-            raise ToolError(f'{config_path}: {sym} is not =y (needed by '
-                            f'{fragment_path}); Kconfig refused it')
-    for sym in off:
-        if sym in have:
-            raise ToolError(f'{config_path}: {sym}=y although '
-                            f'{fragment_path} turns it off')
+    have = set(needed_symbols(config)[0])
+    bad = [f'{sym} is not =y (needed by {fragment_path}); Kconfig refused '
+           'it' for sym in on if sym not in have] + [
+        f'{sym}=y although {fragment_path} turns it off'
+        for sym in off if sym in have]
+    if bad:
+        raise ToolError(f'{config_path}: {bad[0]}')
 
 
 def configure(arch: Arch, work: Work, jobs: int, version: str,
@@ -584,45 +459,50 @@ def configure(arch: Arch, work: Work, jobs: int, version: str,
     fragment or the version changed; returns the config key."""
     fragment = arch.fragment.read_text()
     key = _digest(['config', version, arch.name, fragment])
-    stamp = work.obj / '.iommu-dma-boot-config'
-    config = work.obj / '.config'
+    stamp, config = work.obj / '.iommu-dma-boot-config', work.obj / '.config'
     if not (stamp.exists() and stamp.read_text() == key and
             config.exists()):
         log = work.logs / 'config.log'
-        progress(f'configuring: tinyconfig + {_rel(arch.fragment)} '
-                 f'(log: {log})')
+        progress(f'configuring: tinyconfig + '
+                 f'{arch.fragment.relative_to(TOP)} (log: {log})')
         work.obj.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)
-        env = kbuild_env(work)
-        run_logged(kbuild_cmd(arch, work, jobs, 'tinyconfig'), log,
-                   'make tinyconfig', env=env)
+        kbuild(arch, work, jobs, 'tinyconfig', log, 'make tinyconfig')
         with open(config, 'a') as f:
             f.write('\n' + fragment)
-        run_logged(kbuild_cmd(arch, work, jobs, 'olddefconfig'), log,
-                   'make olddefconfig', env=env, append=True)
+        kbuild(arch, work, jobs, 'olddefconfig', log, 'make olddefconfig',
+               append=True)
         stamp.write_text(key)
     check_config(config.read_text(), fragment, config, arch.fragment)
     return key
 
 
 def build(arch: Arch, work: Work, jobs: int, variant: str,
-          progress: Progress) -> float:
-    """Build the image from src/ into obj/; copy it to <variant>.Image."""
+          progress: Progress, state: dict, cached: bool, **before: object
+          ) -> dict[str, float]:
+    """<variant>.Image: as cached, or built from src/ into obj/ once the
+    state says BEFORE and no longer has the variant's key; the seconds."""
+    if cached:
+        progress(f'{variant} kernel cached: {work.image(variant)}')
+        return {}
+    state.pop(f'{variant}_key', None)
+    state.update(before)
+    work.save_state(state)
     log = work.logs / f'build-{variant}.log'
-    image = work.obj / arch.image
+    image = work.obj / 'arch' / arch.kbuild()[1] / 'boot' / arch.target
     progress(f'building {variant} {arch.target} (log: {log})')
     start = time.monotonic()
     image.unlink(missing_ok=True)
     work.image(variant).unlink(missing_ok=True)
-    run_logged(kbuild_cmd(arch, work, jobs, arch.target), log,
-               f'building the {variant} kernel', env=kbuild_env(work))
+    kbuild(arch, work, jobs, arch.target, log,
+           f'building the {variant} kernel')
     if not image.exists():
         raise ToolError(f'building the {variant} kernel made no {image}; '
                         f'see {log}')
     shutil.copy2(image, work.image(variant))
     took = time.monotonic() - start
     progress(f'{variant} built in {took:.0f} s')
-    return took
+    return {f'build_{variant}': took}
 
 
 def make_source(kernel: Path, work: Work, stale: Sequence[str],
@@ -642,108 +522,70 @@ def make_source(kernel: Path, work: Work, stale: Sequence[str],
             path.write_bytes(data)
 
 
-def _inodes(root: Path, skip: str = '') -> dict[str, int]:
-    found: dict[str, int] = {}
-    stack = [root]
-    while stack:
-        d = stack.pop()
-        with os.scandir(d) as it:
-            for e in it:
-                if e.is_dir(follow_symlinks=False):
-                    if not (skip and d == root and e.name == skip):
-                        stack.append(Path(e.path))
-                elif e.is_file(follow_symlinks=False):
-                    found[os.path.relpath(e.path, root)] = e.inode()
-    return found
+def _entries(root: Path | str) -> Iterator[os.DirEntry]:
+    """Everything under root but directories, .git and .iommu-dma (the
+    rewrite's state); symlinks not followed."""
+    with os.scandir(root) as it:
+        for e in it:
+            if e.name not in ('.git', '.iommu-dma'):
+                yield from _entries(e.path) \
+                    if e.is_dir(follow_symlinks=False) else (e,)
 
 
 def touched_files(kernel: Path, src: Path) -> list[str]:
     """Files of src/ that are no longer KERNEL's (replaced or new)."""
-    before = _inodes(kernel)
-    after = _inodes(src, skip='.iommu-dma')
-    return sorted(rel for rel, ino in after.items()
-                  if before.get(rel) != ino)
+    before = {os.path.relpath(e.path, kernel): e.inode()
+              for e in _entries(kernel)}
+    return sorted(rel for e in _entries(src)
+                  if e.is_file(follow_symlinks=False) and
+                  before.get(rel := os.path.relpath(e.path, src)) != e.inode())
 
 
-def rewrite(work: Work, jobs: int, progress: Progress) -> float:
-    """`iommu-dma apply` on src/, as a subprocess (honours
+def rewrite(work: Work, options: Options, progress: Progress) -> None:
+    """src/ rewritten: with the caller's files (new files: the links to
+    KERNEL stay intact) or by `iommu-dma apply` as a subprocess (honours
     $IOMMU_DMA_COCCI)."""
+    if options.rewritten is not None:
+        progress(f'writing the {len(options.rewritten)} rewritten files '
+                 f'into {work.src}')
+        for rel, data in options.rewritten:
+            path = work.src / rel
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+            path.unlink(missing_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+        return
     log = work.logs / 'rewrite.log'
     cocci = os.environ.get('IOMMU_DMA_COCCI')
     progress(f'rewriting {work.src}' +
              (f' with IOMMU_DMA_COCCI={cocci}' if cocci else '') +
              f' (log: {log})')
-    start = time.monotonic()
-    env = dict(kbuild_env(), PYTHONPATH=str(TOP / 'tools'))
-    run_logged([sys.executable, '-m', 'iommu_dma', 'apply', f'-j{jobs}',
-                str(work.src)], log, 'the rewrite (iommu-dma apply)',
-               env=env)
-    return time.monotonic() - start
-
-
-def write_rewritten(work: Work, files: Sequence[tuple[str, bytes]],
-                    progress: Progress) -> float:
-    """The caller's rewritten files into src/ (new files: the links to
-    KERNEL stay intact)."""
-    progress(f'writing the {len(files)} rewritten files into {work.src}')
-    start = time.monotonic()
-    for rel, data in files:
-        path = work.src / rel
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-        path.unlink(missing_ok=True)
-        path.write_bytes(data)
-        path.chmod(mode)
-    return time.monotonic() - start
+    run_logged([sys.executable, '-m', 'iommu_dma', 'apply',
+                f'-j{options.jobs}', str(work.src)], log,
+               'the rewrite (iommu-dma apply)',
+               dict(kbuild_env(), PYTHONPATH=str(TOP / 'tools')))
 
 
 def pristine_key(kernel: KernelTree, arch: Arch, config_key: str,
                  files: Sequence[str]) -> str:
     """What the pristine image depends on: the version, the config, the
-    compiler, and the files the rewrite touches, by content."""
-    parts = [kernel.version(), arch.name, config_key, _compiler(arch),
-             _tree_stamp(kernel.path)]
+    compiler, the tree's file count and newest mtime (what kbuild goes
+    by), and the files the rewrite touches, by content."""
+    cc = subprocess.run([arch.cc, '--version'], capture_output=True,
+                        text=True).stdout.split('\n', 1)[0]
+    mtimes = [e.stat(follow_symlinks=False).st_mtime_ns
+              for e in _entries(kernel.path)]
+    parts = [kernel.version(), arch.name, config_key, cc,
+             f'{len(mtimes)} {max([0, *mtimes])}']
     for rel in sorted(files):
         path = kernel.path / rel
-        parts.append(rel)
-        parts.append(hashlib.sha256(path.read_bytes()).hexdigest()
-                     if path.is_file() else '-')
+        parts += [rel, hashlib.sha256(path.read_bytes()).hexdigest()
+                  if path.is_file() else '-']
     return _digest(parts)
-
-
-def _tree_stamp(root: Path) -> str:
-    """How many files the tree has and the newest mtime: an edit, a
-    checkout or a new unpack changes it (mtime is what kbuild goes by)."""
-    count = newest = 0
-    stack = [root]
-    while stack:
-        with os.scandir(stack.pop()) as it:
-            for e in it:
-                if e.name in ('.git', '.iommu-dma'):
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(Path(e.path))
-                else:
-                    count += 1
-                    newest = max(newest,
-                                 e.stat(follow_symlinks=False).st_mtime_ns)
-    return f'{count} {newest}'
-
-
-def _compiler(arch: Arch) -> str:
-    res = subprocess.run([arch.cc, '--version'], capture_output=True,
-                         text=True)
-    return res.stdout.split('\n', 1)[0]
 
 
 def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256('\0'.join(parts).encode()).hexdigest()[:16]
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.relative_to(TOP))
-    except ValueError:
-        return str(path)
 
 
 # ------------------------------------------------ initramfs, disk, QEMU
@@ -757,14 +599,13 @@ def initramfs(arch: Arch, work: Work) -> Path:
         (root / d).mkdir(parents=True)
     log = work.logs / 'initramfs.log'
     run_logged([arch.cc, '-static', '-O2', '-Wall', '-o', str(root / 'init'),
-                str(BOOT_DIR / 'init.c')], log, f'compiling /init with '
-               f'{arch.cc}')
-    names = sorted(str(p.relative_to(root)) for p in root.rglob('*'))
+                str(BOOT_DIR / 'init.c')], log,
+               f'compiling /init with {arch.cc}')
     cpio = work.root / 'initramfs.cpio'
     with open(cpio, 'wb') as out, open(log, 'a') as err:
         res = subprocess.run(['cpio', '-o', '-H', 'newc', '--quiet',
                               '-R', '0:0'], cwd=root,
-                             input='\n'.join(names).encode() + b'\n',
+                             input=b'dev\ninit\nproc\nsys\n',
                              stdout=out, stderr=err)
     if res.returncode != 0:
         raise ToolError(f'cpio failed; see {log}')
@@ -772,132 +613,87 @@ def initramfs(arch: Arch, work: Work) -> Path:
 
 
 def disk_pattern(size: int = DISK_SIZE) -> bytes:
-    blocks = (hashlib.sha256(b'iommu-dma boot %d' % i).digest()
-              for i in range(size // 32 + 1))
-    return b''.join(blocks)[:size]
+    return b''.join(hashlib.sha256(b'iommu-dma boot %d' % i).digest()
+                    for i in range(size // 32 + 1))[:size]
 
 
-def disk_image(work: Work) -> tuple[Path, int]:
-    """disk.img and the CRC-32 /init must read from it."""
-    data = disk_pattern()
-    path = work.root / 'disk.img'
-    if not path.exists() or path.read_bytes() != data:
-        path.write_bytes(data)
-    return path, zlib.crc32(data)
-
-
-@dataclass(frozen=True)
-class BootSpec:
-    variant: str
-    iommu: str
-    mode: str
-    command: tuple[str, ...]
-    console: Path
-    stderr: Path
-
-
-def boot_specs(arch: Arch, work: Work, options: Options, cpio: Path,
-               disk: Path, crc: int) -> list[BootSpec]:
-    specs = []
-    for iommu in options.iommus:
-        for mode in options.modes:
-            for variant in ('pristine', 'rewritten'):
-                cmdline = (f'console={arch.console} panic=-1 rdinit=/init '
-                           f'{MODES[mode]} bootcheck.crc={crc:08x} '
-                           f'bootcheck.size={DISK_SIZE} '
-                           f'bootcheck.timeout={DISK_TIMEOUT}')
-                cmd = (arch.qemu, *arch.iommus[iommu], '-m', '512M',
-                       '-nographic', '-no-reboot', '-nic', 'none',
-                       '-kernel', str(work.image(variant)),
-                       '-initrd', str(cpio), '-append', cmdline,
-                       '-drive', f'file={disk},if=none,format=raw,id=d0,'
-                       'readonly=on',
-                       '-device', 'virtio-blk-pci,drive=d0,'
-                       'iommu_platform=on,disable-legacy=on')
-                name = f'{variant}-{iommu}-{mode}'
-                specs.append(BootSpec(variant, iommu, mode, cmd,
-                                      work.logs / f'{name}.console',
-                                      work.logs / f'{name}.qemu'))
-    return specs
-
-
-@dataclass
-class _Running:
-    spec: BootSpec
-    proc: subprocess.Popen
-    started: float
-    files: tuple
-
-
-def boot_all(specs: Sequence[BootSpec], timeout: float, progress: Progress
-             ) -> dict[tuple[str, str, str], BootRecord]:
-    """Run the boots, at most MAX_QEMU at once; their records."""
-    pending = list(specs)
-    running: list[_Running] = []
-    records: dict[tuple[str, str, str], BootRecord] = {}
+def boot_all(arch: Arch, work: Work, options: Options, progress: Progress
+             ) -> tuple[Row, ...]:
+    """Boot pristine and rewritten per (iommu, mode), at most MAX_QEMU at
+    once, and compare them."""
+    cpio, data = initramfs(arch, work), disk_pattern()
+    disk = work.root / 'disk.img'
+    if not disk.exists() or disk.read_bytes() != data:
+        disk.write_bytes(data)
+    check = (f'bootcheck.crc={zlib.crc32(data):08x} '
+             f'bootcheck.size={DISK_SIZE} bootcheck.timeout={DISK_TIMEOUT}')
+    pending = [(variant, iommu, mode) for iommu in options.iommus
+               for mode in options.modes
+               for variant in ('pristine', 'rewritten')]
+    progress(f'{len(pending)} boots, {MAX_QEMU} at a time (logs: '
+             f'{work.logs}/<variant>-<iommu>-<mode>.console)')
+    running: list[tuple[tuple[str, ...], str, subprocess.Popen, float]] = []
+    records: dict[tuple[str, ...], BootRecord] = {}
     try:
         while pending or running:
             while pending and len(running) < MAX_QEMU:
-                running.append(_start(pending.pop(0)))
+                variant, iommu, mode = key = pending.pop(0)
+                log = str(work.logs / '-'.join(key))
+                with open(f'{log}.console', 'wb') as out, \
+                        open(f'{log}.qemu', 'wb') as err:
+                    proc = subprocess.Popen(
+                        (arch.qemu, *arch.iommus[iommu], '-m', '512M',
+                         '-nographic', '-no-reboot', '-nic', 'none',
+                         '-kernel', str(work.image(variant)),
+                         '-initrd', str(cpio), '-append',
+                         f'console={arch.console} panic=-1 rdinit=/init '
+                         f'{MODES[mode]} {check}',
+                         '-drive', f'file={disk},if=none,format=raw,id=d0,'
+                         'readonly=on', '-device', 'virtio-blk-pci,drive=d0,'
+                         'iommu_platform=on,disable-legacy=on'),
+                        stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                running.append((key, log, proc, time.monotonic()))
             time.sleep(0.1)
             for r in list(running):
-                timed_out = time.monotonic() - r.started > timeout
-                if r.proc.poll() is None and not timed_out:
+                key, log, proc, started = r
+                timed_out = time.monotonic() - started > options.timeout
+                if proc.poll() is None and not timed_out:
                     continue
                 running.remove(r)
-                rec = _finish(r, timed_out)
-                records[r.spec.variant, r.spec.iommu, r.spec.mode] = rec
-                progress(f'booted {r.spec.variant:9} {r.spec.iommu:6} '
-                         f'{r.spec.mode:11} {rec.summary()} '
-                         f'({time.monotonic() - r.started:.1f} s)')
+                proc.kill()         # a no-op once it has exited
+                proc.wait()
+                rec = records[key] = parse_console(
+                    Path(f'{log}.console').read_text(errors='replace'),
+                    Path(f'{log}.qemu').read_text(errors='replace'),
+                    timed_out, proc.returncode != 0 and not timed_out)
+                progress(f'booted {key[0]:9} {key[1]:6} {key[2]:11} '
+                         f'{rec.summary()} '
+                         f'({time.monotonic() - started:.1f} s)')
     finally:
-        for r in running:
-            r.proc.kill()
-            r.proc.wait()
-            for f in r.files:
-                f.close()
-    return records
-
-
-def _start(spec: BootSpec) -> _Running:
-    spec.console.parent.mkdir(parents=True, exist_ok=True)
-    out = open(spec.console, 'wb')
-    err = open(spec.stderr, 'wb')
-    proc = subprocess.Popen(spec.command, stdin=subprocess.DEVNULL,
-                            stdout=out, stderr=err)
-    return _Running(spec, proc, time.monotonic(), (out, err))
-
-
-def _finish(r: _Running, timed_out: bool) -> BootRecord:
-    if timed_out and r.proc.poll() is None:
-        r.proc.kill()
-    r.proc.wait()
-    for f in r.files:
-        f.close()
-    console = r.spec.console.read_text(errors='replace')
-    stderr = r.spec.stderr.read_text(errors='replace')
-    return parse_console(console, stderr, timed_out=timed_out,
-                         qemu_failed=r.proc.returncode not in (0, None)
-                         and not timed_out)
+        for _, _, proc, _ in running:
+            proc.kill()
+            proc.wait()
+    return tuple(Row(iommu, mode, p, r, compare(p, r))
+                 for iommu in options.iommus for mode in options.modes
+                 for p, r in [(records['pristine', iommu, mode],
+                               records['rewritten', iommu, mode])])
 
 
 # ------------------------------------------------------------ the whole
 
-def check_inputs(options: Options) -> tuple[KernelTree, Arch]:
-    if options.arch not in ARCHES:
-        raise ToolError(f'unknown arch {options.arch!r} (known: '
-                        f'{", ".join(ARCHES)})')
-    arch = ARCHES[options.arch]
-    for name in options.iommus:
-        if name not in arch.iommus:
-            raise ToolError(f'unknown iommu {name!r} for {arch.name} '
-                            f'(known: {", ".join(arch.iommus)})')
-    for mode in options.modes:
-        if mode not in MODES:
-            raise ToolError(f'unknown mode {mode!r} (known: '
-                            f'{", ".join(MODES)})')
+def run(options: Options, progress: Progress) -> BootResult:
+    arch = ARCHES.get(options.arch)
+    for kind, names, known, where in (
+            ('arch', (options.arch,), ARCHES, ''),
+            ('iommu', options.iommus, arch.iommus if arch else {},
+             f' for {options.arch}'),
+            ('mode', options.modes, MODES, '')):
+        for name in names:
+            if name not in known:
+                raise ToolError(f'unknown {kind} {name!r}{where} (known: '
+                                f'{", ".join(known)})')
     tree = KernelTree.open(options.kernel)
-    for need in ('scripts/kconfig', f'arch/{arch.srcarch}/Kconfig',
+    for need in ('scripts/kconfig', f'arch/{arch.kbuild()[1]}/Kconfig',
                  'scripts/Makefile.build'):
         if not (tree.path / need).exists():
             raise ToolError(f'{options.kernel}: not a buildable kernel tree '
@@ -909,33 +705,29 @@ def check_inputs(options: Options) -> tuple[KernelTree, Arch]:
     for tool in ('make', 'cpio', arch.cc, arch.qemu):
         if not shutil.which(tool):
             raise ToolError(f'{tool}: not found (make deps installs it)')
-    return tree, arch
-
-
-def run(options: Options, progress: Progress) -> BootResult:
-    tree, arch = check_inputs(options)
-    if not options.iommus:
-        options = replace(options, iommus=tuple(arch.iommus))
+    options = replace(options, iommus=options.iommus or tuple(arch.iommus))
     # One work directory per tree and arch: kbuild judges objects by
     # mtime, so objects built from another tree of the same release
     # would pass for this one's.
     where = _digest([str(tree.path.resolve())])[:8]
-    root = (options.work or default_work_root()) / \
-        f'{tree.series_name()}-{arch.name}-{where}'
-    work = Work(root)
-    prune(root.parent, progress)
-    with locked(work, progress):
+    work = Work((options.work or kernel_cache() / 'boot') /
+                f'{tree.series_name()}-{arch.name}-{where}')
+    prune(work.root.parent, progress)
+    work.root.mkdir(parents=True, exist_ok=True)
+    with open(work.root / '.lock', 'w') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f'waiting for another boot in {work.root}')
+            fcntl.flock(lock, fcntl.LOCK_EX)
         return _run_locked(options, tree, arch, work, progress)
 
 
 def prune(boot_root: Path, progress: Progress) -> None:
     """Work dirs whose tree is gone (a test's clone, a deleted copy) go:
     nothing can use them again, and each holds a kernel build."""
-    if not boot_root.is_dir():
-        return
-    for root in boot_root.iterdir():
-        work = Work(root)
-        tree = work.load_state().get('tree')
+    for root in boot_root.iterdir() if boot_root.is_dir() else ():
+        tree = Work(root).load_state().get('tree')
         if not tree or Path(tree).exists():
             continue
         with open(root / '.lock', 'w') as lock:
@@ -964,54 +756,32 @@ def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
     key = pristine_key(tree, arch, config_key, stale)
     cached = bool(stale) and state.get('pristine_key') == key and \
         work.image('pristine').exists()
-    if cached:
-        progress(f'pristine kernel cached: {work.image("pristine")}')
-    else:
-        state.pop('pristine_key', None)
-        state['touched'] = stale
-        work.save_state(state)
-        seconds['build_pristine'] = build(arch, work, options.jobs,
-                                          'pristine', progress)
-    seconds['rewrite'] = rewrite(work, options.jobs, progress) \
-        if options.rewritten is None else \
-        write_rewritten(work, options.rewritten, progress)
+    seconds.update(build(arch, work, options.jobs, 'pristine', progress,
+                         state, cached, touched=stale))
+    step = time.monotonic()
+    rewrite(work, options, progress)
+    seconds['rewrite'] = time.monotonic() - step
     touched = touched_files(tree.path, work.src)
     progress(f'the rewrite touched {len(touched)} files')
     new_key = pristine_key(tree, arch, config_key, touched)
     rewritten_key = _digest([new_key, *(
         f'{rel}\0{hashlib.sha256((work.src / rel).read_bytes()).hexdigest()}'
         for rel in touched)])
-    if cached and state.get('rewritten_key') == rewritten_key and \
-            sorted(stale) == touched and work.image('rewritten').exists():
-        # A re-roll that rewrites the same files the same way: obj/ holds
-        # the objects of exactly this rewrite.
-        progress(f'rewritten kernel cached: {work.image("rewritten")}')
-    else:
-        # Until the rewritten build is done, obj/ may hold objects of both.
-        state.pop('rewritten_key', None)
-        state['touched'] = sorted(set(stale) | set(touched))
-        state['pristine_key'] = new_key
-        work.save_state(state)
-        seconds['build_rewritten'] = build(arch, work, options.jobs,
-                                           'rewritten', progress)
+    # A re-roll that rewrites the same files the same way: obj/ holds the
+    # objects of exactly this rewrite. Until a rewritten build is done,
+    # obj/ may hold objects of both.
+    seconds.update(build(
+        arch, work, options.jobs, 'rewritten', progress, state,
+        cached and state.get('rewritten_key') == rewritten_key and
+        sorted(stale) == touched and work.image('rewritten').exists(),
+        touched=sorted(set(stale) | set(touched)), pristine_key=new_key))
     state.update(touched=touched, pristine_key=new_key,
                  rewritten_key=rewritten_key)
     work.save_state(state)
-    cpio = initramfs(arch, work)
-    disk, crc = disk_image(work)
-    boots_start = time.monotonic()
-    specs = boot_specs(arch, work, options, cpio, disk, crc)
-    progress(f'{len(specs)} boots, {MAX_QEMU} at a time (logs: '
-             f'{work.logs}/<variant>-<iommu>-<mode>.console)')
-    records = boot_all(specs, options.timeout, progress)
-    seconds['boots'] = time.monotonic() - boots_start
+    step = time.monotonic()
+    rows = boot_all(arch, work, options, progress)
+    seconds['boots'] = time.monotonic() - step
     seconds['total'] = time.monotonic() - start
-    rows = tuple(
-        Row(iommu, mode, records['pristine', iommu, mode],
-            records['rewritten', iommu, mode],
-            compare(records['pristine', iommu, mode],
-                    records['rewritten', iommu, mode]))
-        for iommu in options.iommus for mode in options.modes)
     return BootResult(str(options.kernel), tree.version(), arch.name,
                       str(work.root), cached, rows,
                       {k: round(v, 1) for k, v in seconds.items()})
@@ -1024,16 +794,13 @@ def _list(text: str) -> tuple[str, ...]:
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
-    rewritten = None
-    if args.rewritten:
-        top = Path(args.rewritten)
-        rewritten = tuple(sorted((str(p.relative_to(top)), p.read_bytes())
-                                 for p in top.rglob('*') if p.is_file()))
-    options = Options(
-        kernel=args.kernel, arch=args.arch, jobs=args.jobs,
-        work=Path(args.work) if args.work else None,
-        iommus=_list(args.iommu) if args.iommu else (),
-        modes=_list(args.modes), timeout=args.timeout, rewritten=rewritten)
+    top = Path(args.rewritten or '.')
+    rewritten = tuple(sorted((str(p.relative_to(top)), p.read_bytes())
+                             for p in top.rglob('*') if p.is_file())) \
+        if args.rewritten else None
+    options = Options(args.kernel, args.arch, args.jobs,
+                      Path(args.work) if args.work else None, args.iommu,
+                      args.modes, args.timeout, rewritten)
 
     def progress(msg: str) -> None:
         print(f'{PROG} boot: {msg}', file=sys.stderr, flush=True)
@@ -1060,9 +827,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--work', help='work root (default: KCACHE/boot, '
                    'shared by every clone and O=)')
     s.add_argument('--json', action='store_true', help='print JSON')
-    s.add_argument('--iommu', help='comma-separated (default: all of the '
-                   'arch: x86_64 intel,amd,virtio; arm64 smmuv3,virtio)')
-    s.add_argument('--modes', default=','.join(MODES),
+    s.add_argument('--iommu', type=_list, default=(), help='comma-separated '
+                   '(default: all of the arch: x86_64 intel,amd,virtio; '
+                   'arm64 smmuv3,virtio)')
+    s.add_argument('--modes', type=_list, default=tuple(MODES),
                    help=f'comma-separated (default: {",".join(MODES)})')
     s.add_argument('--timeout', type=float, default=BOOT_TIMEOUT,
                    help=f'seconds per boot (default {BOOT_TIMEOUT:.0f})')
@@ -1075,6 +843,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     return errors.run(parser(), argv)
+
 
 if __name__ == '__main__':
     sys.exit(main())
