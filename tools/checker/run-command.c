@@ -50,11 +50,6 @@ static _Noreturn void child_exec(const struct child_process *cmd)
 		else
 			unsetenv(cmd->env.v[i]);
 	}
-	if (cmd->dir && chdir(cmd->dir) < 0) {
-		progress("kbuild-check: error: cannot chdir to %s: %s",
-			 cmd->dir, strerror(errno));
-		_exit(127);
-	}
 	execvp(cmd->args.v[0], cmd->args.v);
 	progress("kbuild-check: error: cannot run %s: %s",
 		 cmd->args.v[0], strerror(errno));
@@ -117,13 +112,11 @@ void log_command(int fd, const struct child_process *cmd)
 	if (fd < 0)
 		return;
 	dprintf(fd, "$");
-	if (cmd->dir)
-		dprintf(fd, " (cd %s &&", cmd->dir);
 	for (i = 0; i < cmd->env.nr; i++)
 		dprintf(fd, " %s", cmd->env.v[i]);
 	for (i = 0; i < cmd->args.nr; i++)
 		dprintf(fd, " %s", cmd->args.v[i]);
-	dprintf(fd, "%s\n", cmd->dir ? ")" : "");
+	dprintf(fd, "\n");
 }
 
 int open_log(const char *path, const struct child_process *cmd)

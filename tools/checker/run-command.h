@@ -14,13 +14,12 @@
 struct child_process {
 	struct strvec args;	/* argv[0] is looked up in PATH */
 	struct strvec env;	/* "NAME=value" to set, "NAME" to unset */
-	const char *dir;	/* chdir() here in the child, or NULL */
 	int out_fd;		/* stdout and stderr go here when >= 0 */
 	int silent;		/* no log fd: send output to /dev/null */
 	pid_t pid;
 };
 
-#define CHILD_PROCESS_INIT { STRVEC_INIT, STRVEC_INIT, NULL, -1, 0, -1 }
+#define CHILD_PROCESS_INIT { STRVEC_INIT, STRVEC_INIT, -1, 0, -1 }
 
 void child_process_clear(struct child_process *cmd);
 
