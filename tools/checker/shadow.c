@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,35 +164,28 @@ static void mirror_entry(struct shadow *s, const char *rel)
 	char *from = join(s->tree, rel), *to = join(s->dir, rel);
 	struct stat a, b;
 	int have = !lstat(to, &b);
+	char target[4096];
+	ssize_t n;
 
 	if (lstat(from, &a) < 0) {
 		if (have && !S_ISDIR(b.st_mode))
 			unlink(to);
-		goto out;
-	}
-	if (S_ISDIR(a.st_mode)) {
+	} else if (S_ISDIR(a.st_mode)) {
 		if (!have)
 			mkdir(to, 0755);
-		goto out;
-	}
-	if (have && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		goto out;
-	if (have && !S_ISDIR(b.st_mode))
-		unlink(to);
-	if (S_ISLNK(a.st_mode)) {
-		char target[4096];
-		ssize_t n = readlink(from, target, sizeof(target) - 1);
-
+	} else if (S_ISREG(a.st_mode)) {
+		link_file(s, rel, from);
+	} else if (S_ISLNK(a.st_mode) &&
+		   !(have && a.st_dev == b.st_dev && a.st_ino == b.st_ino)) {
+		if (have && !S_ISDIR(b.st_mode))
+			unlink(to);
+		n = readlink(from, target, sizeof(target) - 1);
 		if (n >= 0) {
 			target[n] = '\0';
 			if (symlink(target, to) < 0)
 				warn_msg("cannot link %s", to);
 		}
-	} else if (S_ISREG(a.st_mode)) {
-		if (link(from, to) < 0 && copy_file(from, to) < 0)
-			die("cannot copy %s to %s", from, to);
 	}
-out:
 	free(from);
 	free(to);
 }
@@ -216,12 +210,11 @@ static void mirror_dir(struct shadow *s, const char *rel)
 	char *path;
 	size_t i;
 
-	path = join(s->tree, rel);
-	names_in(path, &names);
-	free(path);
-	path = join(s->dir, rel);
-	names_in(path, &names);
-	free(path);
+	for (i = 0; i < 2; i++) {
+		path = join(i ? s->dir : s->tree, rel);
+		names_in(path, &names);
+		free(path);
+	}
 	for (i = 0; i < names.nr; i++) {
 		path = join(rel, names.v[i]);
 		mirror_entry(s, path);
@@ -239,20 +232,16 @@ struct walk {
 	long long recent;	/* mtimes after this are not kept */
 };
 
-static int is_subdir(const char *dir, const struct dirent *e)
+static int is_subdir(DIR *d, const struct dirent *e)
 {
-	char *p;
 	struct stat st;
-	int ret;
 
 	if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 		return 0;
 	if (e->d_type != DT_UNKNOWN)
 		return e->d_type == DT_DIR;
-	p = xasprintf("%s/%s", dir, e->d_name);
-	ret = !lstat(p, &st) && S_ISDIR(st.st_mode);
-	free(p);
-	return ret;
+	return !fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
+	       S_ISDIR(st.st_mode);
 }
 
 /* Visit the tree's directory @rel; mirror it if its mtime moved. */
@@ -277,7 +266,7 @@ static void walk_dir(struct walk *w, const char *rel)
 	/* a change later in the same clock tick would not move it: redo */
 	strvec_pushf(&w->now, "%lld %s", mt > w->recent ? -1 : mt, rel);
 	while ((e = readdir(d))) {
-		if (!is_subdir(path, e))
+		if (!is_subdir(d, e))
 			continue;
 		sub = join(rel, e->d_name);
 		walk_dir(w, sub);

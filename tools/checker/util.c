@@ -61,15 +61,6 @@ void progress(const char *fmt, ...)
 		return;
 }
 
-void *xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
 void *xrealloc(void *ptr, size_t size)
 {
 	void *p = realloc(ptr, size ? size : 1);
@@ -187,24 +178,19 @@ int copy_file(const char *src, const char *dst)
 	return ret;
 }
 
+/* Each parent in turn; whether @path ends up a directory says it all. */
 int mkdir_p(const char *path)
 {
-	char *p, *s;
-	int ret = 0;
+	char *s = xstrdup(path), *p = s;
 
-	s = xstrdup(path);
-	for (p = s + 1; *p; p++) {
-		if (*p != '/')
-			continue;
+	while ((p = strchr(p + 1, '/'))) {
 		*p = '\0';
-		if (mkdir(s, 0755) < 0 && errno != EEXIST)
-			ret = -1;
+		mkdir(s, 0755);
 		*p = '/';
 	}
-	if (mkdir(s, 0755) < 0 && errno != EEXIST)
-		ret = -1;
+	mkdir(s, 0755);
 	free(s);
-	return ret ? ret : (is_dir(path) ? 0 : -1);
+	return is_dir(path) ? 0 : -1;
 }
 
 int is_file(const char *path)

@@ -21,7 +21,7 @@ _Noreturn void die(const char *fmt, ...);
 void warn_msg(const char *fmt, ...);
 void progress(const char *fmt, ...);
 
-void *xmalloc(size_t size);
+#define xmalloc(size) xrealloc(NULL, (size))
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...);
