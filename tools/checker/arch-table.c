@@ -23,19 +23,6 @@ static _Noreturn void bad_line(const struct table_line *l, const char *why)
 	die("%s:%d: %s", l->path, l->lineno, why);
 }
 
-static int split_fields(char *s, char **field, int max)
-{
-	int nr = 0;
-	char *tok;
-
-	for (tok = strtok(s, " \t"); tok; tok = strtok(NULL, " \t")) {
-		if (nr == max)
-			return -1;
-		field[nr++] = tok;
-	}
-	return nr;
-}
-
 static unsigned int parse_arch_list(const struct arch_table *t,
 				    const struct table_line *l, char *list)
 {
@@ -125,13 +112,15 @@ static void add_env(struct arch_table *t, const struct table_line *l)
 
 static void parse_line(struct arch_table *t, struct table_line *l, char *s)
 {
-	char *hash = strchr(s, '#');
+	char *tok;
 
-	if (hash)
-		*hash = '\0';
-	l->nr = split_fields(s, l->field, MAX_FIELDS);
-	if (l->nr < 0)
-		bad_line(l, "too many fields");
+	s[strcspn(s, "#")] = '\0';
+	l->nr = 0;
+	for (tok = strtok(s, " \t"); tok; tok = strtok(NULL, " \t")) {
+		if (l->nr == MAX_FIELDS)
+			bad_line(l, "too many fields");
+		l->field[l->nr++] = tok;
+	}
 	if (!l->nr)
 		return;
 	if (!strcmp(l->field[0], "arch"))

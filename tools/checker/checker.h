@@ -40,13 +40,10 @@ struct target {
 struct checker {
 	/* options */
 	char *tree;		/* absolute */
-	char *out_root;		/* absolute */
-	const char *manifest;
-	const char *table_path;
+	const char *out_root;
 	int jobs;
 	int json;
-	int sparse;
-	int warnings;
+	int sparse;		/* installed: C=1 */
 	unsigned int only;	/* --arch mask, 0: all */
 	struct strvec only_names;
 	struct strvec cross;	/* --cross ARCH=PREFIX */

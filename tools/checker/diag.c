@@ -112,22 +112,12 @@ void diag_clear(struct diag_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static void diag_copy(struct diag_list *out, const struct diag *d)
-{
-	struct diag c = {
-		.path = xstrdup(d->path),
-		.text = xstrdup(d->text),
-		.key = xstrdup(d->key),
-		.is_error = d->is_error,
-	};
-
-	diag_push(out, &c);
-}
-
 void diag_new_keys(const struct diag_list *base, const struct diag_list *now,
 		   struct diag_list *out)
 {
 	char *used = xmalloc(base->nr + 1);
+	const struct diag *d;
+	struct diag copy;
 	size_t i, j;
 
 	memset(used, 0, base->nr + 1);
@@ -136,10 +126,14 @@ void diag_new_keys(const struct diag_list *base, const struct diag_list *now,
 			if (!used[j] && !strcmp(base->d[j].key, now->d[i].key))
 				break;
 		}
-		if (j < base->nr)
+		if (j < base->nr) {
 			used[j] = 1;
-		else
-			diag_copy(out, &now->d[i]);
+			continue;
+		}
+		d = &now->d[i];
+		copy = (struct diag){ xstrdup(d->path), xstrdup(d->text),
+				      xstrdup(d->key), d->is_error };
+		diag_push(out, &copy);
 	}
 	free(used);
 }
@@ -174,4 +168,90 @@ void diag_error_lines(const struct diag_list *l, const char *src,
 		if (strstr(lines.v[i], "*** [") && strstr(lines.v[i], obj))
 			strvec_push(out, lines.v[i]);
 	strvec_clear(&lines);
+}
+
+/*
+ * A kbuild quiet line: two spaces, an upper-case command word, optionally
+ * " [M]", spaces, an argument.  Returns the command's length and points
+ * @arg at the argument, or returns 0.
+ */
+static size_t quiet_line(const char *line, const char **arg)
+{
+	const char *p = line + 2;
+	size_t n;
+
+	if (strncmp(line, "  ", 2) || !isupper((unsigned char)*p))
+		return 0;
+	while (isupper((unsigned char)*p) || isdigit((unsigned char)*p) ||
+	       *p == '_')
+		p++;
+	n = p - line - 2;
+	if (!strncmp(p, " [M]", 4))
+		p += 4;
+	if (*p != ' ')
+		return 0;
+	while (*p == ' ')
+		p++;
+	if (!*p)
+		return 0;
+	*arg = p;
+	return n;
+}
+
+static int make_message(const char *line)
+{
+	if (!starts_with(line, "make"))
+		return 0;
+	line += 4;
+	if (*line == '[')
+		line = strchr(line, ']');
+	return line && !strncmp(line + (*line == ']'), ": ", 2);
+}
+
+/* Which object's part does @line start (index), or -1; -2: none now. */
+static int part_start(const char *line, const struct strvec *objs)
+{
+	const char *arg;
+	size_t n = quiet_line(line, &arg);
+
+	if (make_message(line))
+		return -2;
+	if (!n)
+		return -1;
+	if (n == 5 && !strncmp(line + 2, "CHECK", 5))
+		return -1;
+	if (n == 2 && !strncmp(line + 2, "CC", 2) && strvec_find(objs, arg) >= 0)
+		return strvec_find(objs, arg);
+	return -2;
+}
+
+static void append(char **part, const char *line)
+{
+	char *p = xasprintf("%s%s\n", *part ? *part : "", line);
+
+	free(*part);
+	*part = p;
+}
+
+size_t buildlog_split(const char *text, const struct strvec *objs,
+		      char **parts)
+{
+	struct strvec lines = STRVEC_INIT;
+	size_t i, found = 0;
+	int cur = -1, k;
+
+	for (i = 0; i < objs->nr; i++)
+		parts[i] = NULL;
+	strvec_split(&lines, text);
+	for (i = 0; i < lines.nr; i++) {
+		k = part_start(lines.v[i], objs);
+		if (k >= 0 && !parts[k])
+			found++;
+		if (k != -1)
+			cur = k;
+		if (cur >= 0)
+			append(&parts[cur], lines.v[i]);
+	}
+	strvec_clear(&lines);
+	return found;
 }

@@ -11,7 +11,6 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include <unistd.h>
 
 #include "checker.h"
-#include "fixture.h"
 #include "kbuild.h"
 #include "report.h"
 #include "targets.h"
@@ -39,14 +37,8 @@ static const char usage_text[] =
 "  -O, --output DIR       output root (default ./build); output dirs go\n"
 "                         in DIR/kbuild/<tree-id>/\n"
 "  -j, --jobs N           parallel jobs per make (default 2)\n"
-"  -m, --manifest FILE    the rewrite's record (default\n"
-"                         KERNEL/.iommu-dma/manifest)\n"
-"  -t, --table FILE       architecture table (default: arches.txt\n"
-"                         beside the program)\n"
 "  -a, --arch NAME        check only this architecture (repeatable)\n"
 "      --cross ARCH=PFX   use cross compiler prefix PFX for ARCH\n"
-"      --no-warnings      do not compare warnings with the originals\n"
-"      --no-sparse        do not run sparse (C=1) even when installed\n"
 "      --json             print the report as JSON on stdout\n"
 "  -v, --verbose          more progress lines\n"
 "  -h, --help             this text\n"
@@ -55,38 +47,26 @@ static const char usage_text[] =
 "builds it, with no new warnings; 1 the check failed or some file was\n"
 "not checked; 2 bad input.\n";
 
-enum { OPT_CROSS = 256, OPT_NO_WARN, OPT_NO_SPARSE, OPT_JSON };
+enum { OPT_CROSS = 256, OPT_JSON };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'O' },
 	{ "jobs", required_argument, NULL, 'j' },
-	{ "manifest", required_argument, NULL, 'm' },
-	{ "table", required_argument, NULL, 't' },
 	{ "arch", required_argument, NULL, 'a' },
 	{ "cross", required_argument, NULL, OPT_CROSS },
-	{ "no-warnings", no_argument, NULL, OPT_NO_WARN },
-	{ "no-sparse", no_argument, NULL, OPT_NO_SPARSE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static char *absolute(const char *path, int must_exist)
+static char *absolute(const char *path)
 {
-	char buf[PATH_MAX];
-	char *cwd;
+	char *abs = realpath(path, NULL);
 
-	if (realpath(path, buf))
-		return xstrdup(buf);
-	if (must_exist)
+	if (!abs)
 		die("%s: no such directory", path);
-	if (*path == '/')
-		return xstrdup(path);
-	cwd = getcwd(buf, sizeof(buf));
-	if (!cwd)
-		die("cannot get the current directory");
-	return xasprintf("%s/%s", cwd, path);
+	return abs;
 }
 
 static void parse_options(struct checker *c, int argc, char **argv)
@@ -95,23 +75,17 @@ static void parse_options(struct checker *c, int argc, char **argv)
 	long n;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "O:j:m:t:a:vh", long_opts,
+	while ((opt = getopt_long(argc, argv, "O:j:a:vh", long_opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'O':
-			c->out_root = absolute(optarg, 0);
+			c->out_root = optarg;
 			break;
 		case 'j':
 			n = strtol(optarg, &end, 10);
 			if (*end || n < 1 || n > 256)
 				die("bad job count '%s'", optarg);
 			c->jobs = n;
-			break;
-		case 'm':
-			c->manifest = optarg;
-			break;
-		case 't':
-			c->table_path = optarg;
 			break;
 		case 'a':
 			strvec_push(&c->only_names, optarg);
@@ -120,12 +94,6 @@ static void parse_options(struct checker *c, int argc, char **argv)
 			if (!strchr(optarg, '='))
 				die("--cross wants ARCH=PREFIX, got '%s'", optarg);
 			strvec_push(&c->cross, optarg);
-			break;
-		case OPT_NO_WARN:
-			c->warnings = 0;
-			break;
-		case OPT_NO_SPARSE:
-			c->sparse = 0;
 			break;
 		case OPT_JSON:
 			c->json = 1;
@@ -145,7 +113,7 @@ static void parse_options(struct checker *c, int argc, char **argv)
 		fputs(usage_text, stderr);
 		die("no kernel tree given");
 	}
-	c->tree = absolute(argv[optind++], 1);
+	c->tree = absolute(argv[optind++]);
 	for (; optind < argc; optind++)
 		strvec_push(&c->touched, argv[optind]);
 }
@@ -170,7 +138,10 @@ static void detect_tree(struct checker *c)
 	c->tree_id = info.id;
 	c->fixture = info.fixture;
 	c->orig_dir = info.orig_dir;
-	c->work = xasprintf("%s/kbuild/%s", c->out_root, c->tree_id);
+	/* created first: realpath() wants it to exist */
+	if (mkdir_p(c->out_root) < 0)
+		die("cannot create %s", c->out_root);
+	c->work = xasprintf("%s/kbuild/%s", absolute(c->out_root), c->tree_id);
 	c->logdir = xasprintf("%s/logs", c->work);
 }
 
@@ -193,20 +164,15 @@ static void lock_work(const struct checker *c)
 int main(int argc, char **argv)
 {
 	struct checker c = {
+		.out_root = "build",
 		.jobs = 2,
-		.sparse = 1,
-		.warnings = 1,
 	};
 
 	c.started = now_sec();
 	parse_options(&c, argc, argv);
-	if (!c.out_root)
-		c.out_root = absolute("build", 0);
-	if (!c.table_path)
-		c.table_path = find_table();
 	detect_tree(&c);
 	targets_read_touched(&c);
-	arch_table_load(&c.table, c.table_path);
+	arch_table_load(&c.table, find_table());
 	targets_setup_columns(&c);
 	targets_resolve(&c);
 	if (mkdir_p(c.logdir) < 0)

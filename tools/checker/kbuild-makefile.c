@@ -44,20 +44,6 @@ static void flatten(char *buf)
 	*w = '\0';
 }
 
-/* "$(CONFIG_FOO)" at @s: return a copy of FOO, or NULL. */
-static char *config_ref(const char *s)
-{
-	const char *end;
-
-	if (!starts_with(s, "$(CONFIG_"))
-		return NULL;
-	s += strlen("$(CONFIG_");
-	end = strchr(s, ')');
-	if (!end || end[1])
-		return NULL;
-	return xasprintf("%.*s", (int)(end - s), s);
-}
-
 /*
  * obj-y, obj-m and obj-$(CONFIG_FOO) list objects; <composite>- and y,
  * m, objs, objs-y, objs-m, $(CONFIG_FOO) or objs-$(CONFIG_FOO) list the
@@ -65,7 +51,7 @@ static char *config_ref(const char *s)
  */
 static int parse_lhs(const char *name, struct lhs *l)
 {
-	const char *cond = strstr(name, "-$(CONFIG_");
+	const char *cond = strstr(name, "-$(CONFIG_"), *end;
 	size_t n = strlen(name);
 
 	memset(l, 0, sizeof(*l));
@@ -79,9 +65,14 @@ static int parse_lhs(const char *name, struct lhs *l)
 		n -= 5;
 	if (!n || memchr(name, '$', n))
 		return -1;
-	l->cond = cond ? config_ref(cond + 1) : NULL;
-	if (cond && !l->cond)
-		return -1;
+	if (cond) {
+		/* "$(CONFIG_FOO)" ends the name: FOO */
+		cond += strlen("-$(CONFIG_");
+		end = strchr(cond, ')');
+		if (!end || end[1])
+			return -1;
+		l->cond = xasprintf("%.*s", (int)(end - cond), cond);
+	}
 	l->kind = n == 3 && !strncmp(name, "obj", 3) ? LHS_OBJ : LHS_MEMBER;
 	if (l->kind == LHS_MEMBER)
 		l->composite = xasprintf("%.*s", (int)n, name);

@@ -19,6 +19,11 @@
  * (objcache.h), for the originals and for the rewritten files apart: a
  * run makes only the objects whose sources, headers, config or compiler
  * changed, and runs no make at all when nothing did.
+ *
+ * Fixture mode: a tiny kernel-like tree (linux-fixtures) has no kbuild, so
+ * each touched .c (or the .c that checks a touched header) is compiled with
+ * the host compiler against the tree's own headers.  -Werror makes any
+ * warning fail, so there is no baseline to compare with.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,8 +31,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buildlog.h"
-#include "config.h"
 #include "diag.h"
 #include "kbuild.h"
 #include "objcache.h"
@@ -54,21 +57,11 @@ struct pass {
 	struct child_process cmd;
 	int started;
 	int ret;
+	int all_built;		/* every object made is there */
 	size_t judged, ok;	/* build: cells judged, ok */
 	char *log;
 	char *text;		/* make's whole output, or NULL */
 };
-
-static void col_objects(const struct checker *c, size_t col,
-			struct strvec *objs)
-{
-	size_t i;
-
-	for (i = 0; i < c->nr; i++)
-		if (cell_active(c, &c->t[i], col))
-			strvec_push_unique(objs, c->t[i].obj);
-	strvec_sort(objs);
-}
 
 static unsigned long long hash_str(unsigned long long h, const char *s)
 {
@@ -205,29 +198,19 @@ static int obj_built(const struct checker *c, size_t col, const char *obj)
 	return ret;
 }
 
-static int fresh_built(const struct checker *c, size_t col,
-		       const struct pass *ps)
-{
-	size_t i;
-
-	for (i = 0; i < ps->objs.nr; i++)
-		if (ps->fresh[i] && !obj_built(c, col, ps->objs.v[i]))
-			return 0;
-	return 1;
-}
-
 /* Take each fresh object's part of the log; keep those that built. */
 static void pass_finish(struct checker *c, size_t col, struct pass *ps)
 {
 	char **parts = xmalloc((ps->objs.nr + 1) * sizeof(*parts));
-	int all_built;
 	size_t i;
 
 	ps->ret = finish_command(&ps->cmd);
 	child_process_clear(&ps->cmd);
 	ps->text = read_file(ps->log, NULL);
 	buildlog_split(ps->text, &ps->objs, parts);
-	all_built = fresh_built(c, col, ps);
+	ps->all_built = 1;
+	for (i = 0; i < ps->objs.nr; i++)
+		ps->all_built &= !ps->fresh[i] || obj_built(c, col, ps->objs.v[i]);
 	for (i = 0; i < ps->objs.nr; i++) {
 		if (!ps->fresh[i]) {
 			free(parts[i]);
@@ -235,7 +218,7 @@ static void pass_finish(struct checker *c, size_t col, struct pass *ps)
 		}
 		ps->part[i] = parts[i];
 		if (parts[i] && obj_built(c, col, ps->objs.v[i]) &&
-		    !(ps->ret && all_built))
+		    !(ps->ret && ps->all_built))
 			objcache_store(&ps->oc, ps->objs.v[i], parts[i]);
 	}
 	free(parts);
@@ -313,27 +296,12 @@ static void pass_progress(const struct checker *c, size_t col,
 			 c->col_name[col], ps->what, kept, what_else);
 }
 
-static int have_orig(const struct checker *c)
-{
-	size_t i;
-	char *o;
-
-	for (i = 0; i < c->touched.nr; i++) {
-		o = shadow_orig(&c->shadow, c->touched.v[i]);
-		free(o);
-		if (o)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * An object is judged by its own presence (it was deleted before make);
  * a make that failed with every object built fails them all.
  */
 static void judge_cell(struct checker *c, size_t col, struct target *t,
-		       const struct pass *ps, int all_built,
-		       const struct diag_list *errs)
+		       const struct pass *ps, const struct diag_list *errs)
 {
 	struct cell *cell = &t->cell[col];
 	int k = strvec_find(&ps->objs, t->obj);
@@ -350,7 +318,7 @@ static void judge_cell(struct checker *c, size_t col, struct target *t,
 				 &cell->errors);
 		return;
 	}
-	if (ps->ret && all_built) {
+	if (ps->ret && ps->all_built) {
 		why = xasprintf("make exited with status %d", ps->ret);
 		cell_set(cell, CELL_FAIL, why);
 		free(why);
@@ -359,23 +327,15 @@ static void judge_cell(struct checker *c, size_t col, struct target *t,
 	cell_set(cell, CELL_OK, NULL);
 }
 
-static int col_failed(const struct checker *c, size_t col)
-{
-	size_t i;
-
-	for (i = 0; i < c->nr; i++)
-		if (c->t[i].cell[col].status == CELL_FAIL)
-			return 1;
-	return 0;
-}
-
 /* Give each new diagnostic to the touched file it is in. */
 static void add_new_warnings(struct checker *c, size_t col,
 			     const struct diag_list *fresh)
 {
-	int failed = col_failed(c, col);
 	size_t i, j;
-	int owner;
+	int owner, failed = 0;
+
+	for (j = 0; j < c->nr; j++)
+		failed |= c->t[j].cell[col].status == CELL_FAIL;
 
 	for (i = 0; i < fresh->nr; i++) {
 		const struct diag *d = &fresh->d[i];
@@ -406,14 +366,13 @@ static void judge_cells(struct checker *c, size_t col, struct pass *ps)
 {
 	const char *const roots[] = { c->shadow.dir, c->tree, NULL };
 	struct diag_list errs = DIAG_LIST_INIT;
-	int all_built = fresh_built(c, col, ps);
 	size_t i;
 
 	diag_parse(ps->text, roots, &errs);
 	for (i = 0; i < c->nr; i++) {
 		if (!cell_active(c, &c->t[i], col))
 			continue;
-		judge_cell(c, col, &c->t[i], ps, all_built, &errs);
+		judge_cell(c, col, &c->t[i], ps, &errs);
 		ps->judged++;
 		ps->ok += c->t[i].cell[col].status == CELL_OK;
 	}
@@ -501,11 +460,13 @@ static void report_col(struct checker *c, size_t col, const struct pass *ps,
 static void build_pass(struct checker *c, struct pass *ps)
 {
 	struct strvec objs = STRVEC_INIT;
-	size_t col;
+	size_t col, i;
 
 	for (col = 0; col < c->nr_cols; col++) {
-		if (col_active(c, col))
-			col_objects(c, col, &objs);
+		for (i = 0; i < c->nr; i++)
+			if (cell_active(c, &c->t[i], col))
+				strvec_push_unique(&objs, c->t[i].obj);
+		strvec_sort(&objs);
 		pass_init(c, col, &ps[col], 0, &objs);
 		if (ps[col].nr_fresh)
 			progress("[%s] building %zu touched object(s) (make -k -j%d)",
@@ -570,10 +531,11 @@ static void check_all(struct checker *c, int compare)
 
 void kbuild_run(struct checker *c)
 {
-	int compare = c->warnings;
-	size_t col;
+	int compare = 0;
+	size_t col, i;
+	char *o;
 
-	c->sparse = c->sparse && program_exists("sparse");
+	c->sparse = program_exists("sparse");
 	for (col = 0; col < c->nr_cols; col++) {
 		c->col_out[col] = xasprintf("%s/%s", c->work, c->col_name[col]);
 		c->col_log[col] = xasprintf("%s/%s-build.log", c->logdir,
@@ -587,9 +549,96 @@ void kbuild_run(struct checker *c)
 	shadow_init(&c->shadow, c->tree, c->orig_dir, c->work);
 	shadow_sync(&c->shadow, &c->touched);
 	prepare_all(c);
-	if (compare && !have_orig(c)) {
-		progress("kbuild-check: no originals in .iommu-dma/orig/: warnings are not compared");
-		compare = 0;
+	for (i = 0; i < c->touched.nr && !compare; i++) {
+		o = shadow_orig(&c->shadow, c->touched.v[i]);
+		compare = o != NULL;
+		free(o);
 	}
+	if (!compare)
+		progress("kbuild-check: no originals in .iommu-dma/orig/: warnings are not compared");
 	check_all(c, compare);
+}
+
+static int compile_one(struct checker *c, const struct target *t,
+		       const char *obj, const char *log)
+{
+	static const char *const flags[] = { "-std=gnu11", "-Wall", "-Wextra",
+		"-Werror", "-ffreestanding", "-nostdinc" };
+	struct child_process cmd = CHILD_PROCESS_INIT;
+	const char *cc = getenv("KCHECK_HOST_CC");
+	char *dir = xstrdup(obj);
+	size_t i;
+	int fd, ret;
+
+	*strrchr(dir, '/') = '\0';	/* <work>/host/<dir of the .c> */
+	mkdir_p(dir);
+	free(dir);
+	unlink(obj);
+	strvec_push(&cmd.env, "LC_ALL=C");
+	strvec_push(&cmd.args, cc && *cc ? cc : "gcc");
+	for (i = 0; i < ARRAY_SIZE(flags); i++)
+		strvec_push(&cmd.args, flags[i]);
+	strvec_pushf(&cmd.args, "-I%s/include", c->tree);
+	strvec_push(&cmd.args, "-c");
+	strvec_pushf(&cmd.args, "%s/%s", c->tree, t->src);
+	strvec_push(&cmd.args, "-o");
+	strvec_push(&cmd.args, obj);
+	fd = open_log(log, &cmd);
+	if (fd < 0)
+		die("cannot write %s", log);
+	cmd.out_fd = fd;
+	ret = run_command(&cmd);
+	dprintf(fd, "exit status %d\n", ret);
+	close(fd);
+	child_process_clear(&cmd);
+	return ret;
+}
+
+static void judge(struct checker *c, struct target *t, int ret,
+		  const char *log)
+{
+	const char *const roots[] = { c->tree, NULL };
+	struct diag_list dl = { 0 };
+	struct cell *cell = &t->cell[0];
+	char *text;
+
+	cell->log = log;
+	if (!ret) {
+		cell_set(cell, CELL_OK, NULL);
+		return;
+	}
+	cell_set(cell, CELL_FAIL, ret == 127 ? "compiler not found" : NULL);
+	text = read_file(log, NULL);
+	if (text)
+		diag_parse(text, roots, &dl);
+	diag_error_lines(&dl, t->src, t->file, t->obj, text, &cell->errors);
+	diag_clear(&dl);
+	free(text);
+}
+
+static void check_one(struct checker *c, struct target *t)
+{
+	char *obj = xasprintf("%s/host/%s", c->work, t->obj);
+	char *log = xasprintf("%s/host-%s.log", c->logdir, t->file), *p;
+	double t0 = now_sec();
+	int ret;
+
+	/* <logdir>/host-<file with / as _>.log */
+	for (p = log + strlen(c->logdir) + 1; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	ret = compile_one(c, t, obj, log);
+	progress("[host] %s: %s (%.1f s)", t->obj, ret ? "FAILED" : "ok",
+		 now_sec() - t0);
+	judge(c, t, ret, log);
+	free(obj);
+}
+
+void fixture_run(struct checker *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++)
+		if (!c->t[i].skip)
+			check_one(c, &c->t[i]);
 }

@@ -2,7 +2,8 @@
 /*
  * Kbuild mode: build the targets' objects with the tree's own kbuild, one
  * output directory per architecture, and compare their warnings with
- * those of the originals.
+ * those of the originals.  Fixture mode: compile them without kbuild
+ * (linux-fixtures) with the host compiler and -Werror.
  */
 #ifndef KCHECK_KBUILD_H
 #define KCHECK_KBUILD_H
@@ -10,5 +11,6 @@
 #include "checker.h"
 
 void kbuild_run(struct checker *c);
+void fixture_run(struct checker *c);
 
 #endif

@@ -64,25 +64,18 @@ int cmd_file_deps(const char *outdir, const char *obj, struct strvec *deps)
 	return ret;
 }
 
-/* The file a dependency is read from now. */
-static char *dep_source(const struct objcache *oc, const char *dep)
-{
-	char *p = oc->map ? oc->map(dep, oc->data) : NULL;
-
-	return p ? p : xstrdup(dep);
-}
-
 /*
  * A record's line for @dep: "dep HASH PATH", HASH "-" for no file.  The
  * content alone: a file replaced by the same text is no change.
  */
 static char *dep_line(const struct objcache *oc, const char *dep)
 {
-	char *src = dep_source(oc, dep);
+	/* the file a dependency is read from now */
+	char *src = oc->map ? oc->map(dep, oc->data) : NULL;
 	char *buf, *line;
 	size_t len;
 
-	buf = read_file(src, &len);
+	buf = read_file(src ? src : dep, &len);
 	free(src);
 	if (!buf)
 		return xasprintf("dep - %s", dep);

@@ -1,14 +1,114 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The output directories of kbuild mode (see prepare.h).
+ * The output directories of kbuild mode and their .config (see prepare.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "prepare.h"
 #include "util.h"
+
+#define STAMP_FORMAT "kbuild-check config 2"
+
+/* The table's symbols for the arch, sorted, in one line. */
+static char *symbol_list(const struct arch_desc *a)
+{
+	struct strvec syms = STRVEC_INIT;
+	char *list;
+	size_t i;
+
+	for (i = 0; i < a->syms.nr; i++)
+		strvec_push_unique(&syms, a->syms.v[i]);
+	strvec_sort(&syms);
+	list = strvec_join(&syms, " ");
+	strvec_clear(&syms);
+	return list;
+}
+
+char *config_stamp(const struct config_inputs *in)
+{
+	const struct arch_desc *a = in->arch;
+	unsigned long long h = FNV1A_INIT;
+	char *list = symbol_list(a);
+	char defconfig[32] = "target";
+	char *s;
+
+	if (in->defconfig) {
+		h = fnv1a(h, in->defconfig, strlen(in->defconfig));
+		snprintf(defconfig, sizeof(defconfig), "%016llx", h);
+	}
+	s = xasprintf("%s\nversion %s\nARCH=%s SRCARCH=%s CROSS_COMPILE=%s\ncompiler %s\ndefconfig %s %s\nsymbols %s\n",
+		      STAMP_FORMAT, in->version, a->make_arch, a->srcarch,
+		      in->cross, in->compiler, a->defconfig, defconfig, list);
+	free(list);
+	return s;
+}
+
+char *config_program_id(const char *name)
+{
+	char *path = program_path(name);
+	struct stat st;
+	char *id;
+
+	if (!path || stat(path, &st) < 0) {
+		free(path);
+		return xstrdup("none");
+	}
+	id = xasprintf("%s %lld %lld", path, (long long)st.st_size,
+		       (long long)st.st_mtime);
+	free(path);
+	return id;
+}
+
+char *config_read(const char *outdir)
+{
+	char *path = xasprintf("%s/.config", outdir);
+	char *text = read_file(path, NULL);
+	char *nl;
+
+	free(path);
+	if (!text)
+		return NULL;
+	nl = xasprintf("\n%s", text);	/* so that the first line matches */
+	free(text);
+	return nl;
+}
+
+int config_enabled(const char *config, const char *sym)
+{
+	char *y = xasprintf("\nCONFIG_%s=y\n", sym);
+	char *m = xasprintf("\nCONFIG_%s=m\n", sym);
+	int ret = config && (strstr(config, y) || strstr(config, m));
+
+	free(y);
+	free(m);
+	return ret;
+}
+
+int config_sym_ok(const char *config, const char *sym)
+{
+	if (*sym == '!')
+		return !config_enabled(config, sym + 1);
+	return config_enabled(config, sym);
+}
+
+enum prepare_mode config_prepare_mode(const char *have_stamp,
+				      const char *want_stamp,
+				      const char *config,
+				      const struct strvec *syms)
+{
+	size_t i;
+
+	if (!have_stamp || !config || strcmp(have_stamp, want_stamp))
+		return PREPARE_DEFCONFIG;
+	for (i = 0; i < syms->nr; i++)
+		if (!config_sym_ok(config, syms->v[i]))
+			return PREPARE_SYMBOLS;
+	return PREPARE_REUSE;
+}
 
 const char *kbuild_cross(const struct checker *c, size_t col)
 {
@@ -64,11 +164,9 @@ static char *defconfig_text(const struct checker *c,
 /* A defconfig is a file in arch/$(SRCARCH)/configs/ or a make target. */
 static int have_defconfig(const struct checker *c, const struct arch_desc *a)
 {
-	char *p, *text, *target;
-	int found;
+	char *text = defconfig_text(c, a), *p, *target;
+	int found = text != NULL;
 
-	text = defconfig_text(c, a);
-	found = text != NULL;
 	free(text);
 	if (found)
 		return 1;
@@ -121,7 +219,7 @@ void prepare_check_arches(struct checker *c)
 	}
 }
 
-/* The config inputs of a column (see config.h). */
+/* The config inputs of a column (see prepare.h). */
 static char *want_stamp(const struct checker *c, size_t col)
 {
 	const struct arch_desc *a = &c->table.arch[col];
@@ -146,28 +244,11 @@ char *prepare_stamp_path(const struct checker *c, size_t col)
 	return xasprintf("%s/kcheck.stamp", c->col_out[col]);
 }
 
-static void needed_syms(const struct checker *c, size_t col,
-			struct strvec *out)
-{
-	const struct arch_desc *a = &c->table.arch[col];
-	size_t i;
-
-	for (i = 0; i < a->syms.nr; i++)
-		strvec_push_unique(out, a->syms.v[i]);
-	for (i = 0; i < c->nr; i++) {
-		if (!cell_active(c, &c->t[i], col))
-			continue;
-		strvec_push_unique(out, c->t[i].sym);
-		if (c->t[i].member_sym)
-			strvec_push_unique(out, c->t[i].member_sym);
-	}
-}
-
 /* One column's configuration, run side by side with the others. */
 struct prep {
 	struct strvec syms;
 	enum prepare_mode mode;
-	char *stamp;
+	char *stamp, *stamp_path;
 	char *log;
 	int fd;
 	int failed;
@@ -323,24 +404,32 @@ static void verify_config(struct checker *c, size_t col,
 	free(config);
 }
 
+/* The table's symbols and the targets' must be set. */
 static void plan_prep(const struct checker *c, size_t col, struct prep *p)
 {
-	char *path = prepare_stamp_path(c, col);
-	char *have = read_file(path, NULL);
-	char *config = config_read(c->col_out[col]);
+	const struct strvec *a = &c->table.arch[col].syms;
+	char *config = config_read(c->col_out[col]), *have;
+	size_t i;
 
-	needed_syms(c, col, &p->syms);
+	for (i = 0; i < a->nr; i++)
+		strvec_push_unique(&p->syms, a->v[i]);
+	for (i = 0; i < c->nr; i++) {
+		if (!cell_active(c, &c->t[i], col))
+			continue;
+		strvec_push_unique(&p->syms, c->t[i].sym);
+		if (c->t[i].member_sym)
+			strvec_push_unique(&p->syms, c->t[i].member_sym);
+	}
+	p->stamp_path = prepare_stamp_path(c, col);
+	have = read_file(p->stamp_path, NULL);
 	p->stamp = want_stamp(c, col);
 	p->mode = config_prepare_mode(have, p->stamp, config, &p->syms);
 	free(config);
 	free(have);
-	free(path);
 }
 
 static void open_prep(const struct checker *c, size_t col, struct prep *p)
 {
-	char *path = prepare_stamp_path(c, col);
-
 	progress("[%s] preparing %s (%s)", c->col_name[col], c->col_out[col],
 		 p->mode == PREPARE_DEFCONFIG ? "from defconfig" :
 		 "enabling symbols");
@@ -351,27 +440,24 @@ static void open_prep(const struct checker *c, size_t col, struct prep *p)
 		p->fd = open_log(p->log, NULL);
 	if (p->fd < 0)
 		p->failed = 1;
-	unlink(path);	/* an interrupted prepare is done again */
-	free(path);
+	unlink(p->stamp_path);	/* an interrupted prepare is done again */
 }
 
 static void finish_prep(struct checker *c, size_t col, struct prep *p)
 {
-	char *path = prepare_stamp_path(c, col);
-
 	if (p->fd >= 0)
 		close(p->fd);
 	if (p->mode != PREPARE_REUSE && p->failed)
 		prepare_failed(c, col, p->log);
 	else if (p->mode != PREPARE_REUSE &&
-		 write_file_atomic(path, p->stamp, strlen(p->stamp)) < 0)
-		warn_msg("cannot write %s", path);
+		 write_file_atomic(p->stamp_path, p->stamp, strlen(p->stamp)) < 0)
+		warn_msg("cannot write %s", p->stamp_path);
 	if (col_active(c, col))
 		verify_config(c, col, &p->syms);
 	strvec_clear(&p->syms);
 	free(p->stamp);
 	free(p->log);
-	free(path);
+	free(p->stamp_path);
 }
 
 void prepare_all(struct checker *c)

@@ -9,11 +9,6 @@
 #include "targets.h"
 #include "util.h"
 
-static int valid_path(const char *p)
-{
-	return *p && *p != '/' && !strstr(p, "..") && !strchr(p, '\\');
-}
-
 static void manifest_line(const char *path, int lineno, char *line,
 		       struct strvec *files)
 {
@@ -30,7 +25,7 @@ static void manifest_line(const char *path, int lineno, char *line,
 		    path, lineno);
 	if (strlen(op) != 1 || !strchr("-+~!", *op))
 		die("%s:%d: unknown op '%s' (want -, +, ~ or !)", path, lineno, op);
-	if (!valid_path(file))
+	if (*file == '/' || strstr(file, "..") || strchr(file, '\\'))
 		die("%s:%d: bad file name '%s'", path, lineno, file);
 	if (*op != '!')
 		strvec_push_unique(files, file);
@@ -84,8 +79,7 @@ void targets_read_touched(struct checker *c)
 	size_t i;
 
 	if (!c->touched.nr) {
-		manifest = c->manifest ? xstrdup(c->manifest) :
-			   tree_path(c, ".iommu-dma/manifest");
+		manifest = tree_path(c, ".iommu-dma/manifest");
 		manifest_read(manifest, &c->touched);
 		if (!c->touched.nr)
 			die("%s lists no touched file", manifest);
@@ -178,65 +172,41 @@ static int resolve_kbuild(struct checker *c, struct target *t)
 	return 0;
 }
 
-static void resolve_one(struct checker *c, struct target *t)
-{
-	if (resolve_source(c, t) < 0)
-		return;
-	t->obj = xasprintf("%.*s.o", (int)(strlen(t->src) - 2), t->src);
-	if (c->fixture)
-		t->arches = 1;
-	else
-		resolve_kbuild(c, t);
-}
-
-/* Headers with no arch list: also every arch the run builds. */
-static void widen_headers(struct checker *c)
+void targets_resolve(struct checker *c)
 {
 	const struct header_desc *h;
 	unsigned int run = 0;
-	size_t i;
-
-	for (i = 0; i < c->nr; i++)
-		if (!c->t[i].skip && !ends_with(c->t[i].file, ".h"))
-			run |= c->t[i].arches;
-	for (i = 0; i < c->nr; i++) {
-		struct target *t = &c->t[i];
-
-		if (t->skip || c->fixture || !ends_with(t->file, ".h"))
-			continue;
-		h = arch_table_find_header(&c->table, t->file);
-		if (!h->arches)
-			t->arches |= run;
-	}
-}
-
-static void apply_only(struct checker *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nr; i++) {
-		struct target *t = &c->t[i];
-
-		if (!t->skip && c->only && !(t->arches & c->only))
-			t->skip = xstrdup("not built on the selected architectures");
-		if (!t->skip && c->only)
-			t->arches &= c->only;
-	}
-}
-
-void targets_resolve(struct checker *c)
-{
+	struct target *t;
 	size_t i;
 
 	c->nr = c->touched.nr;
 	c->t = xmalloc(c->nr * sizeof(*c->t));
 	memset(c->t, 0, c->nr * sizeof(*c->t));
 	for (i = 0; i < c->nr; i++) {
-		c->t[i].file = c->touched.v[i];
-		resolve_one(c, &c->t[i]);
+		t = &c->t[i];
+		t->file = c->touched.v[i];
+		if (resolve_source(c, t) < 0)
+			continue;
+		t->obj = xasprintf("%.*s.o", (int)(strlen(t->src) - 2), t->src);
+		if (c->fixture)
+			t->arches = 1;
+		else
+			resolve_kbuild(c, t);
+		if (!t->skip && !ends_with(t->file, ".h"))
+			run |= t->arches;
 	}
-	widen_headers(c);
-	apply_only(c);
+	for (i = 0; i < c->nr; i++) {
+		t = &c->t[i];
+		/* headers with no arch list: also every arch the run builds */
+		h = t->skip || c->fixture || !ends_with(t->file, ".h") ? NULL :
+		    arch_table_find_header(&c->table, t->file);
+		if (h && !h->arches)
+			t->arches |= run;
+		if (!t->skip && c->only && !(t->arches & c->only))
+			t->skip = xstrdup("not built on the selected architectures");
+		if (!t->skip && c->only)
+			t->arches &= c->only;
+	}
 }
 
 void targets_report_skips(const struct checker *c)
