@@ -10,10 +10,11 @@
  *   BOOT-RECORD disk=<ok|bad|error|hang> ...
  *
  * then powers the machine off. The disk check reads the first
- * bootcheck.size= bytes of /dev/vda (whose DMA goes through the IOMMU) and
- * compares their CRC-32 with bootcheck.crc= from the kernel command line.
- * The read runs in a child: a read the IOMMU never completes is reported as
- * "hang" after bootcheck.timeout= seconds instead of hanging the boot.
+ * bootcheck_size= bytes of /dev/vda (whose DMA goes through the IOMMU) and
+ * compares their CRC-32 with bootcheck_crc=, both from the kernel command
+ * line, which hands such parameters to /init as its environment. The read
+ * runs in a child: a read the IOMMU never completes is reported as "hang"
+ * after bootcheck_timeout= seconds instead of hanging the boot.
  *
  * Static, libc only: one source for x86_64 (host gcc -static) and arm64
  * (aarch64-linux-gnu-gcc -static).
@@ -34,8 +35,6 @@
 /* Line-buffered stdout: one write per line, not split by the kernel's. */
 #define record(fmt, ...) printf("BOOT-RECORD " fmt "\n", ##__VA_ARGS__)
 
-static char stdout_buf[4096];
-
 /* The initramfs has /dev, /proc and /sys, but no /dev/console. */
 static void setup_console(void)
 {
@@ -44,27 +43,13 @@ static void setup_console(void)
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	/* the kernel found no console to open: fd is 0 */
 	fd = open("/dev/console", O_RDWR | O_NOCTTY);
 	if (fd >= 0) {
-		dup2(fd, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
 	}
-	setvbuf(stdout, stdout_buf, _IOLBF, sizeof(stdout_buf));
-}
-
-static void read_line(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-
-	snprintf(buf, size, "%s", f ? "error" : "none");
-	if (f && !fgets(buf, size, f))
-		snprintf(buf, size, "error");
-	if (f)
-		fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
+	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 static int not_dot(const struct dirent *d)
@@ -78,6 +63,7 @@ static void record_groups(void)
 	struct dirent **groups, **devs;
 	char path[512], type[64];
 	int n, m, i, j;
+	FILE *f;
 
 	/* versionsort: the groups by number */
 	n = scandir(root, &groups, not_dot, versionsort);
@@ -85,7 +71,11 @@ static void record_groups(void)
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s/type", root,
 			 groups[i]->d_name);
-		read_line(path, type, sizeof(type));
+		f = fopen(path, "r");
+		if (!f || !fgets(type, sizeof(type), f))
+			snprintf(type, sizeof(type), "%s", f ? "error" : "none");
+		type[strcspn(type, "\n")] = '\0';
+		/* nothing closed or freed: /init powers off next */
 		snprintf(path, sizeof(path), "%s/%s/devices", root,
 			 groups[i]->d_name);
 		m = scandir(path, &devs, not_dot, alphasort);
@@ -97,7 +87,6 @@ static void record_groups(void)
 			printf("%s%s", j ? "," : "", devs[j]->d_name);
 		printf("\n");
 	}
-	/* nothing freed: /init powers off next */
 }
 
 /* Runs in the child: read SIZE bytes of DEV, print the disk line. */
@@ -136,7 +125,6 @@ static int check_disk(const char *dev, unsigned long size, const char *want)
 			crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
 		done += got;
 	}
-	close(fd);
 	crc = ~crc;
 	if (strtoul(want, NULL, 16) != crc) {
 		record("disk=bad crc=%08x want=%s bytes=%lu", crc, want, done);
@@ -148,21 +136,13 @@ static int check_disk(const char *dev, unsigned long size, const char *want)
 
 static void record_disk(void)
 {
-	char cmdline[4096], *want = NULL, *tok, *save;
-	unsigned long bytes = 0;
-	int seconds = 20, waited;
+	const char *want = getenv("bootcheck_crc");
+	const char *size = getenv("bootcheck_size");
+	const char *timeout = getenv("bootcheck_timeout");
+	unsigned long bytes = size ? strtoul(size, NULL, 0) : 0;
+	int seconds = timeout ? atoi(timeout) : 20, waited;
 	pid_t pid;
 
-	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
-	for (tok = strtok_r(cmdline, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		if (!strncmp(tok, "bootcheck.crc=", 14))
-			want = tok + 14;
-		else if (!strncmp(tok, "bootcheck.size=", 15))
-			bytes = strtoul(tok + 15, NULL, 0);
-		else if (!strncmp(tok, "bootcheck.timeout=", 18))
-			seconds = atoi(tok + 18);
-	}
 	if (!want || !bytes) {
 		record("disk=error reason=no-bootcheck-parameters");
 		return;

@@ -43,13 +43,14 @@ import sys
 import time
 import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from iommu_dma import PROG, errors, jsonout
 from iommu_dma.errors import ToolError
-from iommu_dma.spatch import echo
+from iommu_dma.spatch import echo, replace_file
 from iommu_dma.tree import KernelTree, kernel_cache, linked_copy
 
 TOP = Path(__file__).resolve().parents[2]
@@ -350,20 +351,6 @@ def render(result: BootResult) -> str:
 
 # ------------------------------------------------------------ the builds
 
-@dataclass(frozen=True)
-class Options:
-    kernel: str
-    arch: str = 'x86_64'
-    jobs: int = 2
-    work: Path | None = None
-    iommus: tuple[str, ...] = ()
-    modes: tuple[str, ...] = tuple(MODES)
-    timeout: float = BOOT_TIMEOUT
-    # The rewritten files as a caller already has them (the series: what
-    # its patches give); None: `iommu-dma apply` makes them.
-    rewritten: tuple[tuple[str, bytes], ...] | None = None
-
-
 class Work:
     """The work directory of one tree and arch."""
 
@@ -511,15 +498,11 @@ def make_source(kernel: Path, work: Work, stale: Sequence[str],
     are written anew (a fresh mtime), so kbuild rebuilds what the previous
     build made from their rewritten version."""
     progress(f'copying {kernel} to {work.src} (cp -al)')
-    if work.src.exists():
-        shutil.rmtree(work.src)
+    shutil.rmtree(work.src, ignore_errors=True)
     linked_copy(kernel, work.src)
-    for rel in stale:
-        path = work.src / rel
+    for path in (work.src / rel for rel in stale):
         if path.is_file():
-            data = path.read_bytes()
-            path.unlink()
-            path.write_bytes(data)
+            replace_file(path, path.read_bytes())
 
 
 def _entries(root: Path | str) -> Iterator[os.DirEntry]:
@@ -541,19 +524,22 @@ def touched_files(kernel: Path, src: Path) -> list[str]:
                   before.get(rel := os.path.relpath(e.path, src)) != e.inode())
 
 
-def rewrite(work: Work, options: Options, progress: Progress) -> None:
-    """src/ rewritten: with the caller's files (new files: the links to
+def rewrite(work: Work, options: argparse.Namespace,
+            progress: Progress) -> None:
+    """src/ rewritten: with the files of --rewritten, laid out as in
+    KERNEL (the series: what its patches give; new files: the links to
     KERNEL stay intact) or by `iommu-dma apply` as a subprocess (honours
     $IOMMU_DMA_COCCI)."""
-    if options.rewritten is not None:
-        progress(f'writing the {len(options.rewritten)} rewritten files '
-                 f'into {work.src}')
-        for rel, data in options.rewritten:
-            path = work.src / rel
-            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-            path.unlink(missing_ok=True)
-            path.write_bytes(data)
-            path.chmod(mode)
+    if options.rewritten:
+        top = Path(options.rewritten)
+        files = [p for p in top.rglob('*') if p.is_file()]
+        progress(f'writing the {len(files)} rewritten files into {work.src}')
+        for new in files:
+            path = work.src / new.relative_to(top)
+            if path.exists():
+                replace_file(path, new.read_bytes())
+            else:
+                path.write_bytes(new.read_bytes())
         return
     log = work.logs / 'rewrite.log'
     cocci = os.environ.get('IOMMU_DMA_COCCI')
@@ -593,8 +579,7 @@ def _digest(parts: Sequence[str]) -> str:
 def initramfs(arch: Arch, work: Work) -> Path:
     """initramfs.cpio holding the static /init (tools/boot/init.c)."""
     root = work.root / 'initramfs'
-    if root.exists():
-        shutil.rmtree(root)
+    shutil.rmtree(root, ignore_errors=True)
     for d in ('dev', 'proc', 'sys'):
         (root / d).mkdir(parents=True)
     log = work.logs / 'initramfs.log'
@@ -617,76 +602,70 @@ def disk_pattern(size: int = DISK_SIZE) -> bytes:
                     for i in range(size // 32 + 1))[:size]
 
 
-def boot_all(arch: Arch, work: Work, options: Options, progress: Progress
-             ) -> tuple[Row, ...]:
+def boot_all(arch: Arch, work: Work, options: argparse.Namespace,
+             progress: Progress) -> tuple[Row, ...]:
     """Boot pristine and rewritten per (iommu, mode), at most MAX_QEMU at
     once, and compare them."""
     cpio, data = initramfs(arch, work), disk_pattern()
     disk = work.root / 'disk.img'
     if not disk.exists() or disk.read_bytes() != data:
         disk.write_bytes(data)
-    check = (f'bootcheck.crc={zlib.crc32(data):08x} '
-             f'bootcheck.size={DISK_SIZE} bootcheck.timeout={DISK_TIMEOUT}')
-    pending = [(variant, iommu, mode) for iommu in options.iommus
-               for mode in options.modes
-               for variant in ('pristine', 'rewritten')]
-    progress(f'{len(pending)} boots, {MAX_QEMU} at a time (logs: '
+    check = (f'bootcheck_crc={zlib.crc32(data):08x} '
+             f'bootcheck_size={DISK_SIZE} bootcheck_timeout={DISK_TIMEOUT}')
+    pairs = [(iommu, mode) for iommu in options.iommus
+             for mode in options.modes]
+    progress(f'{2 * len(pairs)} boots, {MAX_QEMU} at a time (logs: '
              f'{work.logs}/<variant>-<iommu>-<mode>.console)')
-    running: list[tuple[tuple[str, ...], str, subprocess.Popen, float]] = []
-    records: dict[tuple[str, ...], BootRecord] = {}
-    try:
-        while pending or running:
-            while pending and len(running) < MAX_QEMU:
-                variant, iommu, mode = key = pending.pop(0)
-                log = str(work.logs / '-'.join(key))
-                with open(f'{log}.console', 'wb') as out, \
-                        open(f'{log}.qemu', 'wb') as err:
-                    proc = subprocess.Popen(
-                        (arch.qemu, *arch.iommus[iommu], '-m', '512M',
-                         '-nographic', '-no-reboot', '-nic', 'none',
-                         '-kernel', str(work.image(variant)),
-                         '-initrd', str(cpio), '-append',
-                         f'console={arch.console} panic=-1 rdinit=/init '
-                         f'{MODES[mode]} {check}',
-                         '-drive', f'file={disk},if=none,format=raw,id=d0,'
-                         'readonly=on', '-device', 'virtio-blk-pci,drive=d0,'
-                         'iommu_platform=on,disable-legacy=on'),
-                        stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-                running.append((key, log, proc, time.monotonic()))
-            time.sleep(0.1)
-            for r in list(running):
-                key, log, proc, started = r
-                timed_out = time.monotonic() - started > options.timeout
-                if proc.poll() is None and not timed_out:
-                    continue
-                running.remove(r)
-                proc.kill()         # a no-op once it has exited
+    procs: list[subprocess.Popen] = []
+
+    def boot(key: tuple[str, str, str]) -> BootRecord:
+        variant, iommu, mode = key
+        log, started = work.logs / '-'.join(key), time.monotonic()
+        with open(f'{log}.console', 'wb') as out, \
+                open(f'{log}.qemu', 'wb') as err:
+            procs.append(proc := subprocess.Popen(
+                (arch.qemu, *arch.iommus[iommu], '-m', '512M', '-nographic',
+                 '-no-reboot', '-nic', 'none', '-kernel',
+                 str(work.image(variant)), '-initrd', str(cpio), '-append',
+                 f'console={arch.console} panic=-1 rdinit=/init '
+                 f'{MODES[mode]} {check}',
+                 '-drive', f'file={disk},if=none,format=raw,id=d0,'
+                 'readonly=on', '-device', 'virtio-blk-pci,drive=d0,'
+                 'iommu_platform=on,disable-legacy=on'),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err))
+            try:
+                failed, timed_out = proc.wait(options.timeout) != 0, False
+            except subprocess.TimeoutExpired:
+                failed, timed_out = False, True
+                proc.kill()
                 proc.wait()
-                rec = records[key] = parse_console(
-                    Path(f'{log}.console').read_text(errors='replace'),
-                    Path(f'{log}.qemu').read_text(errors='replace'),
-                    timed_out, proc.returncode != 0 and not timed_out)
-                progress(f'booted {key[0]:9} {key[1]:6} {key[2]:11} '
-                         f'{rec.summary()} '
-                         f'({time.monotonic() - started:.1f} s)')
-    finally:
-        for _, _, proc, _ in running:
-            proc.kill()
-            proc.wait()
-    return tuple(Row(iommu, mode, p, r, compare(p, r))
-                 for iommu in options.iommus for mode in options.modes
-                 for p, r in [(records['pristine', iommu, mode],
-                               records['rewritten', iommu, mode])])
+        rec = parse_console(Path(f'{log}.console').read_text(errors='replace'),
+                            Path(f'{log}.qemu').read_text(errors='replace'),
+                            timed_out, failed)
+        progress(f'booted {variant:9} {iommu:6} {mode:11} {rec.summary()} '
+                 f'({time.monotonic() - started:.1f} s)')
+        return rec
+
+    with ThreadPoolExecutor(MAX_QEMU) as pool:
+        try:
+            records = list(pool.map(boot, [
+                (variant, iommu, mode) for iommu, mode in pairs
+                for variant in ('pristine', 'rewritten')]))
+        finally:        # Ctrl-C: no more boots, and none left running
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                proc.kill()         # a no-op once it has exited
+    return tuple(Row(iommu, mode, p, r, compare(p, r)) for (iommu, mode), p, r
+                 in zip(pairs, records[::2], records[1::2]))
 
 
 # ------------------------------------------------------------ the whole
 
-def run(options: Options, progress: Progress) -> BootResult:
-    arch = ARCHES.get(options.arch)
+def run(options: argparse.Namespace, progress: Progress) -> BootResult:
+    """The boot check of the command line's options."""
+    arch = ARCHES[options.arch]     # one of argparse's choices
     for kind, names, known, where in (
-            ('arch', (options.arch,), ARCHES, ''),
-            ('iommu', options.iommus, arch.iommus if arch else {},
-             f' for {options.arch}'),
+            ('iommu', options.iommus, arch.iommus, f' for {arch.name}'),
             ('mode', options.modes, MODES, '')):
         for name in names:
             if name not in known:
@@ -705,12 +684,12 @@ def run(options: Options, progress: Progress) -> BootResult:
     for tool in ('make', 'cpio', arch.cc, arch.qemu):
         if not shutil.which(tool):
             raise ToolError(f'{tool}: not found (make deps installs it)')
-    options = replace(options, iommus=options.iommus or tuple(arch.iommus))
+    options.iommus = options.iommus or tuple(arch.iommus)
     # One work directory per tree and arch: kbuild judges objects by
     # mtime, so objects built from another tree of the same release
     # would pass for this one's.
     where = _digest([str(tree.path.resolve())])[:8]
-    work = Work((options.work or kernel_cache() / 'boot') /
+    work = Work(Path(options.work or kernel_cache() / 'boot') /
                 f'{tree.series_name()}-{arch.name}-{where}')
     prune(work.root.parent, progress)
     work.root.mkdir(parents=True, exist_ok=True)
@@ -739,8 +718,8 @@ def prune(boot_root: Path, progress: Progress) -> None:
             shutil.rmtree(root)
 
 
-def _run_locked(options: Options, tree: KernelTree, arch: Arch, work: Work,
-                progress: Progress) -> BootResult:
+def _run_locked(options: argparse.Namespace, tree: KernelTree, arch: Arch,
+                work: Work, progress: Progress) -> BootResult:
     seconds: dict[str, float] = {}
     start = time.monotonic()
     state = work.load_state()
@@ -794,18 +773,10 @@ def _list(text: str) -> tuple[str, ...]:
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
-    top = Path(args.rewritten or '.')
-    rewritten = tuple(sorted((str(p.relative_to(top)), p.read_bytes())
-                             for p in top.rglob('*') if p.is_file())) \
-        if args.rewritten else None
-    options = Options(args.kernel, args.arch, args.jobs,
-                      Path(args.work) if args.work else None, args.iommu,
-                      args.modes, args.timeout, rewritten)
-
     def progress(msg: str) -> None:
         print(f'{PROG} boot: {msg}', file=sys.stderr, flush=True)
 
-    result = run(options, progress)
+    result = run(args, progress)
     sys.stdout.write(result.to_json() if args.json else render(result))
     steps = ', '.join(f'{k.replace("_", " ")} {v:.0f} s'
                       for k, v in result.seconds.items() if k != 'total')
@@ -827,9 +798,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--work', help='work root (default: KCACHE/boot, '
                    'shared by every clone and O=)')
     s.add_argument('--json', action='store_true', help='print JSON')
-    s.add_argument('--iommu', type=_list, default=(), help='comma-separated '
-                   '(default: all of the arch: x86_64 intel,amd,virtio; '
-                   'arm64 smmuv3,virtio)')
+    s.add_argument('--iommu', dest='iommus', type=_list, default=(),
+                   help='comma-separated (default: all of the arch: x86_64 '
+                   'intel,amd,virtio; arm64 smmuv3,virtio)')
     s.add_argument('--modes', type=_list, default=tuple(MODES),
                    help=f'comma-separated (default: {",".join(MODES)})')
     s.add_argument('--timeout', type=float, default=BOOT_TIMEOUT,
