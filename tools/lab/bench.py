@@ -37,12 +37,13 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from iommu_dma import era
 from iommu_dma.rewrite import (AUDIT, CORE_SHAPES, STEPS, core_state,
                                detect_core_shape, semantic_patch,
                                step_modes)
-from iommu_dma.spatch import CACHE_ENV, python_option
+from iommu_dma.spatch import CACHE_ENV, python_option, replace_file
 from iommu_dma.tree import KernelTree, linked_copy
 
 TOP = Path(__file__).resolve().parents[2]
@@ -163,11 +164,6 @@ def plain_command(cocci: str, modes: list[str], kernel: Path,
                              for arg in ('-D', mode))]
 
 
-def make_diff(kernel: Path, jobs: int) -> list[str]:
-    return ['make', '-s', '-C', str(TOP), 'diff', f'KERNEL={kernel}',
-            f'J={jobs}']
-
-
 def floor_command(kernel: Path, rule: Path) -> list[str]:
     """The scan piped into one spatch run of the trivial rule."""
     spatch = ' '.join(['spatch', *python_option(), '--sp-file', str(rule),
@@ -282,9 +278,8 @@ def checker_rows(checker: Path, kernel: Path, jobs: int,
     rows.append(Row('checker-warm', shown, [measure(cmd)]))
     edited = next(line.split()[0] for line in manifest.read_text().split('\n')
                   if line and not line.startswith('#'))
-    text = (copy / edited).read_bytes()
-    (copy / edited).unlink()    # a new file: never write through a link
-    (copy / edited).write_bytes(text + b'\n/* bench: edited */\n')
+    replace_file(copy / edited,     # a new file, not through a link
+                 (copy / edited).read_bytes() + b'\n/* bench: edited */\n')
     rows.append(Row('checker-edit', f'{shown}  ({edited} edited)',
                     [measure(cmd)]))
     return rows
@@ -304,19 +299,15 @@ def boot_rows(checker: Path, kernel: Path, jobs: int,
                [measure(cmd, env=env, stdout=result)])
     cached = Row('boot-cached', shown + '  (pristine image cached)',
                  [measure(cmd, env=env)])
-    return [kbuild_row(result), cold, cached]
-
-
-def kbuild_row(boot_json: Path) -> Row:
-    """The pristine kernel's kbuild time, as the cold boot measured it."""
     try:
-        took = json.loads(boot_json.read_text())['seconds']['build_pristine']
+        took = json.loads(result.read_text())['seconds']['build_pristine']
+        kbuild = Row('kbuild', 'make O=<dir> bzImage, tinyconfig + tools/'
+                     'boot/x86_64.config  (the cold boot\'s pristine build)',
+                     [Sample(took, 0.0, 0.0, 0)])
     except (OSError, ValueError, KeyError, TypeError):
-        return Row('kbuild', 'make bzImage (the cold boot failed)',
-                   [Sample(0.0, 0.0, 0.0, 1, False)])
-    return Row('kbuild', 'make O=<dir> bzImage, tinyconfig + '
-               'tools/boot/x86_64.config  (the cold boot\'s pristine build)',
-               [Sample(took, 0.0, 0.0, 0, False)])
+        kbuild = Row('kbuild', 'make bzImage (the cold boot failed)',
+                     [Sample(0.0, 0.0, 0.0, 1)])
+    return [kbuild, cold, cached]
 
 
 def series_rows(checker: Path, kernel: Path, jobs: int,
@@ -358,15 +349,18 @@ def series_boot_rows(checker: Path, kernel: Path, jobs: int,
     return rows
 
 
-def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
-              checker: Path | None, work: Path, plain_cap: float = 120,
-              log=print, boot: bool = False, series: bool = False
-              ) -> tuple[dict[str, Row], dict]:
-    tree = KernelTree.open(kernel)
+def run_bench(kernel: Path, args: argparse.Namespace, work: Path,
+              log: Callable[[str], None]) -> tuple[dict[str, Row], dict]:
+    load, tree = os.getloadavg()[0], KernelTree.open(kernel)
+    reps, plain_reps, plain_cap, jobs, checker, series, boot = (
+        max(1, args.reps), args.plain_reps, args.plain_cap, args.jobs,
+        args.checker, args.series, args.boot)
     work.mkdir(parents=True, exist_ok=True)
     rule = work / 'floor.cocci'
     rule.write_text(TRIVIAL_RULE)
-    diff, floor = make_diff(kernel, jobs), floor_command(kernel, rule)
+    diff = ['make', '-s', '-C', str(TOP), 'diff', f'KERNEL={kernel}',
+            f'J={jobs}']
+    floor = floor_command(kernel, rule)
     scan = SCAN + [str(kernel)]
     shown = ' '.join(diff) + f'  ({CACHE_ENV}='
     rows = {'diff': Row('diff', shown + '<empty dir>)'),
@@ -429,10 +423,10 @@ def run_bench(kernel: Path, reps: int, plain_reps: int, jobs: int,
 
     meta = {'kernel': str(kernel), 'version': tree.version(),
             'jobs': jobs, 'reps': reps, 'plain_reps': plain_reps,
-            'plain_cap': plain_cap,
-            'cores': os.cpu_count(),
+            'plain_cap': plain_cap, 'cores': os.cpu_count(),
             'loadavg_after': os.getloadavg()[0],
-            'date': time.strftime('%Y-%m-%d %H:%M:%S')}
+            'date': time.strftime('%Y-%m-%d %H:%M:%S'),
+            'loadavg_before': load}
     return rows, meta
 
 
@@ -477,19 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n, path in enumerate(args.kernels):
             kernel = Path(path).resolve()
-            load = os.getloadavg()[0]
-            rows, meta = run_bench(
-                kernel, max(1, args.reps), args.plain_reps, args.jobs,
-                args.checker, work / f'tree{n}', args.plain_cap,
-                log=lambda m: print(m, file=sys.stderr), boot=args.boot,
-                series=args.series)
-            meta['loadavg_before'] = load
+            rows, meta = run_bench(kernel, args, work / f'tree{n}',
+                                   lambda m: print(m, file=sys.stderr))
             results.append((rows, meta))
             trees.append(report(rows, meta))
             head = (f'bench: linux {meta["version"]} ({kernel}), '
                     f'{meta["cores"]} cores, -j{args.jobs}, median of '
                     f'{meta["reps"]} runs (plain: {args.plain_reps}), load '
-                    f'{load:.1f} -> {meta["loadavg_after"]:.1f}')
+                    f'{meta["loadavg_before"]:.1f} -> '
+                    f'{meta["loadavg_after"]:.1f}')
             print(table(rows, trees[-1]['targets'], head) + '\n')
     finally:
         if not args.work:

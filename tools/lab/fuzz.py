@@ -31,8 +31,7 @@ from pathlib import Path
 from iommu_dma import pipeline
 from iommu_dma.errors import ToolError
 from iommu_dma.events import Finding
-from iommu_dma.rewrite import discard
-from iommu_dma.tree import KernelTree
+from iommu_dma.tree import KernelTree, copy_files
 
 TOP = Path(__file__).resolve().parents[2]
 FIXTURES = TOP / 'linux-fixtures'
@@ -121,9 +120,8 @@ def gen_switch(rng, p, param, dom, muts) -> tuple[str, set[str]]:
     acc = accepted_set(rng, rng.random() < 0.85)
     group = [t for t in ('DMA', 'DMA_FQ') if t in acc]
     rng.shuffle(group)
-    shuffled = rng.random() < 0.15
     group.append('UNMANAGED')
-    if shuffled:
+    if rng.random() < 0.15:
         rng.shuffle(group)
         muts.append('labels-shuffled')
     if rng.random() < 0.3:
@@ -329,12 +327,12 @@ int main(void)
 '''
 
 
-def probe(v: Variant, source: Path, include: Path, work: Path,
+def probe(v: Variant, source: str, include: Path, work: Path,
           flags: bool) -> str:
     """Compile source with a main() that calls v's domain_alloc."""
     work.mkdir(parents=True, exist_ok=True)
     main = work / f'probe{v.n}.c'
-    main.write_text(f'#include "{source}"\n{PROBE_MAIN}')
+    main.write_text(f'{source}\n{PROBE_MAIN}')
     exe = work / f'probe{v.n}'
     cmd = ['gcc', '-w', '-O0', '-I', str(include), f'-DFN={v.fn}',
            f'-DOPS={v.ops}', '-o', str(exe), str(main)]
@@ -351,30 +349,23 @@ def probe(v: Variant, source: Path, include: Path, work: Path,
 
 def make_tree(root: Path, variants: list[Variant]) -> Path:
     shutil.rmtree(root, ignore_errors=True)
-    (root / DRIVERS).mkdir(parents=True)
-    shutil.copy(FIXTURES / 'Makefile', root / 'Makefile')
+    copy_files(FIXTURES, root, ['Makefile', f'{DRIVERS}/iommu.c'])
     shutil.copytree(FIXTURES / 'include', root / 'include')
-    shutil.copy(FIXTURES / DRIVERS / 'iommu.c', root / DRIVERS / 'iommu.c')
     for v in variants:
         (root / v.file).write_text(v.text)
     return root
 
 
 def apply_tree(root: Path, jobs: int) -> tuple[list[Finding], str | None]:
-    """Rewrite root like `iommu-dma apply`; findings, or the refusal."""
-    rewrite = None
+    """Rewrite root like `iommu-dma apply` (the same pipeline, proofs and
+    refusals); findings, or the refusal."""
     try:
-        tree = KernelTree.open(root)
-        # What apply ships: the same pipeline, proofs and refusals.
-        done = pipeline.prepare(tree, 'all', jobs, refuse=True)
-        rewrite = done.rewrite
-        pipeline.commit(done, force=False)
-        return rewrite.record.findings, None
+        with pipeline.prepared(KernelTree.open(root), 'all', jobs,
+                               refuse=True) as done:
+            pipeline.commit(done, force=False)
+            return done.rewrite.record.findings, None
     except ToolError as e:
         return [], str(e)
-    finally:
-        if rewrite is not None:
-            discard(rewrite)
 
 
 def compile_check(checker: Path, out: Path, root: Path) -> dict[str, str]:
@@ -440,7 +431,8 @@ def judge(v: Variant, root: Path, findings: list[Finding], refusal: str | None,
     if changed:
         if built.get(v.file) != 'ok':
             return Outcome(v, 'wrong', f'compile check: {built.get(v.file)}')
-        got = probe(v, root / v.file, root / 'include', work, True)
+        got = probe(v, (root / v.file).read_text(), root / 'include', work,
+                    True)
     else:
         got = v.before() + ' 0 0' + (' 0' if v.probe else '')
     differs = path_difference(v, got)
@@ -456,11 +448,7 @@ def judge(v: Variant, root: Path, findings: list[Finding], refusal: str | None,
 
 def check_generator(v: Variant, work: Path) -> None:
     """The generator's claim about a variant, against the variant itself."""
-    src = work / Path(v.file).name
-    src.parent.mkdir(parents=True, exist_ok=True)
-    src.write_text(v.text)
-    got = probe(v, src, FIXTURES / 'include', work, False)
-    src.unlink()
+    got = probe(v, v.text, FIXTURES / 'include', work, False)
     if got != v.before():
         raise ToolError(f'fuzz generator: variant {v.n} ({v.kind}) accepts '
                         f'{got!r}, the generator says {v.before()!r}')
@@ -543,16 +531,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out = Path(args.output)
     checker = out / 'checker' / 'kbuild-check'
-    if not checker.exists():
-        print(f'iommu-dma-fuzz: error: {checker}: run `make checker`',
-              file=sys.stderr)
-        return 2
     work = out / 'fuzz' if args.keep else \
         Path(tempfile.mkdtemp(prefix='iommu-dma-fuzz-'))
     if args.keep:
         shutil.rmtree(work, ignore_errors=True)
     start = time.time()
     try:
+        if not checker.exists():
+            raise ToolError(f'{checker}: run `make checker`')
         outcomes = fuzz(args.n, args.seed, args.batch, work, checker,
                         args.jobs)
     except ToolError as e:
