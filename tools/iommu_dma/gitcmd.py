@@ -24,15 +24,22 @@ HARDENED = ['-c', 'diff.noprefix=false', '-c', 'diff.mnemonicPrefix=false',
             '-c', 'advice.detachedHead=false']
 
 
+def _git(cwd: Path, args: tuple[str, ...], env: dict[str, str] | None = None,
+         stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(['git', *HARDENED, *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True,
+                          errors='surrogateescape',
+                          env=dict(os.environ, GIT_OPTIONAL_LOCKS='0',
+                                   **(env or {})))
+
+
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None,
-        check: bool = True, stdin: str | None = None) -> str:
-    """stdout of `git args` in cwd; a failure is a one-line ToolError."""
-    res = subprocess.run(['git', *HARDENED, *args], cwd=cwd, input=stdin,
-                         capture_output=True, text=True,
-                         errors='surrogateescape',
-                         env=dict(os.environ, GIT_OPTIONAL_LOCKS='0',
-                                  **(env or {})))
-    if check and res.returncode != 0:
+        check: bool = True, stdin: str | None = None,
+        codes: tuple[int, ...] = (0,)) -> str:
+    """stdout of `git args` in cwd; a failure (an exit status not in codes)
+    is a one-line ToolError."""
+    res = _git(cwd, args, env, stdin)
+    if check and res.returncode not in codes:
         why = (res.stderr or res.stdout).strip().splitlines()
         raise ToolError(f'git {args[0]} failed in {cwd}: '
                         f'{why[-1] if why else "exit " + str(res.returncode)}')
@@ -41,23 +48,12 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None,
 
 def grep(cwd: Path, *args: str) -> str:
     """`git grep args`: '' when nothing matches (exit 1), else its output."""
-    res = subprocess.run(['git', *HARDENED, 'grep', *args], cwd=cwd,
-                         capture_output=True, text=True,
-                         errors='surrogateescape',
-                         env=dict(os.environ, GIT_OPTIONAL_LOCKS='0'))
-    if res.returncode not in (0, 1):
-        why = res.stderr.strip().splitlines()
-        raise ToolError(f'git grep failed in {cwd}: '
-                        f'{why[-1] if why else "exit " + str(res.returncode)}')
-    return res.stdout
+    return run(cwd, 'grep', *args, codes=(0, 1))
 
 
 def ok(cwd: Path, *args: str) -> bool:
     """Whether `git args` succeeds (a question, not a step)."""
-    res = subprocess.run(['git', *HARDENED, *args], cwd=cwd,
-                         capture_output=True,
-                         env=dict(os.environ, GIT_OPTIONAL_LOCKS='0'))
-    return res.returncode == 0
+    return _git(cwd, args).returncode == 0
 
 
 def config(cwd: Path, key: str) -> str:
