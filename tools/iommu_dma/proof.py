@@ -98,7 +98,6 @@ class Evaluation:
     before: dict[str, list[tuple[int, ...]]]
     after: dict[str, list[tuple[int, ...]]]
     verdict: str | None         # proved / counterexample: ..., or None
-    program: str = ''
 
     @property
     def proved(self) -> bool:
@@ -114,11 +113,8 @@ def compiler() -> str:
 
 def program(types: DomainTypes, before: Gate, after: Gate,
             check: Check | None, where: str) -> tuple[str, list[str]]:
-    variables = list(before.variables)
-    for v in after.variables + ([check.legacy_var] if check and
-                                check.legacy_var else []):
-        if v not in variables:
-            variables.append(v)
+    variables = list(dict.fromkeys(before.variables + after.variables + (
+        [check.legacy_var] if check and check.legacy_var else [])))
     if len(variables) > MAX_VARS:
         raise Unmodelled(f'gate reads {len(variables)} variables')
     defined = {d.split()[1] for d in types.defines}
@@ -165,8 +161,6 @@ def program(types: DomainTypes, before: Gate, after: Gate,
 
 
 def rename(lines: list[str], old: str, new: str) -> list[str]:
-    if old == new:
-        return lines
     return [re.sub(rf'\b{re.escape(old)}\b', new, x) for x in lines]
 
 
@@ -196,7 +190,7 @@ def evaluate(types: DomainTypes, before: Gate, after: Gate,
         hit = _EVALUATED.get(text)
     if hit is None:
         hit = remember(text, variables, check, where,
-                       compile_and_run(text))
+                       outcomes([text])[text])
     if isinstance(hit, Unmodelled):
         raise Unmodelled(str(hit), hit.kind)
     return hit
@@ -224,8 +218,8 @@ def evaluate_all(requests: list[Request], jobs: int = 1) -> None:
 def remember(text: str, variables: list[str], check: Check | None,
              where: str, out: dict) -> 'Evaluation | Unmodelled':
     try:
-        hit: Evaluation | Unmodelled = parse_outcome(text, variables,
-                                                     check, where, out)
+        hit: Evaluation | Unmodelled = parse_outcome(variables, check,
+                                                     where, out)
     except Unmodelled as e:
         hit = e
     with _LOCK:
@@ -246,23 +240,6 @@ def compiler_identity() -> str:
 def outcome_key(text: str) -> str:
     return cache.key(b'iommu-dma proof outcome 1', compiler_identity(),
                      '\0'.join(CFLAGS), text)
-
-
-def cached_outcome(text: str) -> dict | None:
-    store = cache.Cache.from_env()
-    out = store.get(outcome_key(text)) if store else None
-    return out if isinstance(out, dict) else None
-
-
-def keep_outcome(text: str, out: dict) -> None:
-    store = cache.Cache.from_env()
-    if store is not None and out.get('status', 0) in (0, 1):
-        store.put(outcome_key(text), out)
-
-
-def compile_and_run(text: str) -> dict:
-    """outcomes() of one program."""
-    return outcomes([text])[text]
 
 
 def build_and_run(text: str) -> dict:
@@ -287,20 +264,20 @@ def outcomes(texts: list[str], jobs: int = 1) -> dict[str, dict]:
     compiler, flags and program text, like the spatch results in
     spatch.ResultCache), the others built as one batch() per job, side by
     side, and kept."""
+    store = cache.Cache.from_env()
     done: dict[str, dict] = {}
-    todo = []
     for text in texts:
-        out = cached_outcome(text)
-        if out is None:
-            todo.append(text)
-        else:
+        out = store.get(outcome_key(text)) if store else None
+        if isinstance(out, dict):
             done[text] = out
+    todo = [text for text in texts if text not in done]
     lanes = max(1, min(jobs, len(todo)))
     chunks = [todo[k::lanes] for k in range(lanes)] if todo else []
     with ThreadPoolExecutor(max(1, len(chunks))) as pool:
         for found in pool.map(batch_outcomes, chunks):
             for text, out in found.items():
-                keep_outcome(text, out)
+                if store is not None and out.get('status', 0) in (0, 1):
+                    store.put(outcome_key(text), out)
                 done[text] = out
     return done
 
@@ -372,16 +349,15 @@ def split_batch(stdout: str, n: int) -> list[tuple[int, str]] | None:
     return found if len(found) == n and lines is None else None
 
 
-def parse_outcome(text: str, variables: list[str], check: Check | None,
-                  where: str, out: dict) -> Evaluation:
+def parse_outcome(variables: list[str], check: Check | None, where: str,
+                  out: dict) -> Evaluation:
     if 'error' in out:
         raise Unmodelled(f'the gate does not compile as C: {out["error"]}')
-    run = subprocess.CompletedProcess([], out['status'], out['stdout'], '')
-    if run.returncode not in (0, 1):
-        raise ToolError(f'{where}: proof program failed '
-                        f'(status {run.returncode})')
-    ev = Evaluation(variables, {}, {}, None, text)
-    for line in run.stdout.splitlines():
+    status = out['status']
+    if status not in (0, 1):
+        raise ToolError(f'{where}: proof program failed (status {status})')
+    ev = Evaluation(variables, {}, {}, None)
+    for line in out['stdout'].splitlines():
         m = re.fullmatch(r'eval (\w+)((?: \w+=[01])*) before=([01]) '
                          r'after=([01])', line)
         if m:
@@ -394,7 +370,7 @@ def parse_outcome(text: str, variables: list[str], check: Check | None,
             ev.verdict = line
     if check and ev.verdict is None:
         raise ToolError(f'{where}: proof program gave no verdict')
-    if check and (run.returncode == 0) != ev.proved:
+    if check and (status == 0) != ev.proved:
         raise ToolError(f'{where}: proof program status and verdict '
                         f'disagree')
     return ev
@@ -406,10 +382,10 @@ def accepted(ev_side: dict[str, list[tuple[int, ...]]],
     out = []
     everything = 1 << len(variables)
     for name in types.names:
-        when = ev_side.get(types.short(name), [])
+        short = types.short(name)
+        when = ev_side.get(short, [])
         if not when:
             continue
-        short = types.short(name)
         if len(when) == everything:
             out.append(short)
             continue
