@@ -72,13 +72,6 @@ ADDED = re.compile(r'^(\t+)\.(' + '|'.join(NEW_FIELDS) +
 SIBLING = re.compile(r'^(\t+)\.(\w+)([ \t]+)=')
 
 
-def column(s: str) -> int:
-    col = 0
-    for ch in s:
-        col = (col // 8 + 1) * 8 if ch == '\t' else col + 1
-    return col
-
-
 def align_flags(text: str) -> str:
     """Pad the added flag initializers like their neighbours."""
     lines = text.split('\n')
@@ -107,22 +100,18 @@ def aligned(line: str, m: re.Match, block: list[str]) -> str:
         if s.group(3) == ' ':
             plain += 1
             continue
-        cols[column(ln[:s.end() - 1])] += 1
+        cols[len(ln[:s.end() - 1].expandtabs())] += 1
         tabs = tabs or '\t' in s.group(3)
     if sum(cols.values()) <= plain:     # mostly `.x = y`: keep that
         return line
     target = cols.most_common(1)[0][0]
     name = f'{m.group(1)}.{m.group(2)}'
-    col = column(name)
+    col = len(name.expandtabs())
     if col >= target:
         return line
-    if tabs:
-        pad = ''
-        while col < target:
-            pad += '\t'
-            col = (col // 8 + 1) * 8
-    else:
-        pad = ' ' * (target - col)
+    # tabs: each one to the next multiple of 8, until target is reached
+    pad = '\t' * (-(-target // 8) - col // 8) if tabs else \
+        ' ' * (target - col)
     return f'{name}{pad}= {m.group(3)},'
 
 
