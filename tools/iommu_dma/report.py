@@ -15,8 +15,7 @@ from pathlib import Path
 
 from . import era, gate, jsonout, proof
 from .errors import ToolError
-from .events import (AllocDef, Event, Finding, Gate, LegacyBinding, Ops,
-                     OpsAlloc)
+from .events import AllocDef, Finding, Gate, LegacyBinding, Ops, OpsAlloc
 from .gate import Unmodelled
 from .proof import Check, DomainTypes
 from .rewrite import CORE_SHAPES, Rewrite
@@ -84,23 +83,17 @@ class Report:
         }
 
 
-def inventory(rewrite: Rewrite) -> tuple[list[Event], gate.Facts,
-                                          gate.Facts]:
-    """The inventory events and the gate facts of the drivers, before and
-    after the rewrite: what the rules read of them (rewrite.READ)."""
-    before = gate.Facts(rewrite.read_before)
-    after = gate.Facts(rewrite.read_after)
-    after.functions.update((k, v) for k, v in before.functions.items()
-                           if k[0] not in rewrite.record.files)
-    return rewrite.read_before, before, after
-
-
 def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     """Evaluate every ops' gate before and after the computed rewrite."""
     tree, record = rewrite.tree, rewrite.record
     types = proof.domain_types(tree.read(IOMMU_H))
     facts = rewrite.era or era.read(tree)
-    events, before, after = inventory(rewrite)
+    # The inventory events and the gate facts of the drivers, before and
+    # after the rewrite: what the rules read of them (rewrite.READ)
+    events = rewrite.read_before
+    before, after = gate.Facts(events), gate.Facts(rewrite.read_after)
+    after.functions.update((k, v) for k, v in before.functions.items()
+                           if k[0] not in record.files)
     allocs = {(e.file, e.ops): e for e in events
               if isinstance(e, OpsAlloc) and e.field == 'domain_alloc'}
     paging = {(e.file, e.ops): e for e in events
@@ -114,7 +107,7 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     for e in record.changes:
         if isinstance(e, Gate):
             gates.setdefault((e.file, e.function), []).append(
-                f'{types_short(e.removed)} ({e.shape})')
+                f'{e.removed.removeprefix(proof.TYPE_PREFIX)} ({e.shape})')
     def new_row(e: Ops) -> Row:
         key = (e.file, e.ops)
         row = Row(e.file, e.ops, e.line)
@@ -160,11 +153,6 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
     return Report(record.series_name, record.version, record.core_shape,
                   record.dma_fq, [types.short(n) for n in types.names],
                   rows)
-
-
-def types_short(name: str) -> str:
-    return name[len(proof.TYPE_PREFIX):] \
-        if name.startswith(proof.TYPE_PREFIX) else name
 
 
 def proof_requests(row: Row, rewrite: Rewrite, types: DomainTypes,
