@@ -29,10 +29,6 @@ class Event:
     file: str
     rule: str | None = field(default=None, kw_only=True)   # which .cocci
 
-    @classmethod
-    def names(cls) -> set[str]:
-        return {f.name for f in fields(cls)}
-
     def to_json(self) -> dict[str, Any]:
         return {'event': self.KIND, **{k: v for k, v in asdict(self).items()
                                       if v is not None}}
@@ -299,7 +295,7 @@ def parse(raw: dict[str, Any] | Event) -> Event:
     if cls is None:
         raise ToolError(f'{data.get("file", "?")}: unknown event {kind!r} '
                         f'from the rules')
-    unknown = set(data) - cls.names()
+    unknown = set(data) - {f.name for f in fields(cls)}
     if unknown:
         raise ToolError(f'{data.get("file", "?")}: event {kind!r} with '
                         f'unknown field {sorted(unknown)[0]!r}')
