@@ -120,9 +120,9 @@ class Function:
         stmts = {((f.line, f.col), (f.end_line or 0, f.end_col or 0)): f
                  for f in fn.of('stmt')}
         stack: list[Stmt] = []
-        for (start, end), f in sorted(stmts.items(),
-                                      key=lambda x: (x[0][0],
-                                                     _neg(x[0][1]))):
+        # outer first: by start, then the later end first
+        for (start, end), f in sorted(stmts.items(), key=lambda x: (
+                x[0][0], (-x[0][1][0], -x[0][1][1]))):
             s = Stmt(HEADS.get(f.text or '', 'other'), start, end)
             if s.kind in ('if', 'switch'):
                 conds = at['cond' if s.kind == 'if' else 'switch'][start]
@@ -272,10 +272,6 @@ class Function:
                 if p.index == f.index and (f.text, p.text) not in out:
                     out.append((f.text or '', p.text or ''))
         return out
-
-
-def _neg(pos: Pos) -> Pos:
-    return (-pos[0], -pos[1])
 
 
 def ifs(s: Stmt) -> list[Stmt]:
