@@ -202,14 +202,6 @@ def step_result(scratch: Path, cocci: str, before: dict[str, bytes],
     return found, files, snapshot(scratch, files)
 
 
-def run_steps(scratch: Path, steps: list[tuple[str, list[str]]],
-              modes: list[str], jobs: int
-              ) -> list[StepResult]:
-    """(cocci, files) in order, each run_step()."""
-    return [run_step(scratch, cocci, files, modes, jobs)
-            for cocci, files in steps]
-
-
 def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1) -> Rewrite:
     """Run every step on a scratch copy; the tree is not touched."""
     if parts not in PARTS:
@@ -278,9 +270,9 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
         if not set(drivers) & set(core_files):
             # the header and core steps beside the drivers' (their files
             # are disjoint); else every step in order
-            side = aside.submit(run_steps, scratch, [
-                (cocci, scopes[step.scope]) for step, cocci in planned
-                if step.scope != 'drivers'], modes, jobs)
+            side = aside.submit(lambda: [
+                run_step(scratch, cocci, scopes[step.scope], modes, jobs)
+                for step, cocci in planned if step.scope != 'drivers'])
         driver_steps = [c for s, c in planned if s.scope == 'drivers']
         flags = driver_steps[0] if driver_steps[:1] == [
             'iommu_ops_dma_flags'] else None
