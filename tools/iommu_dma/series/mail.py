@@ -162,9 +162,4 @@ def publish(stage: list[Path], out: Path, previous: Version | None
         keep.mkdir()
         for f in previous.files:
             f.rename(keep / f.name)
-    written = []
-    for f in stage:
-        dst = out / f.name
-        shutil.move(str(f), dst)
-        written.append(dst)
-    return written
+    return [Path(shutil.move(f, out / f.name)) for f in stage]
