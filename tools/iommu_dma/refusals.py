@@ -96,10 +96,6 @@ def partly_rewritten(tree: KernelTree, candidates: list[str],
     return done, pending
 
 
-def name_files(files: list[str]) -> str:
-    return ', '.join(files)
-
-
 def before_write(tree: KernelTree, candidates: list[str], files: list[str],
                  changes: list[Event], force: bool = False) -> None:
     """Refuse to write files into tree (whose candidate files were
@@ -107,18 +103,18 @@ def before_write(tree: KernelTree, candidates: list[str], files: list[str],
     done, pending = partly_rewritten(tree, candidates, changes)
     if done and pending:
         raise ToolError(
-            f'partly rewritten tree: already rewritten: {name_files(done)}; '
-            f'still comparing IOMMU_DOMAIN_DMA: {name_files(pending)}; '
+            f'partly rewritten tree: already rewritten: {", ".join(done)}; '
+            f'still comparing IOMMU_DOMAIN_DMA: {", ".join(pending)}; '
             f'restore the originals (.iommu-dma/orig/) or finish by hand; '
             f'nothing written')
     bad = read_only(tree, files)
     if bad:
-        raise ToolError(f'read-only: {name_files(bad)}: make them writable; '
+        raise ToolError(f'read-only: {", ".join(bad)}: make them writable; '
                         f'nothing written')
     if not force:
         dirty = uncommitted(tree, files)
         if dirty:
             raise ToolError(
                 f'uncommitted changes in files to rewrite: '
-                f'{name_files(dirty)}: commit or stash them, or use '
+                f'{", ".join(dirty)}: commit or stash them, or use '
                 f'FORCE=1 (--force); nothing written')
