@@ -240,7 +240,6 @@ def parser() -> argparse.ArgumentParser:
     for s in (apply, diff):
         s.add_argument('--json', action='store_true',
                        help='one JSON object on stdout')
-    for s in (apply, diff):
         s.add_argument('--allow-dma-loss', default='', metavar='OPS,...',
                        help='rewrite even though these drivers (struct '
                        'iommu_ops or domain_alloc names) lose what the '
@@ -268,13 +267,11 @@ def parser() -> argparse.ArgumentParser:
 def cmd_series(args: argparse.Namespace) -> int:
     from .series import Options, generate
     res = generate(args.kernel, Options(
-        out=Path(args.out), split={'1': 'driver'}.get(args.split, args.split),
-        signoff=args.signoff,
-        prefixes=Path(args.prefixes) if args.prefixes else None,
-        checkpatch=Path(args.checkpatch) if args.checkpatch else None,
-        checker=Path(args.checker) if args.checker else None,
-        work_root=Path(args.work_root) if args.work_root else None,
-        jobs=args.jobs, boot=args.boot, reroll=args.reroll, rfc=args.rfc,
+        out=args.out, split={'1': 'driver'}.get(args.split, args.split),
+        signoff=args.signoff, prefixes=args.prefixes,
+        checkpatch=args.checkpatch, checker=args.checker,
+        work_root=args.work_root, jobs=args.jobs, boot=args.boot,
+        reroll=args.reroll, rfc=args.rfc,
         subject_prefix=args.subject_prefix, to=tuple(args.to),
         cc=tuple(args.cc), maintainers=not args.no_maintainers,
         suggested_by=args.suggested_by, link=args.link, force=args.force,
@@ -300,20 +297,21 @@ def add_series(sub) -> None:
                        'with a cover letter, every step build-checked')
     s.add_argument('kernel', metavar='KERNEL', help='pristine kernel tree '
                    '(a git tree: its HEAD is the base)')
-    s.add_argument('-o', '--out', required=True, help='output directory; '
-                   'a series already there moves to OUT/v<N>/')
+    s.add_argument('-o', '--out', type=Path, required=True,
+                   help='output directory; a series already there moves to '
+                   'OUT/v<N>/')
     s.add_argument('--split', choices=('stage', 'driver', '0', '1'),
                    default='stage',
                    help='stage: fields and flags, core, dropped comparisons '
                    '(default); driver (or 1): one patch per driver and '
                    'step; 0: one patch')
     s.add_argument('--signoff', help="'Name <email>' (default: git config)")
-    s.add_argument('--prefixes', help='subject prefix table')
-    s.add_argument('--checkpatch', help='checkpatch.pl for a tree '
+    s.add_argument('--prefixes', type=Path, help='subject prefix table')
+    s.add_argument('--checkpatch', type=Path, help='checkpatch.pl for a tree '
                    'without scripts/checkpatch.pl (run with --no-tree)')
-    s.add_argument('--checker', help='kbuild-check (default: '
+    s.add_argument('--checker', type=Path, help='kbuild-check (default: '
                    '$IOMMU_DMA_OUT/checker/kbuild-check)')
-    s.add_argument('--work-root', help='run directories (default: '
+    s.add_argument('--work-root', type=Path, help='run directories (default: '
                    'KCACHE, ~/.cache/iommu-dma; boot builds: KCACHE/boot)')
     s.add_argument('-j', '--jobs', type=int, default=2,
                    help='spatch and build jobs')
