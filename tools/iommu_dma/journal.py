@@ -100,9 +100,11 @@ class Journal:
     def leftover(self) -> bool:
         return self.dir.exists()
 
+    def intent(self) -> dict:
+        return json.loads((self.dir / INTENT).read_text())
+
     def entries(self) -> list[Entry]:
-        intent = json.loads((self.dir / INTENT).read_text())
-        return [Entry(**e) for e in intent['files']]
+        return [Entry(**e) for e in self.intent()['files']]
 
     # -- writing -------------------------------------------------------
 
@@ -147,9 +149,8 @@ class Journal:
                 write_durable(path, (self.dir / 'new' / e.file).read_bytes(),
                               like=path)
             crash_point(f'replaced-{n}')
-        intent = json.loads((self.dir / INTENT).read_text())
-        for rel in (e.file for e in self.entries()
-                    if intent.get('keep_orig', True)):
+        keep_orig = self.intent().get('keep_orig', True)
+        for rel in (e.file for e in self.entries() if keep_orig):
             write_durable(self.state / 'orig' / rel,
                           (self.dir / 'orig' / rel).read_bytes())
         for name in STATE_FILES:
@@ -165,8 +166,7 @@ class Journal:
             if sha256(path.read_bytes()) != e.before:
                 write_durable(path, (self.dir / 'orig' / e.file).read_bytes(),
                               like=path)
-        intent = json.loads((self.dir / INTENT).read_text())
-        for rel in intent.get('orig_new', []):
+        for rel in self.intent().get('orig_new', []):
             (self.state / 'orig' / rel).unlink(missing_ok=True)
         for name in STATE_FILES:
             old = self.dir / 'oldstate' / name
@@ -223,8 +223,7 @@ class Journal:
             if not staged.exists() or sha256(staged.read_bytes()) != want:
                 return False
         if kind == 'new':
-            intent = json.loads((self.dir / INTENT).read_text())
-            for name, digest in intent.get('state', {}).items():
+            for name, digest in self.intent().get('state', {}).items():
                 staged = self.dir / 'state' / name
                 if not staged.exists() or \
                         sha256(staged.read_bytes()) != digest:
