@@ -112,23 +112,17 @@ def macro_fields(text: str) -> dict[str, str]:
 IOMMUFD_DIR = 'drivers/iommu/iommufd/'
 
 
+def fn_body(text: str, fn: str) -> str:
+    """The body of fn's definition in text, '' without one."""
+    m = re.search(rf'\b{re.escape(fn)}\s*\([^;{{}}]*\)\s*\{{', text)
+    return initializer(text, m.end()) if m else ''
+
+
 def returned_types(text: str, fn: str) -> tuple[str, ...]:
     """The IOMMU_DOMAIN_IDENTITY / _DMA that fn's body returns."""
-    m = re.search(rf'\b{re.escape(fn)}\s*\([^;{{}}]*\)\s*\{{', text)
-    if not m:
-        return ()
-    body = initializer(text, m.end())
     found = set(re.findall(r'\breturn\s+IOMMU_DOMAIN_(IDENTITY|DMA)\b',
-                           body))
+                           fn_body(text, fn)))
     return tuple(t for t in ('IDENTITY', 'DMA') if t in found)
-
-
-def capable_says_deferred_flush(text: str, fn: str) -> bool:
-    m = re.search(rf'\b{re.escape(fn)}\s*\([^;{{}}]*\)\s*\{{', text)
-    if not m:
-        return False
-    body = initializer(text, m.end())
-    return re.search(r'\bIOMMU_CAP_DEFERRED_FLUSH\b', body) is not None
 
 
 def ops_map(tree: KernelTree, files: list[str]) -> list[OpsMap]:
@@ -149,7 +143,8 @@ def ops_map(tree: KernelTree, files: list[str]) -> list[OpsMap]:
                 row.fields.setdefault(f.group(1), f.group(2).strip())
             capable = row.fields.get('capable', '')
             row.deferred_flush = bool(re.fullmatch(r'\w+', capable)) and \
-                capable_says_deferred_flush(text, capable)
+                re.search(r'\bIOMMU_CAP_DEFERRED_FLUSH\b',
+                          fn_body(text, capable)) is not None
             def_type = row.fields.get('def_domain_type', '')
             if re.fullmatch(r'\w+', def_type):
                 row.def_types = returned_types(text, def_type)
