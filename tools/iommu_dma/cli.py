@@ -163,19 +163,19 @@ def cmd_drift(args: argparse.Namespace) -> int:
                             f'manifest: {release},', 1)
     got = text.splitlines(keepends=True)
     want = expected.read_text().splitlines(keepends=True)
+    diff = ''.join(difflib.unified_diff(want, got, f'expected/{expected.name}',
+                                        'regenerated'))
     if args.json:
         sys.stdout.write(jsonout.document(
             'drift', 'no drift' if got == want else 'drift', str(tree.path),
             {'series_name': tree.series_name(), 'expected': str(expected),
-             'diff': ''.join(difflib.unified_diff(
-                 want, got, f'expected/{expected.name}', 'regenerated'))}))
+             'diff': diff}))
         return 0 if got == want else 1
     if got == want:
         print(f'{PROG}: {tree.path}: no drift against {expected.name} '
               f'({len(want)} lines)')
         return 0
-    sys.stdout.writelines(difflib.unified_diff(
-        want, got, f'expected/{expected.name}', 'regenerated'))
+    sys.stdout.write(diff)
     print(f'{PROG}: {tree.path}: drift: the rules no longer produce '
           f'{expected.name}', file=sys.stderr)
     return 1
