@@ -30,7 +30,7 @@ from typing import Iterator
 
 from . import era, events, gate, layout, parsecheck, upstream, version
 from .errors import ToolError
-from .events import Event, Finding
+from .events import CHANGES, Event, Finding   # CHANGES: a file changed
 from .journal import Journal, sha256
 from .holdback import hold_back_partial
 from .record import Record
@@ -84,9 +84,6 @@ REREAD = (AUDIT, gate.RULE)
 READ_MODES = ['report', 'record']
 # Modes of the core step (and of its shape detection, which runs it).
 CORE_MODES = ['patch', 'record']
-# Events that say a file was changed.
-CHANGES = (events.Gate, events.Flag, events.LegacyBinding, events.Field,
-           events.Core)
 
 
 def cocci_dir() -> Path:
