@@ -40,9 +40,9 @@ SEED_FLAGS = {
 
 # ---- text helpers ---------------------------------------------------------
 
-def fill(text: str) -> str:
+def fill(text: str, **indents: str) -> str:
     return textwrap.fill(text, WIDTH, break_long_words=False,
-                         break_on_hyphens=False)
+                         break_on_hyphens=False, **indents)
 
 
 def wrap(*paragraphs: str) -> str:
@@ -52,11 +52,8 @@ def wrap(*paragraphs: str) -> str:
 
 
 def itemize(lines: list[str]) -> str:
-    return '\n'.join(textwrap.fill(line, WIDTH, initial_indent='  - ',
-                                   subsequent_indent='    ',
-                                   break_long_words=False,
-                                   break_on_hyphens=False)
-                     for line in lines)
+    return '\n'.join(fill(line, initial_indent='  - ',
+                          subsequent_indent='    ') for line in lines)
 
 
 def joined(items: list[str], word: str = 'and') -> str:
