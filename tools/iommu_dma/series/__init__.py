@@ -227,8 +227,9 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
         b4prep.check(ctx.kernel, branch)    # before any build
     repo = ctx.run.tree
     kdoc = repo / 'scripts' / 'kernel-doc'     # cheap: before any build
-    kdoc_line = checks.kernel_doc(kdoc, repo, rewrite.before, {
-        f: rewrite.after(f) for f in record.files}) if kdoc.is_file() else \
+    after = {f: rewrite.after(f) for f in record.files}
+    kdoc_line = checks.kernel_doc(kdoc, rewrite.before, after) \
+        if kdoc.is_file() else \
         'kernel-doc: not run (the tree has no scripts/kernel-doc)'
     start = init_repo(ctx, base, record.files)
     keep_originals(repo, rewrite)
@@ -263,9 +264,7 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
         done.append('checkpatch: not run (the tree has no '
                     'scripts/checkpatch.pl and none was given)')
     done.append(kdoc_line)
-    done.append(checks.git_am(repo, start, numbered,
-                              {f: rewrite.after(f) for f in record.files},
-                              ctx.ident.env()))
+    done.append(checks.git_am(repo, start, numbered, after, ctx.ident.env()))
     if booted:
         done.append('boot: the final tree and pristine built for x86_64 '
                     'and booted under QEMU behind every IOMMU it emulates, '

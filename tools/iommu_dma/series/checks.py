@@ -76,8 +76,7 @@ def checkpatch(script: Path, tree_mode: bool, cwd: Path,
                             f'{counts[2]} checks); nothing written')
 
 
-def kernel_doc_warnings(script: Path, cwd: Path, rel: str,
-                        text: bytes) -> set[str]:
+def kernel_doc_warnings(script: Path, rel: str, text: bytes) -> set[str]:
     """kernel-doc's warnings on text as rel, without line numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / rel
@@ -92,12 +91,12 @@ def kernel_doc_warnings(script: Path, cwd: Path, rel: str,
             if 'warning' in ln or 'error' in ln}
 
 
-def kernel_doc(script: Path, cwd: Path, before: dict[str, bytes],
+def kernel_doc(script: Path, before: dict[str, bytes],
                after: dict[str, bytes]) -> str:
     headers = sorted(f for f in after if f.endswith('.h'))
     for rel in headers:
-        new = kernel_doc_warnings(script, cwd, rel, after[rel]) - \
-            kernel_doc_warnings(script, cwd, rel, before[rel])
+        new = kernel_doc_warnings(script, rel, after[rel]) - \
+            kernel_doc_warnings(script, rel, before[rel])
         if new:
             raise ToolError(f'scripts/kernel-doc: {sorted(new)[0]}; '
                             f'nothing written')
