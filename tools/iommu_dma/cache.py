@@ -4,7 +4,7 @@ $IOMMU_DMA_CACHE (make: $(O)/cache) holds one JSON file per key; unset,
 nothing is kept and everything is computed. A key is a SHA-256 over
 length-prefixed parts, the first naming what is kept and its format, so
 no two inputs share a key and a format change is a new key. spatch's
-per-file results (spatch.ResultCache) and the proof programs' outcomes
+per-file results (spatch.run) and the proof programs' outcomes
 (proof.outcomes) are kept here.
 """
 

@@ -262,7 +262,7 @@ def outcomes(texts: list[str], jobs: int = 1) -> dict[str, dict]:
     """Per program text, {'error': first compiler error} or {'status':
     .., 'stdout': ..}: read from $IOMMU_DMA_CACHE/proof/ (kept there by
     compiler, flags and program text, like the spatch results in
-    spatch.ResultCache), the others built as one batch() per job, side by
+    spatch.run), the others built as one batch() per job, side by
     side, and kept."""
     store = cache.Cache.from_env()
     done: dict[str, dict] = {}

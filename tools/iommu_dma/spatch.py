@@ -20,7 +20,7 @@ from .errors import ToolError
 EVENT_PREFIX = 'IOMMU-DMA '
 MIN_VERSION = (1, 1, 1)
 TIMEOUT = 200  # seconds per file, as the kernel's .cocciconfig
-# A directory for per-file results (see ResultCache); unset: no cache.
+# A directory for per-file results (see run()); unset: no cache.
 CACHE_ENV = cache.ENV
 CACHE_FORMAT = b'iommu-dma spatch result 1'
 
@@ -128,44 +128,6 @@ def python_option() -> list[str]:
     return ['--python', python]
 
 
-class ResultCache:
-    """What one semantic patch did to one file, keyed by everything it read.
-
-    Every run gives spatch one group per file, so a file's result (its new
-    text and the events naming it) depends only on the spatch version, the
-    rule files, the command line, the file's path and its content. A rerun
-    on a tree whose candidate files did not change (the next rc, the next
-    CI job) then costs no spatch at all; any change to any of those inputs
-    is a different key. Only clean runs are stored (in cache.Cache).
-    """
-
-    def __init__(self, store: cache.Cache):
-        self.store = store
-
-    @classmethod
-    def from_env(cls) -> 'ResultCache | None':
-        store = cache.Cache.from_env()
-        return cls(store) if store else None
-
-    @staticmethod
-    def key(sp: SemanticPatch, cmd: list[str], rel: str,
-            data: bytes) -> str:
-        return cache.key(CACHE_FORMAT, spatch_version(), sp.name,
-                         sp.text(), '\0'.join(cmd), rel, data)
-
-    def get(self, key: str) -> tuple[list[dict], bytes | None] | None:
-        entry = self.store.get(key)
-        if not isinstance(entry, dict):
-            return None
-        after = entry['after']
-        return entry['events'], (None if after is None else
-                                 bytes.fromhex(after))
-
-    def put(self, key: str, events: list[dict], after: bytes | None) -> None:
-        self.store.put(key, {'events': events,
-                             'after': None if after is None else after.hex()})
-
-
 def command(sp: SemanticPatch, modes: list[str]) -> list[str]:
     """The spatch command line run() uses for sp in these modes, but for
     --sp-file (a generated file's name is not part of what it reads)."""
@@ -186,32 +148,41 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
     Any exception spatch reports for any file fails the whole run. With
     $IOMMU_DMA_CACHE set, files whose result is in the result cache are
     not run again; the events and files are the same either way.
+
+    The result cache: every run gives spatch one group per file, so a
+    file's result (its new text, hex, or None, and the events naming it)
+    depends only on the spatch version, the rule files, the command line,
+    the file's path and its content. A rerun on a tree whose candidate
+    files did not change (the next rc, the next CI job) then costs no
+    spatch at all; any change to any of those inputs is a different key.
+    Only clean runs are stored (in cache.Cache).
     """
     if not files:
         return []
     cmd = command(sp, modes)
-    cache = ResultCache.from_env()
+    store = cache.Cache.from_env()
     before = {rel: (cwd / rel).read_bytes() for rel in files}
-    keys = {rel: ResultCache.key(sp, cmd, rel, data)
-            for rel, data in before.items()} if cache else {}
+    keys = {rel: cache.key(CACHE_FORMAT, spatch_version(), sp.name,
+                           sp.text(), '\0'.join(cmd), rel, data)
+            for rel, data in before.items()} if store else {}
     events: dict[str, list[dict]] = {}
     missing = []
     for rel in files:
-        hit = cache.get(keys[rel]) if cache else None
-        if hit is None:
+        hit = store.get(keys[rel]) if store else None
+        if not isinstance(hit, dict):
             missing.append(rel)
             continue
-        events[rel], after = hit
-        if after is not None:
-            replace_file(cwd / rel, after)
+        events[rel] = hit['events']
+        if hit['after'] is not None:
+            replace_file(cwd / rel, bytes.fromhex(hit['after']))
     new = _run(sp, cwd, missing, cmd, jobs)
     by_file = split_by_file(new, missing, sp.name)
     for rel in missing:
         events[rel] = by_file[rel]
         after = (cwd / rel).read_bytes()
-        if cache:
-            cache.put(keys[rel], by_file[rel],
-                      None if after == before[rel] else after)
+        if store:
+            store.put(keys[rel], {'events': by_file[rel], 'after': None if
+                                  after == before[rel] else after.hex()})
     return [e for rel in files for e in events[rel]]
 
 
