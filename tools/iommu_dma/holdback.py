@@ -35,18 +35,15 @@ def hold_back_partial(rewrite) -> list[str]:
     tree: Path = rewrite.tree.path
     partial = partial_functions(record)
     files = sorted({f for f, _ in partial})
-    afters = getattr(rewrite, 'step_after', [])
+    afters = rewrite.step_after
     for rel in files:
-        declared = None
+        declared = (tree / rel).read_bytes()    # if no declare step did
         for step, after in zip(record.steps, afters):
             if step['phase'] == 'declare' and rel in after:
                 declared = after[rel]
         (scratch / rel).unlink()
-        if declared is None:
-            shutil.copy2(tree / rel, scratch / rel)
-        else:
-            (scratch / rel).write_bytes(declared)
-            shutil.copymode(tree / rel, scratch / rel)
+        (scratch / rel).write_bytes(declared)
+        shutil.copymode(tree / rel, scratch / rel)
     record.changes = [e for e in record.changes
                       if not (e.file in files and isinstance(e, Gate))]
     for step, after in zip(record.steps, afters):
