@@ -108,7 +108,9 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
         if isinstance(e, Gate):
             gates.setdefault((e.file, e.function), []).append(
                 f'{e.removed.removeprefix(proof.TYPE_PREFIX)} ({e.shape})')
-    def new_row(e: Ops) -> Row:
+    rows = []
+    for e in sorted((e for e in events if isinstance(e, Ops)),
+                    key=lambda e: (e.file, e.line)):
         key = (e.file, e.ops)
         row = Row(e.file, e.ops, e.line)
         alloc = allocs.get(key) or paging.get(key)
@@ -117,12 +119,8 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
         row.flags = list(flags.get(key, []))
         if key in legacy:
             row.flags.append(f'use_dma_iommu=false when {legacy[key]}')
-        row.removed = sorted(gates.get((row.file, row.function), [])) \
-            if row.function else []
-        return row
-    ops = sorted((e for e in events if isinstance(e, Ops)),
-                 key=lambda e: (e.file, e.line))
-    rows = [new_row(e) for e in ops]
+        row.removed = sorted(gates.get((row.file, row.function), []))
+        rows.append(row)
     # Each proof is a C program: all are built at once (proof.evaluate_all
     # keeps the results by program text), then read row by row.
     requests: dict[int, list[proof.Request] | Unmodelled] = {}
