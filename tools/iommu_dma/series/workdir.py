@@ -48,27 +48,16 @@ class RunDir:
     path: Path                  # the slot
     lock: IO[str]
     removed: list[str] = field(default_factory=list)   # stale runs
+    tree: Path = field(init=False)
+    build: Path = field(init=False)
+    logs: Path = field(init=False)
+    stage: Path = field(init=False)
+    reusable: Path = field(init=False)  # while build/ has no half-made object
 
-    @property
-    def tree(self) -> Path:
-        return self.path / 'tree'
-
-    @property
-    def build(self) -> Path:
-        return self.path / 'build'
-
-    @property
-    def logs(self) -> Path:
-        return self.path / 'logs'
-
-    @property
-    def stage(self) -> Path:
-        return self.path / 'stage'
-
-    @property
-    def reusable(self) -> Path:
-        """Present while build/ holds no half-made object."""
-        return self.path / 'build.reusable'
+    def __post_init__(self) -> None:
+        self.tree, self.build, self.logs, self.stage, self.reusable = (
+            self.path / name for name in ('tree', 'build', 'logs', 'stage',
+                                          'build.reusable'))
 
     @classmethod
     def create(cls, root: Path, name: str) -> 'RunDir':
