@@ -240,9 +240,9 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
                                 for f in record.files}, ctx.run.path) \
         if ctx.opts.boot else None
 
-    older = [v for v in ([current] if current else []) + list(kept.values())
-             if v.number < number]
-    previous = max(older, key=lambda v: v.number) if older else None
+    previous = max((v for v in (current, *kept.values())
+                    if v and v.number < number),
+                   key=lambda v: v.number, default=None)
     change_id = next((v.change_id for v in (current, *kept.values())
                       if v and v.change_id), None) or mail.new_change_id()
     range_diff = previous_range(ctx, repo, start, top, previous)
