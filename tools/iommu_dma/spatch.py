@@ -219,33 +219,26 @@ def echo(cmd: list[str], cwd: Path | None = None) -> None:
         print(f'  {where}{shlex.join(cmd)}', file=sys.stderr, flush=True)
 
 
-def run_file_groups(cmd: list[str], cwd: Path, files: list[str], jobs: int,
-                    name: str) -> subprocess.CompletedProcess:
-    """spatch cmd over files, one group per file: matches never cross
-    files. The group list is a file of our own, so runs can share cwd."""
-    cmd = list(cmd)
-    if jobs > 1 and len(files) > 1:
-        cmd += ['-j', str(jobs)]
-    fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{name}.',
-                                  suffix='.groups')
-    with os.fdopen(fd, 'w', errors='surrogateescape') as f:
-        f.write('\n\n'.join(files) + '\n')
-    echo(cmd + ['--file-groups', groups], cwd)
-    try:
-        return subprocess.run(cmd + ['--file-groups', groups], cwd=cwd,
-                              capture_output=True, text=True,
-                              errors='surrogateescape')
-    finally:
-        os.unlink(groups)
-
-
 def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
          jobs: int) -> list[dict]:
+    """spatch cmd over files, one group per file: matches never cross
+    files. The group list is a file of our own, so runs can share cwd."""
     if not files:
         return []
     with tempfile.TemporaryDirectory(prefix='iommu-dma-sp-') as tmp:
-        res = run_file_groups(cmd + ['--sp-file', str(sp.sp_file(Path(tmp)))],
-                              cwd, files, jobs, sp.name)
+        cmd = cmd + ['--sp-file', str(sp.sp_file(Path(tmp)))] + (
+            ['-j', str(jobs)] if jobs > 1 and len(files) > 1 else [])
+        fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{sp.name}.',
+                                      suffix='.groups')
+        with os.fdopen(fd, 'w', errors='surrogateescape') as f:
+            f.write('\n\n'.join(files) + '\n')
+        cmd += ['--file-groups', groups]
+        echo(cmd, cwd)
+        try:
+            res = subprocess.run(cmd, cwd=cwd, capture_output=True,
+                                 text=True, errors='surrogateescape')
+        finally:
+            os.unlink(groups)
     interrupted_or_failed(res, sp.name)
     return [json.loads(line[len(EVENT_PREFIX):])
             for line in res.stdout.splitlines()
