@@ -48,23 +48,17 @@ class Record:
             if event not in target:
                 target.append(event)
 
-    def add_finding(self, **what) -> Finding:
-        finding = Finding(**what)
-        if finding not in self.findings:
-            self.findings.append(finding)
-        return finding
-
-    def manifest_lines(self) -> list[str]:
-        lines = {e.manifest() for e in self.changes + self.findings}
-        lines.discard(None)
-        return sorted(lines)
+    def add_finding(self, **what) -> None:
+        self.add_events([Finding(**what)])
 
     def manifest(self) -> str:
+        lines = {e.manifest() for e in self.changes + self.findings}
+        lines.discard(None)
         head = [f'# iommu-dma manifest: {self.series_name}, '
                 f'parts={self.parts}',
                 '# <file> <symbol> <op> <what>; op: - removed, + added, '
                 '~ rewritten, ! needs a human, = done upstream']
-        return '\n'.join(head + self.manifest_lines()) + '\n'
+        return '\n'.join(head + sorted(lines)) + '\n'
 
     def flags_by_ops(self) -> dict[tuple[str, str], list[str]]:
         """(file, ops) -> flags the rewrite gave that ops initializer."""
