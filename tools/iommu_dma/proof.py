@@ -246,9 +246,9 @@ def build_and_run(text: str) -> dict:
     with tempfile.TemporaryDirectory(prefix='iommu-dma-proof-') as tmp:
         src, exe = Path(tmp) / 'proof.c', Path(tmp) / 'proof'
         src.write_text(text)
-        echo([compiler(), *CFLAGS, '-o', str(exe), str(src)])
-        res = subprocess.run([compiler(), *CFLAGS, '-o', str(exe),
-                              str(src)], capture_output=True, text=True)
+        cmd = [compiler(), *CFLAGS, '-o', str(exe), str(src)]
+        echo(cmd)
+        res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             first = next((x for x in res.stderr.splitlines()
                           if 'error' in x), res.stderr.strip())
