@@ -217,18 +217,14 @@ class Journal:
         return orig, new, odd
 
     def staged_intact(self, kind: str) -> bool:
-        for e in self.entries():
-            staged = self.dir / kind / e.file
-            want = e.after if kind == 'new' else e.before
-            if not staged.exists() or sha256(staged.read_bytes()) != want:
-                return False
+        want = {f'{kind}/{e.file}': e.after if kind == 'new' else e.before
+                for e in self.entries()}
         if kind == 'new':
-            for name, digest in self.intent().get('state', {}).items():
-                staged = self.dir / 'state' / name
-                if not staged.exists() or \
-                        sha256(staged.read_bytes()) != digest:
-                    return False
-        return True
+            want.update((f'state/{name}', digest) for name, digest in
+                        self.intent().get('state', {}).items())
+        return all((self.dir / rel).exists() and
+                   sha256((self.dir / rel).read_bytes()) == digest
+                   for rel, digest in want.items())
 
     def recover(self) -> str | None:
         """Finish or undo an interrupted apply; say what was done."""
