@@ -91,6 +91,14 @@ def legacy_of(record: Record, rel: str) -> list[LegacyBinding]:
             if isinstance(e, LegacyBinding) and e.file == rel]
 
 
+def flagged(record: Record, line: str, legacy: str) -> list[str]:
+    """line.format(f=file, ops=, flags=) per ops given flags, with legacy
+    after it where the legacy binding clears use_dma_iommu."""
+    return [line.format(f=f, ops=ops, flags=', '.join(fl)) + (
+        legacy if any(e.ops == ops for e in legacy_of(record, f)) else '')
+        for (f, ops), fl in sorted(record.flags_by_ops().items())]
+
+
 def unflagged_files(record: Record) -> list[str]:
     """Drivers that took DMA domains and declare no flag (only with
     ALLOW_DMA_LOSS: the proofs refuse them otherwise)."""
@@ -241,11 +249,8 @@ def drop_message(record: Record, rel: str) -> tuple[str, str]:
 def stage_declare_message(record: Record) -> tuple[str, str]:
     """Fields and every driver's flags in one patch."""
     _, fields_body = fields_message(record)
-    drivers = []
-    for (f, ops), fl in sorted(record.flags_by_ops().items()):
-        legacy = ', cleared with the legacy binding' if any(
-            e.ops == ops for e in legacy_of(record, f)) else ''
-        drivers.append(f'{ops} ({f}): {", ".join(fl)}{legacy}')
+    drivers = flagged(record, '{ops} ({f}): {flags}',
+                      ', cleared with the legacy binding')
     head, _, tail = fields_body.rpartition('\n\nNothing reads')
     body = (head + '\n\nEvery driver whose domain_alloc accepts these types '
             'declares them:\n\n' + itemize(drivers) + '\n\nNothing reads' +
@@ -397,12 +402,8 @@ def cover_blurb(record: Record, phases: list[str], split: str,
              f'("{SEED_SUBJECT}"), with the differences listed below.')]
     if split != '0':
         paras.append(outline(record, phases))
-    drivers = []
-    for (f, ops), fl in sorted(record.flags_by_ops().items()):
-        legacy = ' (cleared with the legacy binding)' if any(
-            e.ops == ops for e in legacy_of(record, f)) else ''
-        drivers.append(f'{f} ({ops}): {", ".join(fl)}{legacy}')
-    paras.append('Drivers:\n' + itemize(drivers))
+    paras.append('Drivers:\n' + itemize(flagged(
+        record, '{f} ({ops}): {flags}', ' (cleared with the legacy binding)')))
     found = findings_list(record)
     if found:
         paras.append('Behaviour changes, and comparisons left in place:\n' +
