@@ -302,10 +302,8 @@ def render(report: Report) -> str:
             alloc += ' (paging)'
         marks = [cell(r, t) for t in report.types]
         flags = ','.join(f for f in r.flags if ' ' not in f) or '-'
-        if r.proof is None:
-            verdict = '-'
-        else:
-            verdict = 'proved' if r.proof == 'proved' else 'FAILED'
+        verdict = '-' if r.proof is None else \
+            'proved' if r.proof == 'proved' else 'FAILED'
         cells.append((r.file, r.ops, alloc, *marks, flags, verdict))
     widths = [max(len(c[i]) for c in cells) for i in range(len(head) - 1)]
     for k, c in enumerate(cells):
@@ -318,15 +316,12 @@ def render(report: Report) -> str:
             some = [a for a in accepted if '[' in a]
             if some:
                 out.append(f'    ? {side}: {", ".join(some)}')
-        for f in r.flags:
-            if ' ' in f:
-                out.append(f'    + {f}')
+        out += [f'    + {f}' for f in r.flags if ' ' in f]
         if r.removed:
             out.append(f'    - removed {", ".join(r.removed)}')
         if r.failed:
             out.append(f'    x {r.proof}')
-        for f in r.findings:
-            out.append(f'    ! {f.report()}')
+        out += [f'    ! {f.report()}' for f in r.findings]
     s = report.summary()
     out += ['', f"{s['ops']} struct iommu_ops initializers "
             f"({s['with_domain_alloc']} with .domain_alloc, "

@@ -187,20 +187,19 @@ def render(tree: KernelTree, fn: str, rows: list[OpsMap],
         lines.append('  '.join(x.ljust(w) for x, w in zip(c, widths))
                      .rstrip())
     s = summary(rows)
-    lines.append('')
-    lines.append(f"{s['ops']} struct iommu_ops initializers ({s['not_hardware']}"
-                 f" of iommufd, no hardware); {s['use_dma_iommu']} with DMA "
-                 f"API domains, {s['allow_dma_fq']} with flush queues; "
-                 f"{len(s['legacy'])} with a legacy .domain_alloc, only "
-                 f"asked for IOMMU_DOMAIN_UNMANAGED"
-                 + (f" ({', '.join(s['legacy'])})" if s['legacy'] else ''))
+    lines += ['', f"{s['ops']} struct iommu_ops initializers "
+              f"({s['not_hardware']} of iommufd, no hardware); "
+              f"{s['use_dma_iommu']} with DMA API domains, "
+              f"{s['allow_dma_fq']} with flush queues; {len(s['legacy'])} "
+              f"with a legacy .domain_alloc, only asked for "
+              f"IOMMU_DOMAIN_UNMANAGED" +
+              (f" ({', '.join(s['legacy'])})" if s['legacy'] else '')]
     if s['def_dma']:
         lines.append(f"{len(s['def_dma'])} still name IOMMU_DOMAIN_DMA as "
                      f"the default type a device asks for, in "
                      f".def_domain_type() ({', '.join(s['def_dma'])}): a "
                      f"choice of default, not an allocation")
-    for f in findings:
-        lines.append(f'  ! {f.file}: {f.function}(): {f.message}')
+    lines += [f'  ! {f.file}: {f.function}(): {f.message}' for f in findings]
     return '\n'.join(lines) + '\n'
 
 
