@@ -83,10 +83,8 @@ def read(tree: KernelTree) -> Era:
         if (tree.path / IOMMU_C).exists() else ''
     header = strip_comments(tree.read(IOMMU_H))
     in_drivers = cookie_drivers(tree)
-    if cookie_calls(core) > 0:
-        cookie = 'core'
-    else:
-        cookie = 'drivers' if in_drivers else 'none'
+    cookie = 'core' if cookie_calls(core) > 0 else \
+        'drivers' if in_drivers else 'none'
     dma_fq = bool(DMA_FQ_DEFINE.search(header)) and \
         not MASKED_CALL.search(core)
     return Era(cookie, dma_fq, in_drivers, bool(COOKIE_GUARD.search(core)))
