@@ -132,12 +132,8 @@ class KernelTree:
     def nested_tree(self, rel: str) -> bool:
         """rel lies in another kernel tree inside this one (the era
         fixtures under linux-fixtures/eras/): not part of this tree."""
-        parent = Path(rel).parent
-        while parent != Path('.'):
-            if (self.path / parent / IOMMU_H).exists():
-                return True
-            parent = parent.parent
-        return False
+        return any((self.path / parent / IOMMU_H).exists()
+                   for parent in Path(rel).parents[:-1])    # not '.'
 
     def state_dir(self) -> Path:
         return self.path / STATE_DIR
