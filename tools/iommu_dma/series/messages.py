@@ -222,8 +222,8 @@ def core_paragraphs(record: Record, dead_next: bool) -> list[str]:
 
 
 def core_message(record: Record) -> tuple[str, str]:
-    paras = core_paragraphs(record, dead_next=True)
-    return 'Allocate DMA API domains as IOMMU_DOMAIN_UNMANAGED', wrap(*paras)
+    return ('Allocate DMA API domains as IOMMU_DOMAIN_UNMANAGED',
+            wrap(*core_paragraphs(record, dead_next=True)))
 
 
 def drop_message(record: Record, rel: str) -> tuple[str, str]:
