@@ -239,15 +239,6 @@ def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
                                  text=True, errors='surrogateescape')
         finally:
             os.unlink(groups)
-    interrupted_or_failed(res, sp.name)
-    return [json.loads(line[len(EVENT_PREFIX):])
-            for line in res.stdout.splitlines()
-            if line.startswith(EVENT_PREFIX)]
-
-
-def interrupted_or_failed(res: subprocess.CompletedProcess,
-                          name: str) -> None:
-    """Ctrl-C (KeyboardInterrupt) or a failed rule (ToolError)."""
     if res.returncode < 0 or 'UnixExit(-1)' in res.stderr:
         # Killed by a signal, or its workers were (Ctrl-C reaches the
         # whole process group): an interruption, not a failed rule.
@@ -256,4 +247,7 @@ def interrupted_or_failed(res: subprocess.CompletedProcess,
               if line.startswith('EXN') or 'error' in line.lower()]
     if res.returncode != 0 or errors:
         detail = errors[0] if errors else res.stderr.strip()[-300:]
-        raise ToolError(f'{name}: spatch failed: {detail}')
+        raise ToolError(f'{sp.name}: spatch failed: {detail}')
+    return [json.loads(line[len(EVENT_PREFIX):])
+            for line in res.stdout.splitlines()
+            if line.startswith(EVENT_PREFIX)]
