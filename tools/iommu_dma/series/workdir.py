@@ -123,12 +123,9 @@ class Base:
 
 def head_blobs(repo: Path, files: list[str]) -> dict[str, str]:
     out = gitcmd.run(repo, 'ls-tree', '-r', '-z', 'HEAD', '--', *files)
-    blobs = {}
-    for entry in out.split('\0'):
-        if entry:
-            meta, path = entry.split('\t', 1)
-            blobs[path] = meta.split()[2]
-    return blobs
+    # '<mode> blob <id>\t<path>' entries
+    return {path: meta.split()[2] for meta, path in
+            (entry.split('\t', 1) for entry in out.split('\0') if entry)}
 
 
 def uncommitted(kernel: KernelTree, files: list[str]) -> list[str]:
