@@ -41,9 +41,8 @@ def table_prefix(rel: str, table: list[tuple[str, str]]) -> str | None:
 
 def history_prefix(kernel: KernelTree, rel: str) -> str | None:
     """The prefix most used by the last 50 commits touching rel."""
-    if not kernel.is_git():
-        return None
-    if not gitcmd.ok(kernel.path, 'rev-parse', '--verify', '-q', 'HEAD'):
+    if not kernel.is_git() or \
+            not gitcmd.ok(kernel.path, 'rev-parse', '--verify', '-q', 'HEAD'):
         return None
     log = gitcmd.run(kernel.path, 'log', '--no-merges', '-n', '50',
                      '--format=%s', 'HEAD', '--', rel, check=False)
