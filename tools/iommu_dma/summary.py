@@ -26,9 +26,8 @@ def summary(record: Record, verb: str) -> str:
     if record.findings:
         lines.append('for a human (behaviour changes, and code the rules '
                      'left as it was):')
-        for e in sorted(record.findings,
-                        key=lambda e: (e.file, e.function)):
-            lines.append(f'  {e.file}: {e.summary()}')
+        lines += [f'  {e.file}: {e.summary()}' for e in sorted(
+            record.findings, key=lambda e: (e.file, e.function))]
     if record.files:
         lines.append(f'{len(record.files)} files {verb}')
     elif not done:
