@@ -47,13 +47,9 @@ def read_version(where: Path) -> Version | None:
         raise ToolError(f'{where}: patches of versions '
                         f'{", ".join(map(str, sorted(numbers)))} side by '
                         f'side; keep one')
-    change_id = None
-    for f in files:
-        m = re.search(r'^change-id: (\S+)$', f.read_text(errors='replace'),
-                      re.M)
-        if m:
-            change_id = m.group(1)
-    return Version(numbers.pop(), tuple(files), change_id)
+    ids = [m.group(1) for f in files if (m := re.search(
+        r'^change-id: (\S+)$', f.read_text(errors='replace'), re.M))]
+    return Version(numbers.pop(), tuple(files), ids[-1] if ids else None)
 
 
 def versions(out: Path) -> tuple[Version | None, dict[int, Version]]:
