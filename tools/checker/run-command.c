@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,9 +133,7 @@ int open_log(const char *path, const struct child_process *cmd)
 
 static int is_executable(const char *path)
 {
-	struct stat st;
-
-	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+	return is_file(path) && !access(path, X_OK);
 }
 
 char *program_path(const char *name)

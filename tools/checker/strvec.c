@@ -94,7 +94,5 @@ void strvec_clear(struct strvec *sv)
 	for (i = 0; i < sv->nr; i++)
 		free(sv->v[i]);
 	free(sv->v);
-	sv->v = NULL;
-	sv->nr = 0;
-	sv->alloc = 0;
+	*sv = (struct strvec)STRVEC_INIT;
 }

@@ -81,17 +81,10 @@ char *xstrdup(const char *s)
 
 char *xvasprintf(const char *fmt, va_list ap)
 {
-	va_list cp;
 	char *buf;
-	int n;
 
-	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	if (n < 0)
-		die("bad format string");
-	buf = xmalloc(n + 1);
-	vsnprintf(buf, n + 1, fmt, ap);
+	if (vasprintf(&buf, fmt, ap) < 0)
+		die("out of memory");
 	return buf;
 }
 
