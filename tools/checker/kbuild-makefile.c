@@ -190,8 +190,7 @@ static int dir_symbol(const char *tree, const char *dir, struct obj_rule *r,
 			ret = dir_symbol(tree, parent, r, depth + 1);
 		}
 	}
-	if (l.kind != LHS_NONE)
-		lhs_clear(&l);
+	lhs_clear(&l);
 	free(parent);
 	free(sub);
 	return ret;
@@ -260,32 +259,25 @@ void obj_rule_clear(struct obj_rule *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int text_defines(const char *text, const char *sym)
+int kconfig_defines(const char *tree, const char *src, const char *sym)
 {
+	char *dir = xstrdup(src), *slash, *path, *text;
 	struct strvec lines = STRVEC_INIT;
 	char kw[16], word[256];
 	int found = 0;
 	size_t i;
 
-	strvec_split(&lines, text);
-	for (i = 0; i < lines.nr && !found; i++)
-		found = sscanf(lines.v[i], "%15s %255s", kw, word) == 2 &&
-			(!strcmp(kw, "config") || !strcmp(kw, "menuconfig")) &&
-			!strcmp(word, sym);
-	strvec_clear(&lines);
-	return found;
-}
-
-int kconfig_defines(const char *tree, const char *src, const char *sym)
-{
-	char *dir = xstrdup(src), *slash, *path, *text;
-	int found = 0;
-
 	while (!found && (slash = strrchr(dir, '/'))) {
 		*slash = '\0';
 		path = xasprintf("%s/%s/Kconfig", tree, dir);
 		text = read_file(path, NULL);
-		found = text && text_defines(text, sym);
+		strvec_split(&lines, text);
+		for (i = 0; i < lines.nr && !found; i++)
+			found = sscanf(lines.v[i], "%15s %255s", kw, word) == 2 &&
+				(!strcmp(kw, "config") ||
+				 !strcmp(kw, "menuconfig")) &&
+				!strcmp(word, sym);
+		strvec_clear(&lines);
 		free(text);
 		free(path);
 	}

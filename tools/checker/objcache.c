@@ -180,15 +180,13 @@ int objcache_store(const struct objcache *oc, const char *obj,
 	int ret = -1;
 
 	if (!cmd_file_deps(oc->outdir, obj, &deps) && deps.nr) {
-		strvec_push(&rec, RECORD_HEAD);
-		strvec_pushf(&rec, "key %s", oc->key);
+		strvec_pushf(&rec, RECORD_HEAD "\nkey %s", oc->key);
 		for (i = 0; i < deps.nr; i++) {
 			text = dep_line(oc, deps.v[i]);
 			strvec_push(&rec, text);
 			free(text);
 		}
-		strvec_push(&rec, "part");
-		strvec_push(&rec, part);
+		strvec_pushf(&rec, "part\n%s", part);
 		text = strvec_join(&rec, "\n");
 		shift_records(oc, obj, 0, OBJCACHE_KEEP - 1);
 		path = record_path(oc, obj, 0);

@@ -190,29 +190,23 @@ static void mirror_entry(struct shadow *s, const char *rel)
 	free(to);
 }
 
-static void names_in(const char *dir, struct strvec *names)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			strvec_push_unique(names, e->d_name);
-	closedir(d);
-}
-
 /* Entries of the tree's and the copy's directory @rel. */
 static void mirror_dir(struct shadow *s, const char *rel)
 {
 	struct strvec names = STRVEC_INIT;
+	struct dirent *e;
 	char *path;
 	size_t i;
+	DIR *d;
 
 	for (i = 0; i < 2; i++) {
 		path = join(i ? s->dir : s->tree, rel);
-		names_in(path, &names);
+		d = opendir(path);
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				strvec_push_unique(&names, e->d_name);
+		if (d)
+			closedir(d);
 		free(path);
 	}
 	for (i = 0; i < names.nr; i++) {
