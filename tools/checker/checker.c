@@ -14,11 +14,6 @@ void cell_set(struct cell *cell, enum cell_status st, const char *reason)
 	cell->reason = reason ? xstrdup(reason) : NULL;
 }
 
-char *tree_path(const struct checker *c, const char *rel)
-{
-	return xasprintf("%s/%s", c->tree, rel);
-}
-
 int cell_active(const struct checker *c, const struct target *t, size_t col)
 {
 	return !t->skip && (t->arches & (1U << col)) && !c->col_skip[col] &&
@@ -33,21 +28,4 @@ int col_active(const struct checker *c, size_t col)
 		if (cell_active(c, &c->t[i], col))
 			return 1;
 	return 0;
-}
-
-void col_fail(struct checker *c, size_t col, const char *why,
-	      const struct strvec *lines)
-{
-	size_t i, j;
-
-	for (i = 0; i < c->nr; i++) {
-		struct target *t = &c->t[i];
-
-		if (!cell_active(c, t, col))
-			continue;
-		cell_set(&t->cell[col], CELL_FAIL, why);
-		t->cell[col].log = c->col_log[col];
-		for (j = 0; lines && j < lines->nr; j++)
-			strvec_push(&t->cell[col].errors, lines->v[j]);
-	}
 }

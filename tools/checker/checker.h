@@ -9,6 +9,7 @@
 #include "arch-table.h"
 #include "shadow.h"
 #include "strvec.h"
+#include "tree.h"
 
 enum cell_status {
 	CELL_NONE,	/* this arch does not build the file */
@@ -48,14 +49,10 @@ struct checker {
 	struct strvec only_names;
 	struct strvec cross;	/* --cross ARCH=PREFIX */
 
-	/* the tree */
-	char *version;
-	char *tree_id;
-	int fixture;
-	char *orig_dir;		/* <tree>/.iommu-dma/orig, or NULL */
+	struct tree_info info;	/* the tree */
 
 	/* output */
-	char *work;		/* <out_root>/kbuild/<tree_id> */
+	char *work;		/* <out_root>/kbuild/<info.id> */
 	char *logdir;
 	struct shadow shadow;	/* kbuild mode: what make compiles */
 
@@ -74,16 +71,11 @@ struct checker {
 };
 
 void cell_set(struct cell *cell, enum cell_status st, const char *reason);
-char *tree_path(const struct checker *c, const char *rel);
 
 /* Is @t still to be built in column @col (checked, not failed yet)? */
 int cell_active(const struct checker *c, const struct target *t, size_t col);
 
 /* Does column @col build any target? */
 int col_active(const struct checker *c, size_t col);
-
-/* Fail every active cell of column @col: @why, and @lines as errors. */
-void col_fail(struct checker *c, size_t col, const char *why,
-	      const struct strvec *lines);
 
 #endif

@@ -131,17 +131,11 @@ static const char *find_table(void)
 
 static void detect_tree(struct checker *c)
 {
-	struct tree_info info;
-
-	tree_detect(c->tree, &info);
-	c->version = info.version;
-	c->tree_id = info.id;
-	c->fixture = info.fixture;
-	c->orig_dir = info.orig_dir;
+	tree_detect(c->tree, &c->info);
 	/* created first: realpath() wants it to exist */
 	if (mkdir_p(c->out_root) < 0)
 		die("cannot create %s", c->out_root);
-	c->work = xasprintf("%s/kbuild/%s", absolute(c->out_root), c->tree_id);
+	c->work = xasprintf("%s/kbuild/%s", absolute(c->out_root), c->info.id);
 	c->logdir = xasprintf("%s/logs", c->work);
 }
 
@@ -179,10 +173,10 @@ int main(int argc, char **argv)
 		die("cannot create %s", c.logdir);
 	lock_work(&c);
 	progress("kbuild-check: %s (%s, %s mode): %zu touched file(s), output in %s",
-		 c.tree, c.version, c.fixture ? "fixture" : "kbuild",
+		 c.tree, c.info.version, c.info.fixture ? "fixture" : "kbuild",
 		 c.nr, c.work);
 	targets_report_skips(&c);
-	if (c.fixture)
+	if (c.info.fixture)
 		fixture_run(&c);
 	else
 		kbuild_run(&c);

@@ -55,7 +55,6 @@ struct pass {
 	int *fresh;		/* made in this pass (else kept) */
 	size_t nr_fresh;
 	struct child_process cmd;
-	int started;
 	int ret;
 	int all_built;		/* every object made is there */
 	size_t judged, ok;	/* build: cells judged, ok */
@@ -126,11 +125,9 @@ static void pass_init(struct checker *c, size_t col, struct pass *ps,
 	ps->part = xmalloc((n + 1) * sizeof(*ps->part));
 	ps->fresh = xmalloc((n + 1) * sizeof(*ps->fresh));
 	ps->key = col_key(c, col);
-	ps->oc.outdir = c->col_out[col];
-	ps->oc.key = ps->key;
-	ps->oc.kind = baseline ? "base" : "build";
-	ps->oc.map = baseline ? orig_of_dep : NULL;
-	ps->oc.data = c;
+	ps->oc = (struct objcache){ .outdir = c->col_out[col], .key = ps->key,
+		.kind = baseline ? "base" : "build", .data = c,
+		.map = baseline ? orig_of_dep : NULL };
 	for (i = 0; i < n; i++) {
 		ps->part[i] = objcache_lookup(&ps->oc, ps->objs.v[i]);
 		ps->fresh[i] = !ps->part[i];
@@ -186,7 +183,6 @@ static void pass_start(struct checker *c, size_t col, struct pass *ps)
 	if (start_command(&ps->cmd) < 0)
 		die("cannot run make");
 	close(fd);
-	ps->started = 1;
 }
 
 static int obj_built(const struct checker *c, size_t col, const char *obj)
@@ -232,10 +228,8 @@ static void pass_log_kept(const struct pass *ps)
 
 	if (ps->nr_fresh == ps->objs.nr)
 		return;
-	if (ps->started)
-		fd = open(ps->log, O_WRONLY | O_APPEND | O_CLOEXEC);
-	else
-		fd = open_log(ps->log, NULL);
+	fd = ps->nr_fresh ? open(ps->log, O_WRONLY | O_APPEND | O_CLOEXEC) :
+	     open_log(ps->log, NULL);
 	if (fd < 0)
 		return;
 	for (i = 0; i < ps->objs.nr; i++)
@@ -275,7 +269,7 @@ static void run_passes(struct checker *c, struct pass *ps)
 		if (ps[col].nr_fresh)
 			pass_start(c, col, &ps[col]);
 	for (col = 0; col < c->nr_cols; col++) {
-		if (ps[col].started)
+		if (ps[col].nr_fresh)
 			pass_finish(c, col, &ps[col]);
 		pass_log_kept(&ps[col]);
 	}
@@ -287,7 +281,7 @@ static void pass_progress(const struct checker *c, size_t col,
 {
 	size_t kept = ps->objs.nr - ps->nr_fresh;
 
-	if (ps->started)
+	if (ps->nr_fresh)
 		progress("[%s] %s: make exit %d, %zu made, %zu kept, %s (%.1f s)",
 			 c->col_name[col], ps->what, ps->ret, ps->nr_fresh,
 			 kept, what_else, now_sec() - t0);
@@ -546,7 +540,7 @@ void kbuild_run(struct checker *c)
 		;
 	if (col == c->nr_cols)
 		return;
-	shadow_init(&c->shadow, c->tree, c->orig_dir, c->work);
+	shadow_init(&c->shadow, c->tree, c->info.orig_dir, c->work);
 	shadow_sync(&c->shadow, &c->touched);
 	prepare_all(c);
 	for (i = 0; i < c->touched.nr && !compare; i++) {
@@ -609,36 +603,34 @@ static void judge(struct checker *c, struct target *t, int ret,
 	}
 	cell_set(cell, CELL_FAIL, ret == 127 ? "compiler not found" : NULL);
 	text = read_file(log, NULL);
-	if (text)
-		diag_parse(text, roots, &dl);
+	diag_parse(text, roots, &dl);
 	diag_error_lines(&dl, t->src, t->file, t->obj, text, &cell->errors);
 	diag_clear(&dl);
 	free(text);
 }
 
-static void check_one(struct checker *c, struct target *t)
-{
-	char *obj = xasprintf("%s/host/%s", c->work, t->obj);
-	char *log = xasprintf("%s/host-%s.log", c->logdir, t->file), *p;
-	double t0 = now_sec();
-	int ret;
-
-	/* <logdir>/host-<file with / as _>.log */
-	for (p = log + strlen(c->logdir) + 1; *p; p++)
-		if (*p == '/')
-			*p = '_';
-	ret = compile_one(c, t, obj, log);
-	progress("[host] %s: %s (%.1f s)", t->obj, ret ? "FAILED" : "ok",
-		 now_sec() - t0);
-	judge(c, t, ret, log);
-	free(obj);
-}
-
+/* Each target compiled in turn, its log <logdir>/host-<file, / as _>.log */
 void fixture_run(struct checker *c)
 {
+	struct target *t;
+	double t0;
+	char *obj, *log, *p;
 	size_t i;
+	int ret;
 
-	for (i = 0; i < c->nr; i++)
-		if (!c->t[i].skip)
-			check_one(c, &c->t[i]);
+	for (i = 0, t = c->t; i < c->nr; i++, t++) {
+		if (t->skip)
+			continue;
+		obj = xasprintf("%s/host/%s", c->work, t->obj);
+		log = xasprintf("%s/host-%s.log", c->logdir, t->file);
+		for (p = log + strlen(c->logdir) + 1; *p; p++)
+			if (*p == '/')
+				*p = '_';
+		t0 = now_sec();
+		ret = compile_one(c, t, obj, log);
+		progress("[host] %s: %s (%.1f s)", t->obj, ret ? "FAILED" : "ok",
+			 now_sec() - t0);
+		judge(c, t, ret, log);
+		free(obj);
+	}
 }

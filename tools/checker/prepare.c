@@ -143,21 +143,19 @@ void kbuild_make_cmd(const struct checker *c, size_t col,
 	strvec_pushf(&cmd->args, "-j%d", c->jobs);
 }
 
-/* The defconfig file's text; NULL for a make target (or none). */
+/* The defconfig file's text (configs/NAME or ARCH_NAME); NULL for none. */
 static char *defconfig_text(const struct checker *c,
 			    const struct arch_desc *a)
 {
-	char *p = xasprintf("%s/arch/%s/configs/%s", c->tree, a->srcarch,
-			    a->defconfig);
-	char *text = read_file(p, NULL);
+	char *p, *text = NULL;
+	int i;
 
-	free(p);
-	if (text)
-		return text;
-	p = xasprintf("%s/arch/%s/configs/%s_%s", c->tree, a->srcarch,
-		      a->make_arch, a->defconfig);
-	text = read_file(p, NULL);
-	free(p);
+	for (i = 0; !text && i < 2; i++) {
+		p = xasprintf("%s/arch/%s/configs/%s%s%s", c->tree, a->srcarch,
+			      i ? a->make_arch : "", i ? "_" : "", a->defconfig);
+		text = read_file(p, NULL);
+		free(p);
+	}
 	return text;
 }
 
@@ -228,7 +226,7 @@ static char *want_stamp(const struct checker *c, size_t col)
 		.arch = a,
 		.cross = kbuild_cross(c, col),
 		.compiler = config_program_id(gcc),
-		.version = c->version,
+		.version = c->info.version,
 		.defconfig = defconfig_text(c, a),
 	};
 	char *stamp = config_stamp(&in);
@@ -252,7 +250,6 @@ struct prep {
 	char *log;
 	int fd;
 	int failed;
-	int running;
 	struct child_process cmd;
 	double t0;
 };
@@ -291,13 +288,6 @@ static void step_cmd(const struct checker *c, size_t col, struct prep *p,
 	strvec_push(&cmd->args, "prepare");
 }
 
-static int step_runs(const struct prep *p, enum prep_step step)
-{
-	if (p->mode == PREPARE_REUSE || p->failed)
-		return 0;
-	return step != STEP_DEFCONFIG || p->mode == PREPARE_DEFCONFIG;
-}
-
 static void start_step(const struct checker *c, size_t col, struct prep *p,
 		       enum prep_step step)
 {
@@ -306,10 +296,7 @@ static void start_step(const struct checker *c, size_t col, struct prep *p,
 	log_command(p->fd, &p->cmd);
 	p->cmd.out_fd = p->fd;
 	p->t0 = now_sec();
-	if (start_command(&p->cmd) < 0)
-		p->failed = 1;
-	else
-		p->running = 1;
+	p->failed = start_command(&p->cmd) < 0;
 }
 
 static void finish_step(const struct checker *c, size_t col, struct prep *p,
@@ -324,11 +311,13 @@ static void finish_step(const struct checker *c, size_t col, struct prep *p,
 	progress("[%s] %s: %s (%.1f s)", c->col_name[col], what,
 		 ret ? "FAILED" : "ok", now_sec() - p->t0);
 	child_process_clear(&p->cmd);
-	p->running = 0;
 	p->failed = ret != 0;
 }
 
-/* Each step for every column at once; a column stops at its failure. */
+/*
+ * Each step for every column at once; a column stops at its failure, and
+ * one enabling symbols has no defconfig step.  A started step has a pid.
+ */
 static void run_steps(const struct checker *c, struct prep *p)
 {
 	enum prep_step step;
@@ -336,28 +325,38 @@ static void run_steps(const struct checker *c, struct prep *p)
 
 	for (step = 0; step < NR_STEPS; step++) {
 		for (col = 0; col < c->nr_cols; col++)
-			if (step_runs(&p[col], step))
+			if (p[col].mode != PREPARE_REUSE && !p[col].failed &&
+			    (step || p[col].mode == PREPARE_DEFCONFIG))
 				start_step(c, col, &p[col], step);
 		for (col = 0; col < c->nr_cols; col++)
-			if (p[col].running)
+			if (p[col].cmd.pid > 0)
 				finish_step(c, col, &p[col], step);
 	}
 }
 
-/* Fail the column with the log's first lines that say "error". */
+/* Fail each active cell with the log's first lines that say "error". */
 static void prepare_failed(struct checker *c, size_t col, const char *log)
 {
 	struct strvec lines = STRVEC_INIT, errs = STRVEC_INIT;
 	char *text = read_file(log, NULL);
+	struct cell *cell;
+	size_t i, j;
 	char *why;
-	size_t i;
 
 	strvec_split(&lines, text);
 	for (i = 0; i < lines.nr && errs.nr < 5; i++)
 		if (strstr(lines.v[i], "rror"))
 			strvec_push(&errs, lines.v[i]);
 	why = xasprintf("preparing the output directory failed (log: %s)", log);
-	col_fail(c, col, why, &errs);
+	for (i = 0; i < c->nr; i++) {
+		cell = &c->t[i].cell[col];
+		if (!cell_active(c, &c->t[i], col))
+			continue;
+		cell_set(cell, CELL_FAIL, why);
+		cell->log = c->col_log[col];
+		for (j = 0; j < errs.nr; j++)
+			strvec_push(&cell->errors, errs.v[j]);
+	}
 	strvec_clear(&errs);
 	strvec_clear(&lines);
 	free(why);
@@ -434,12 +433,9 @@ static void open_prep(const struct checker *c, size_t col, struct prep *p)
 		 p->mode == PREPARE_DEFCONFIG ? "from defconfig" :
 		 "enabling symbols");
 	p->log = xasprintf("%s/%s-prepare.log", c->logdir, c->col_name[col]);
-	if (mkdir_p(c->col_out[col]) < 0)
-		p->failed = 1;
-	else
+	if (!mkdir_p(c->col_out[col]))
 		p->fd = open_log(p->log, NULL);
-	if (p->fd < 0)
-		p->failed = 1;
+	p->failed = p->fd < 0;
 	unlink(p->stamp_path);	/* an interrupted prepare is done again */
 }
 

@@ -96,31 +96,19 @@ static void print_details(const struct checker *c)
 	}
 }
 
-struct tally {
-	size_t ok, fail, warn, skip, unchecked;
-};
-
-static void count(const struct checker *c, struct tally *n)
+/* Cells by status; a target not checked at all counts as one CELL_SKIP. */
+static void count(const struct checker *c, size_t *n)
 {
 	size_t i, col;
 
-	memset(n, 0, sizeof(*n));
+	memset(n, 0, ARRAY_SIZE(words) * sizeof(*n));
 	for (i = 0; i < c->nr; i++) {
-		if (c->t[i].skip) {
-			n->unchecked++;
-			continue;
-		}
-		for (col = 0; col < c->nr_cols; col++) {
-			enum cell_status st = c->t[i].cell[col].status;
-
-			n->ok += st == CELL_OK;
-			n->fail += st == CELL_FAIL;
-			n->warn += st == CELL_WARN;
-			n->skip += st == CELL_SKIP;
-		}
+		n[CELL_SKIP] += c->t[i].skip != NULL;
+		for (col = 0; col < c->nr_cols; col++)
+			n[c->t[i].cell[col].status]++;
 	}
 	for (col = 0; col < c->nr_cols; col++)
-		n->warn += c->col_other[col].nr ? 1 : 0;
+		n[CELL_WARN] += c->col_other[col].nr ? 1 : 0;
 }
 
 static void json_str(const char *s)
@@ -187,7 +175,7 @@ static void json_cell(const struct checker *c, const struct target *t,
 	printf("}");
 }
 
-static void print_json(const struct checker *c, const struct tally *n,
+static void print_json(const struct checker *c, const size_t *n,
 		       int ok)
 {
 	size_t i, col;
@@ -195,13 +183,13 @@ static void print_json(const struct checker *c, const struct tally *n,
 
 	printf("{\"tree\": ");
 	json_str(c->tree);
-	json_field("version", c->version);
-	json_field("mode", c->fixture ? "fixture" : "kbuild");
+	json_field("version", c->info.version);
+	json_field("mode", c->info.fixture ? "fixture" : "kbuild");
 	json_field("output", c->work);
 	printf(", \"ok\": %s, \"seconds\": %.1f", ok ? "true" : "false",
 	       now_sec() - c->started);
 	printf(", \"counts\": {\"ok\": %zu, \"fail\": %zu, \"new_warnings\": %zu, \"not_checked\": %zu}",
-	       n->ok, n->fail, n->warn, n->skip + n->unchecked);
+	       n[CELL_OK], n[CELL_FAIL], n[CELL_WARN], n[CELL_SKIP]);
 	printf(",\n  \"results\": [");
 	for (i = 0; i < c->nr; i++)
 		for (col = 0; col < c->nr_cols; col++)
@@ -228,20 +216,20 @@ static void print_json(const struct checker *c, const struct tally *n,
 
 int report(const struct checker *c)
 {
-	struct tally n;
+	size_t n[ARRAY_SIZE(words)];
 	int ok;
 
-	count(c, &n);
-	ok = !n.fail && !n.warn && !n.skip && !n.unchecked && n.ok;
+	count(c, n);
+	ok = !n[CELL_FAIL] && !n[CELL_WARN] && !n[CELL_SKIP] && n[CELL_OK];
 	if (c->json) {
-		print_json(c, &n, ok);
+		print_json(c, n, ok);
 		return ok ? 0 : EXIT_CHECK_FAILED;
 	}
 	printf("\n");
 	print_table(c);
 	print_details(c);
 	printf("\nkbuild-check: %s: %zu ok, %zu FAIL, %zu with new warnings, %zu not checked (%.1f s)\n",
-	       ok ? "PASSED" : "FAILED", n.ok, n.fail, n.warn,
-	       n.skip + n.unchecked, now_sec() - c->started);
+	       ok ? "PASSED" : "FAILED", n[CELL_OK], n[CELL_FAIL], n[CELL_WARN],
+	       n[CELL_SKIP], now_sec() - c->started);
 	return ok ? 0 : EXIT_CHECK_FAILED;
 }

@@ -65,7 +65,7 @@ static char *normalize_file(const struct checker *c, const char *f)
 		memmove(rel, rel + 2, strlen(rel + 2) + 1);
 	if (!*rel || strstr(rel, ".."))
 		die("bad file name '%s'", f);
-	p = tree_path(c, rel);
+	p = xasprintf("%s/%s", c->tree, rel);
 	if (!is_file(p))
 		die("%s: no such file in %s", rel, c->tree);
 	free(p);
@@ -79,7 +79,7 @@ void targets_read_touched(struct checker *c)
 	size_t i;
 
 	if (!c->touched.nr) {
-		manifest = tree_path(c, ".iommu-dma/manifest");
+		manifest = xasprintf("%s/.iommu-dma/manifest", c->tree);
 		manifest_read(manifest, &c->touched);
 		if (!c->touched.nr)
 			die("%s lists no touched file", manifest);
@@ -100,7 +100,7 @@ void targets_setup_columns(struct checker *c)
 	size_t i;
 	int k;
 
-	if (c->fixture) {
+	if (c->info.fixture) {
 		c->nr_cols = 1;
 		c->col_name[0] = "host";
 		return;
@@ -188,7 +188,7 @@ void targets_resolve(struct checker *c)
 		if (resolve_source(c, t) < 0)
 			continue;
 		t->obj = xasprintf("%.*s.o", (int)(strlen(t->src) - 2), t->src);
-		if (c->fixture)
+		if (c->info.fixture)
 			t->arches = 1;
 		else
 			resolve_kbuild(c, t);
@@ -198,7 +198,7 @@ void targets_resolve(struct checker *c)
 	for (i = 0; i < c->nr; i++) {
 		t = &c->t[i];
 		/* headers with no arch list: also every arch the run builds */
-		h = t->skip || c->fixture || !ends_with(t->file, ".h") ? NULL :
+		h = t->skip || c->info.fixture || !ends_with(t->file, ".h") ? NULL :
 		    arch_table_find_header(&c->table, t->file);
 		if (h && !h->arches)
 			t->arches |= run;

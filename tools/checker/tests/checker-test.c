@@ -44,19 +44,9 @@ static void active_cells_and_columns(struct ktest *test)
 	KTEST_EXPECT_FALSE(test, col_active(&c, 0));
 }
 
-static void tree_paths(struct ktest *test)
-{
-	struct checker c = { .tree = "/k/linux" };
-	char *p = tree_path(&c, "drivers/iommu/iommu.c");
-
-	KTEST_EXPECT_STREQ(test, p, "/k/linux/drivers/iommu/iommu.c");
-	free(p);
-}
-
 static struct ktest_case checker_cases[] = {
 	KTEST_CASE(cells),
 	KTEST_CASE(active_cells_and_columns),
-	KTEST_CASE(tree_paths),
 	{}
 };
 

@@ -21,7 +21,7 @@ static void setup(struct run *r)
 
 	memset(r, 0, sizeof(*r));
 	c->tree = "/k/linux";
-	c->version = "6.1.192";
+	c->info.version = "6.1.192";
 	c->work = "/o/kbuild/linux";
 	c->started = now_sec();
 	c->nr_cols = 2;

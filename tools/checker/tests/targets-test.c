@@ -146,7 +146,7 @@ static void fixture_mode(struct ktest *test)
 	struct checker c;
 
 	setup(test, &c);
-	c.fixture = 1;
+	c.info.fixture = 1;
 	add(&c, "drivers/iommu/omap.c");
 	targets_read_touched(&c);
 	targets_setup_columns(&c);
