@@ -15,8 +15,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,17 +162,9 @@ def rename(lines: list[str], old: str, new: str) -> list[str]:
     return [re.sub(rf'\b{re.escape(old)}\b', new, x) for x in lines]
 
 
-# Evaluations by program text (the text fixes the result: the compiler and
-# the program are deterministic), so the report can build all its programs
-# first (evaluate_all) and then read them in order; bounded.
-_EVALUATED: 'OrderedDict[str, Evaluation | Unmodelled]' = OrderedDict()
-_EVALUATED_MAX = 256
-_LOCK = threading.Lock()
-
-
 @dataclass
 class Request:
-    """One evaluate() call, made ahead by evaluate_all()."""
+    """One program to evaluate, with what its verdict is checked against."""
     types: DomainTypes
     before: Gate
     after: Gate
@@ -185,48 +175,35 @@ class Request:
 def evaluate(types: DomainTypes, before: Gate, after: Gate,
              check: Check | None, where: str) -> Evaluation:
     """Build and run the program; its output is the evaluation."""
-    text, variables = program(types, before, after, check, where)
-    with _LOCK:
-        hit = _EVALUATED.get(text)
-    if hit is None:
-        hit = remember(text, variables, check, where,
-                       outcomes([text])[text])
-    if isinstance(hit, Unmodelled):
-        raise Unmodelled(str(hit), hit.kind)
-    return hit
+    (ev,) = evaluate_all([Request(types, before, after, check, where)])
+    if isinstance(ev, Unmodelled):
+        raise ev
+    return ev
 
 
-def evaluate_all(requests: list[Request], jobs: int = 1) -> None:
-    """Evaluate many programs at once, for evaluate() to find: the ones no
-    cache has are built together, one program per job (see batch())."""
-    todo: dict[str, tuple[list[str], Request]] = {}
+def evaluate_all(requests: list[Request], jobs: int = 1
+                 ) -> list[Evaluation | Unmodelled]:
+    """Evaluate many programs at once, in the order of requests: the ones
+    no cache has are built together, one program per job (see batch())."""
+    programs: list[tuple[str, list[str]] | Unmodelled] = []
     for req in requests:
         try:
-            text, variables = program(req.types, req.before, req.after,
-                                      req.check, req.where)
-        except Unmodelled:
-            continue
-        with _LOCK:
-            if text in _EVALUATED:
-                continue
-        todo.setdefault(text, (variables, req))
-    for text, out in outcomes(list(todo), jobs).items():
-        variables, req = todo[text]
-        remember(text, variables, req.check, req.where, out)
-
-
-def remember(text: str, variables: list[str], check: Check | None,
-             where: str, out: dict) -> 'Evaluation | Unmodelled':
-    try:
-        hit: Evaluation | Unmodelled = parse_outcome(variables, check,
-                                                     where, out)
-    except Unmodelled as e:
-        hit = e
-    with _LOCK:
-        _EVALUATED[text] = hit
-        while len(_EVALUATED) > _EVALUATED_MAX:
-            _EVALUATED.popitem(last=False)
-    return hit
+            programs.append(program(req.types, req.before, req.after,
+                                    req.check, req.where))
+        except Unmodelled as e:
+            programs.append(e)
+    found = outcomes(list(dict.fromkeys(
+        p[0] for p in programs if not isinstance(p, Unmodelled))), jobs)
+    results: list[Evaluation | Unmodelled] = []
+    for req, p in zip(requests, programs):
+        try:
+            if isinstance(p, Unmodelled):
+                raise p
+            results.append(parse_outcome(p[1], req.check, req.where,
+                                         found[p[0]]))
+        except Unmodelled as e:
+            results.append(e)
+    return results
 
 
 @functools.lru_cache(maxsize=None)

@@ -121,8 +121,8 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
             row.flags.append(f'use_dma_iommu=false when {legacy[key]}')
         row.removed = sorted(gates.get((row.file, row.function), []))
         rows.append(row)
-    # Each proof is a C program: all are built at once (proof.evaluate_all
-    # keeps the results by program text), then read row by row.
+    # Each proof is a C program: all are built at once, then read row by
+    # row.
     requests: dict[int, list[proof.Request] | Unmodelled] = {}
     for k, row in enumerate(rows):
         if row.allocator == 'domain_alloc':
@@ -132,15 +132,18 @@ def build(rewrite: Rewrite, jobs: int = 1) -> Report:
                                              facts, (before, after))
             except Unmodelled as e:
                 requests[k] = e
-    proof.evaluate_all([r for rs in requests.values()
-                        if not isinstance(rs, Unmodelled) for r in rs], jobs)
+    evaluated = iter(proof.evaluate_all(
+        [r for rs in requests.values() if not isinstance(rs, Unmodelled)
+         for r in rs], jobs))
     checked = record.core_shape in CORE_SHAPES
     for k, row in enumerate(rows):
         fkey = (row.file, row.function)
         row.findings = [f for f in record.findings
                         if (f.file, f.function) == fkey]
         if k in requests:
-            evaluate_row(row, types, requests[k], checked)
+            rs = requests[k]
+            evaluate_row(row, types, rs, [rs] if isinstance(rs, Unmodelled)
+                         else [next(evaluated) for _ in rs], checked)
             if 'use_dma_iommu' in row.flags and fkey in params:
                 behaviour_findings(row, rewrite, params[fkey], after)
     covered = {(r.file, r.function) for r in rows}
@@ -189,23 +192,14 @@ def proof_requests(row: Row, rewrite: Rewrite, types: DomainTypes,
 
 def evaluate_row(row: Row, types: DomainTypes,
                  requests: list[proof.Request] | Unmodelled,
+                 results: list[proof.Evaluation | Unmodelled],
                  checked: bool) -> None:
-    """Fill the accepted types and, for a rewritten gate, the proof.
-    checked: the core is rewritten, every driver's whole path is checked.
-    Of several definitions, the first that fails is the row's verdict;
-    the columns show the first definition."""
-    try:
-        if isinstance(requests, Unmodelled):
-            raise requests
-        evs = [proof.evaluate(r.types, r.before, r.after, r.check, r.where)
-               for r in requests]
-        ev = next((e for e in evs if e.verdict not in (None, 'proved')),
-                  evs[0])
-        if len(evs) > 1 and ev.verdict not in (None, 'proved'):
-            ev = replace(ev, verdict=f'{ev.verdict} (the definition at '
-                         f'line {requests[evs.index(ev)].before.line})')
-            row.reason = 'ifdef'
-    except Unmodelled as e:
+    """Fill the accepted types and, for a rewritten gate, the proof, from
+    the results of the requests. checked: the core is rewritten, every
+    driver's whole path is checked. Of several definitions, the first that
+    fails is the row's verdict; the columns show the first definition."""
+    e = next((r for r in results if isinstance(r, Unmodelled)), None)
+    if e is not None:
         row.findings.append(Finding(
             kind='gate-unmodelled', file=row.file, function=row.function,
             rule='report', message=f'gate not evaluated: {e}'))
@@ -215,6 +209,12 @@ def evaluate_row(row: Row, types: DomainTypes,
             row.proof = f'not proved: {e}'
             row.reason = e.kind
         return
+    evs = [r for r in results if isinstance(r, proof.Evaluation)]
+    ev = next((e for e in evs if e.verdict not in (None, 'proved')), evs[0])
+    if len(evs) > 1 and ev.verdict not in (None, 'proved'):
+        ev = replace(ev, verdict=f'{ev.verdict} (the definition at '
+                     f'line {requests[evs.index(ev)].before.line})')
+        row.reason = 'ifdef'
     row.evaluated = True
     row.before = proof.accepted(ev.before, ev.variables, types)
     row.after = proof.accepted(ev.after, ev.variables, types)
