@@ -68,57 +68,50 @@ def plan_single(rewrite: Rewrite, prefix: Callable[[str], str]
                   f'{prefix(IOMMU_C)}: {subject}', body)]
 
 
-def plan_stages(rewrite: Rewrite, prefix: Callable[[str], str]
-                ) -> list[Patch]:
-    """Three bisectable stages: declare (fields and flags), core, drop."""
-    record = rewrite.record
-    stages = (('declare', ('fields', 'declare'),
-               messages.stage_declare_message),
-              ('core', ('core',), messages.core_message),
-              ('drop', ('drop',), messages.stage_drop_message))
+def whole_steps(rewrite: Rewrite, prefix: Callable[[str], str],
+                where: str | None, stages: tuple) -> list[Patch]:
+    """A patch per (name, phases, message) whose phases changed files,
+    prefixed for where, else for its first file."""
     patches = []
     for name, phases, make in stages:
         files = files_of(rewrite, phases)
         if not files:
             continue
-        subject, body = make(record)
+        subject, body = make(rewrite.record)
         patches.append(Patch(name, tuple(files),
                              {f: latest(rewrite, phases, f) for f in files},
-                             f'{prefix(IOMMU_C)}: {subject}', body))
+                             f'{prefix(where or files[0])}: {subject}', body))
     return patches
+
+
+def plan_stages(rewrite: Rewrite, prefix: Callable[[str], str]
+                ) -> list[Patch]:
+    """Three bisectable stages: declare (fields and flags), core, drop."""
+    return whole_steps(rewrite, prefix, IOMMU_C, (
+        ('declare', ('fields', 'declare'), messages.stage_declare_message),
+        ('core', ('core',), messages.core_message),
+        ('drop', ('drop',), messages.stage_drop_message)))
 
 
 def plan_drivers(rewrite: Rewrite, prefix: Callable[[str], str]
                  ) -> list[Patch]:
     """The fields, a patch per driver declaring, the core, a patch per
     driver dropping."""
-    record = rewrite.record
-    patches: list[Patch] = []
-    for phase in ('fields', 'core'):
-        files = files_of(rewrite, (phase,))
-        if not files:
-            continue
-        make = messages.fields_message if phase == 'fields' else \
-            messages.core_message
-        subject, body = make(record)
-        patches.append(Patch(phase, tuple(files),
-                             {f: latest(rewrite, (phase,), f)
-                              for f in files},
-                             f'{prefix(files[0])}: {subject}', body))
-    per_driver = []
-    for phase in ('declare', 'drop'):
-        make = messages.declare_message if phase == 'declare' else \
-            messages.drop_message
+    patches = whole_steps(rewrite, prefix, None, (
+        ('fields', ('fields',), messages.fields_message),
+        ('core', ('core',), messages.core_message)))
+    for phase, make in (('declare', messages.declare_message),
+                        ('drop', messages.drop_message)):
         for f in files_of(rewrite, (phase,)):
-            subject, body = make(record, f)
+            subject, body = make(rewrite.record, f)
             subject = f'{prefix(f)}: {subject}'
             if len(subject) > MAX_SUBJECT:
                 subject = f'{prefix(f)}: {SHORT[phase]}'
-            per_driver.append(Patch(phase, (f,),
-                                    {f: latest(rewrite, (phase,), f)},
-                                    subject, body))
+            patches.append(Patch(phase, (f,),
+                                 {f: latest(rewrite, (phase,), f)},
+                                 subject, body))
     order = {'fields': 0, 'declare': 1, 'core': 2, 'drop': 3}
-    return sorted(patches + per_driver, key=lambda p: order[p.phase])
+    return sorted(patches, key=lambda p: order[p.phase])
 
 
 def check_sum(rewrite: Rewrite, patches: list[Patch]) -> list[Patch]:
