@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import PROG, gitcmd, pipeline
@@ -437,8 +437,7 @@ def format_series(ctx: SeriesRun, repo: Path, base: Base, start: str,
                          'no scripts/get_maintainer.pl.')
     to = list(dict.fromkeys(to + list(ctx.opts.to)))
     cc = [a for a in dict.fromkeys(cc + list(ctx.opts.cc)) if a not in to]
-    fmt = mail.Format(number, prefix, tuple(to), tuple(cc), base.commit,
-                      range_diff)
+    fmt = replace(fmt, to=tuple(to), cc=tuple(cc))
     return mail.format_patch(repo, ctx.run.stage, fmt, commits,
                              ctx.ident.env(), count), to, cc
 

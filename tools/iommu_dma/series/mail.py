@@ -71,7 +71,8 @@ def new_change_id() -> str:
 
 def maintainers(script: Path, cwd: Path,
                 patches: list[Path]) -> tuple[list[str], list[str]]:
-    """(To, Cc) for the whole series."""
+    """(To, Cc) for the whole series, as the script lists them (the caller
+    merges them with TO= and CC=, without duplicates)."""
     res = subprocess.run(['perl', str(script), '--no-git',
                           '--no-git-fallback', '--rolestats',
                           *map(str, patches)],
@@ -87,8 +88,7 @@ def maintainers(script: Path, cwd: Path,
         if '@' not in addr:
             continue
         (to if role.startswith(ROLE_TO) else cc).append(addr)
-    to = list(dict.fromkeys(to))
-    return to, [a for a in dict.fromkeys(cc) if a not in to]
+    return to, cc
 
 
 @dataclass(frozen=True)
