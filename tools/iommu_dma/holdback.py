@@ -12,10 +12,10 @@ mutation tests (fuzz.py).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from .events import Gate
+from .spatch import replace_file
 
 
 def partial_functions(record) -> list[tuple[str, str]]:
@@ -41,9 +41,7 @@ def hold_back_partial(rewrite) -> list[str]:
         for step, after in zip(record.steps, afters):
             if step['phase'] == 'declare' and rel in after:
                 declared = after[rel]
-        (scratch / rel).unlink()
-        (scratch / rel).write_bytes(declared)
-        shutil.copymode(tree / rel, scratch / rel)
+        replace_file(scratch / rel, declared)
     record.changes = [e for e in record.changes
                       if not (e.file in files and isinstance(e, Gate))]
     for step, after in zip(record.steps, afters):

@@ -25,6 +25,7 @@ from .. import PROG, gitcmd, pipeline
 from ..errors import ToolError
 from ..record import Record
 from ..rewrite import Rewrite, discard
+from ..spatch import replace_file
 from ..tree import STATE_DIR, KernelTree, kernel_cache
 from . import b4prep, checks, mail, messages
 from .patches import SPLITS, Patch, plan
@@ -370,11 +371,7 @@ def trailers(ctx: SeriesRun) -> str:
 def commit(ctx: SeriesRun, patch: Patch) -> None:
     repo = ctx.run.tree
     for rel, data in patch.contents.items():
-        path = repo / rel
-        mode = path.stat().st_mode
-        path.unlink()                 # a hard link: replace, never edit
-        path.write_bytes(data)
-        path.chmod(mode & 0o7777)
+        replace_file(repo / rel, data)     # a hard link: never edit
     gitcmd.run(repo, 'add', '-f', '--', *patch.files)
     msg = ctx.run.path / 'message'
     msg.write_text(f'{patch.subject}\n\n{patch.body}\n\n{trailers(ctx)}\n')
