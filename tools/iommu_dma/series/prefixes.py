@@ -55,21 +55,16 @@ def history_prefix(kernel: KernelTree, rel: str) -> str | None:
 
 
 class Prefixes:
-    """prefix(rel) -> 'iommu/vt-d'; .source says where each came from."""
+    """prefix(rel) -> 'iommu/vt-d': git history first, else the table."""
 
     def __init__(self, kernel: KernelTree, table: list[tuple[str, str]]):
         self.kernel = kernel
         self.table = table
-        self.source: dict[str, str] = {}
 
     def __call__(self, rel: str) -> str:
-        found = history_prefix(self.kernel, rel)
-        if found:
-            self.source[rel] = 'git history'
-            return found
-        found = table_prefix(rel, self.table)
+        found = history_prefix(self.kernel, rel) or \
+            table_prefix(rel, self.table)
         if not found:
             raise ToolError(f'{rel}: no subject prefix (no git history and '
                             f'no line of the prefix table matches it)')
-        self.source[rel] = 'prefix table'
         return found
