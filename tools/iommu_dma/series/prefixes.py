@@ -46,11 +46,8 @@ def history_prefix(kernel: KernelTree, rel: str) -> str | None:
         return None
     log = gitcmd.run(kernel.path, 'log', '--no-merges', '-n', '50',
                      '--format=%s', 'HEAD', '--', rel, check=False)
-    seen: Counter[str] = Counter()
-    for subject in log.splitlines():
-        m = PREFIX_RE.match(subject)
-        if m:
-            seen[m.group(1)] += 1
+    seen = Counter(m.group(1) for subject in log.splitlines()
+                   if (m := PREFIX_RE.match(subject)))
     return seen.most_common(1)[0][0] if seen else None
 
 
