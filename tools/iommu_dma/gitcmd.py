@@ -61,8 +61,3 @@ def config(cwd: Path, key: str) -> str:
     res = subprocess.run(['git', 'config', key], cwd=cwd,
                          capture_output=True, text=True)
     return res.stdout.strip()
-
-
-def author_env(name: str, email: str) -> dict[str, str]:
-    return {'GIT_AUTHOR_NAME': name, 'GIT_AUTHOR_EMAIL': email,
-            'GIT_COMMITTER_NAME': name, 'GIT_COMMITTER_EMAIL': email}

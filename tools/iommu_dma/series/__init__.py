@@ -79,7 +79,9 @@ class Identity:
         return f'{self.name} <{self.email}>'
 
     def env(self) -> dict[str, str]:
-        return gitcmd.author_env(self.name, self.email)
+        return {'GIT_AUTHOR_NAME': self.name, 'GIT_AUTHOR_EMAIL': self.email,
+                'GIT_COMMITTER_NAME': self.name,
+                'GIT_COMMITTER_EMAIL': self.email}
 
 
 ADDRESS = re.compile(r'\s*([^<>]*?)\s*<([^<>\s@]+@[^<>\s]+)>\s*')
