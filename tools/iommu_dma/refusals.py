@@ -65,11 +65,8 @@ def no_pending_journal(tree: KernelTree) -> None:
 
 
 def read_only(tree: KernelTree, files: list[str]) -> list[str]:
-    bad = []
-    for rel in files:
-        path = tree.path / rel
-        if not writable(path) or not writable(path.parent):
-            bad.append(rel)
+    bad = [rel for rel in files if not writable(tree.path / rel) or
+           not writable((tree.path / rel).parent)]
     state = tree.state_dir()
     if state.exists() and not writable(state):
         bad.append(state.name)
