@@ -79,11 +79,9 @@ class OpsMap:
 
     @property
     def allocator(self) -> str:
-        for name in ('domain_alloc_paging_flags', 'domain_alloc_paging',
-                     'domain_alloc'):
-            if name in self.fields:
-                return name
-        return ''
+        return next((name for name in ('domain_alloc_paging_flags',
+                                       'domain_alloc_paging', 'domain_alloc')
+                     if name in self.fields), '')
 
     @property
     def use_dma_iommu(self) -> bool:
