@@ -100,11 +100,9 @@ class OpsMap:
 
 def macro_fields(text: str) -> dict[str, str]:
     """#define NAME() bodies, joined across continuation lines."""
-    out = {}
-    for m in re.finditer(r'^#\s*define\s+([A-Z][A-Z0-9_]*)\(\)\s*((?:.*\\\n)*'
-                         r'.*)$', text, re.M):
-        out[m.group(1)] = m.group(2).replace('\\\n', '\n')
-    return out
+    return {m.group(1): m.group(2).replace('\\\n', '\n')
+            for m in re.finditer(r'^#\s*define\s+([A-Z][A-Z0-9_]*)\(\)\s*'
+                                 r'((?:.*\\\n)*.*)$', text, re.M)}
 
 
 IOMMUFD_DIR = 'drivers/iommu/iommufd/'
