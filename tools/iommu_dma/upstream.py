@@ -87,10 +87,9 @@ class OpsMap:
     def use_dma_iommu(self) -> bool:
         """What the seed's flag became: a paging allocator and no static
         default domain (a static IDENTITY default is the same as none)."""
-        paging = 'domain_alloc_paging' in self.fields or \
-            'domain_alloc_paging_flags' in self.fields
         static = self.fields.get('default_domain', '')
-        return paging and (not static or 'identity' in static.lower())
+        return self.allocator.startswith('domain_alloc_paging') and \
+            (not static or 'identity' in static.lower())
 
     @property
     def allow_dma_fq(self) -> bool:
