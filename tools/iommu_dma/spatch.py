@@ -131,12 +131,9 @@ def python_option() -> list[str]:
 def command(sp: SemanticPatch, modes: list[str]) -> list[str]:
     """The spatch command line run() uses for sp in these modes, but for
     --sp-file (a generated file's name is not part of what it reads)."""
-    wanted = [m for m in modes if m in sp.virtuals()]
-    cmd = ['spatch', *python_option(), *QUIET, '--timeout',
-           str(TIMEOUT)] + sp.options()
-    for mode in wanted:
-        cmd += ['-D', mode]
-    return cmd
+    return ['spatch', *python_option(), *QUIET, '--timeout', str(TIMEOUT),
+            *sp.options()] + [x for mode in modes if mode in sp.virtuals()
+                              for x in ('-D', mode)]
 
 
 def run(sp: SemanticPatch, cwd: Path, files: list[str],
