@@ -275,10 +275,8 @@ class Function:
 
 
 def ifs(s: Stmt) -> list[Stmt]:
-    out = [s] if s.kind == 'if' else []
-    for b in s.body:
-        out += ifs(b)
-    return out
+    return ([s] if s.kind == 'if' else []) + [i for b in s.body
+                                               for i in ifs(b)]
 
 
 def plain(s: Stmt) -> bool:
