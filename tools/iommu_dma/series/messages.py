@@ -57,7 +57,6 @@ def itemize(lines: list[str]) -> str:
 
 
 def joined(items: list[str], word: str = 'and') -> str:
-    items = list(items)
     if len(items) <= 1:
         return ''.join(items)
     return ', '.join(items[:-1]) + f' {word} ' + items[-1]
