@@ -268,13 +268,10 @@ def make(ctx: SeriesRun, rewrite: Rewrite) -> Result:
                     'scripts/checkpatch.pl and none was given)')
     done.append(kdoc_line)
     done.append(checks.git_am(repo, start, numbered, after, ctx.ident.env()))
-    if booted:
-        done.append('boot: the final tree and pristine built for x86_64 '
-                    'and booted under QEMU behind every IOMMU it emulates, '
-                    'lazy, strict and passthrough: every pair as pristine '
-                    '(table below)')
-    else:
-        done.append('boot: not run (BOOT=0)')
+    done.append('boot: the final tree and pristine built for x86_64 and '
+                'booted under QEMU behind every IOMMU it emulates, lazy, '
+                'strict and passthrough: every pair as pristine (table '
+                'below)' if booted else 'boot: not run (BOOT=0)')
     if range_diff is None and previous:
         done.append(f'range-diff: v{previous.number} does not apply to '
                     f'this base; none included')
