@@ -164,12 +164,11 @@ def proof_requests(row: Row, rewrite: Rewrite, types: DomainTypes,
     one request per definition (#if may select one of several), each
     judged against the one flag set the ops declares."""
     record = rewrite.record
-    check = None
-    if record.core_shape in CORE_SHAPES:
-        # The core is rewritten: every driver's whole path is checked.
-        check = Check(use_dma_iommu='use_dma_iommu' in row.flags,
-                      allow_dma_fq='allow_dma_fq' in row.flags,
-                      core_dma_fq=record.dma_fq, legacy_var=legacy_var)
+    # The core is rewritten: every driver's whole path is checked.
+    check = Check(use_dma_iommu='use_dma_iommu' in row.flags,
+                  allow_dma_fq='allow_dma_fq' in row.flags,
+                  core_dma_fq=record.dma_fq, legacy_var=legacy_var) \
+        if record.core_shape in CORE_SHAPES else None
     param = params.get((row.file, row.function))
     if param is None:
         raise Unmodelled(f'{row.function}() is not defined in '
