@@ -43,14 +43,12 @@ def paging_function(tree: KernelTree) -> str | None:
     The core must call ops->domain_alloc_paging, and every call of the
     legacy ops->domain_alloc() must pass IOMMU_DOMAIN_UNMANAGED.
     """
-    path = tree.path / IOMMU_C
-    if not path.exists():
+    if not (tree.path / IOMMU_C).exists():
         return None
     text = strip_comments(tree.read(IOMMU_C))
-    if '->domain_alloc_paging' not in text:
-        return None
-    if any(arg.strip() != 'IOMMU_DOMAIN_UNMANAGED'
-           for arg in CALL.findall(text)):
+    if '->domain_alloc_paging' not in text or any(
+            arg.strip() != 'IOMMU_DOMAIN_UNMANAGED'
+            for arg in CALL.findall(text)):
         return None
     found = re.search(r'^(?:static\s+)?struct\s+iommu_domain\s*\*\s*\n?'
                       r'(\w+)\([^)]*\)\s*\{(?:[^{}]|\{[^{}]*\})*?'
