@@ -173,12 +173,10 @@ class Finding(Event):
         return FINDING_KINDS[self.kind].consequence
 
     def manifest(self) -> str:
-        what = self.kind
-        if self.helper:
-            what += ' ' + self.helper
-        if FINDING_KINDS[self.kind].detail == 'constant' and self.constant:
-            what += ' ' + self.constant
-        return f'{self.file} {self.function} ! {what}'
+        constant = FINDING_KINDS[self.kind].detail == 'constant'
+        what = (self.kind, self.helper, self.constant if constant else None)
+        return f'{self.file} {self.function} ! ' + \
+            ' '.join(w for w in what if w)
 
     def summary(self) -> str:
         return f'{self.function}(): {self.message}'
