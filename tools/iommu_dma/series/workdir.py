@@ -165,9 +165,8 @@ def git_base(kernel: KernelTree, files: list[str], force: bool) -> Base:
 def tarball_base(kernel: KernelTree) -> Base:
     """A tree without git: Debian's package and version when known."""
     origin = kernel.path.parent / f'{kernel.path.name}.origin'
-    pkg = origin.read_text().strip() if origin.is_file() else ''
-    if not pkg:
-        pkg = debian_package(kernel.path)
+    pkg = (origin.read_text().strip() if origin.is_file() else '') or \
+        debian_package(kernel.path)
     what = f'Debian {pkg}, ' if pkg else ''
     return Base(None, f'{what}Linux {kernel.version()}, a tree without git '
                       f'history ({kernel.path}); no base-commit', [])
