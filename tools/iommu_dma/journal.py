@@ -115,12 +115,10 @@ class Journal:
         directory stay as they are."""
         if self.leftover():
             shutil.rmtree(self.dir)
-        for rel, data in old.items():
-            write_durable(self.dir / 'orig' / rel, data)
-        for rel, data in new.items():
-            write_durable(self.dir / 'new' / rel, data)
-        for name, data in state_files.items():
-            write_durable(self.dir / 'state' / name, data)
+        for kind, files in (('orig', old), ('new', new),
+                            ('state', state_files)):
+            for rel, data in files.items():
+                write_durable(self.dir / kind / rel, data)
         for name in STATE_FILES:
             if (self.state / name).exists():
                 write_durable(self.dir / 'oldstate' / name,
