@@ -371,8 +371,6 @@ def accepted(ev_side: dict[str, list[tuple[int, ...]]],
             values = {w[k] for w in when}
             if len(values) == 1 and len(when) == everything // 2:
                 conds.append(f'{var}={values.pop()}')
-        if len(conds) == 1:
-            out.append(f'{short}[{conds[0]}]')
-        else:
-            out.append(f'{short}[{len(when)}/{everything}]')
+        out.append(f'{short}[{conds[0]}]' if len(conds) == 1 else
+                   f'{short}[{len(when)}/{everything}]')
     return out
