@@ -173,13 +173,11 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
         if hit['after'] is not None:
             replace_file(cwd / rel, bytes.fromhex(hit['after']))
     new = _run(sp, cwd, missing, cmd, jobs)
-    by_file = split_by_file(new, missing, sp.name)
-    for rel in missing:
-        events[rel] = by_file[rel]
+    events.update(split_by_file(new, missing, sp.name))
+    for rel in missing if store else []:
         after = (cwd / rel).read_bytes()
-        if store:
-            store.put(keys[rel], {'events': by_file[rel], 'after': None if
-                                  after == before[rel] else after.hex()})
+        store.put(keys[rel], {'events': events[rel], 'after': None if
+                              after == before[rel] else after.hex()})
     return [e for rel in files for e in events[rel]]
 
 
