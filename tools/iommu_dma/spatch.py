@@ -174,10 +174,11 @@ def run(sp: SemanticPatch, cwd: Path, files: list[str],
             replace_file(cwd / rel, bytes.fromhex(hit['after']))
     new = _run(sp, cwd, missing, cmd, jobs)
     events.update(split_by_file(new, missing, sp.name))
-    for rel in missing if store else []:
-        after = (cwd / rel).read_bytes()
-        store.put(keys[rel], {'events': events[rel], 'after': None if
-                              after == before[rel] else after.hex()})
+    for rel in missing:
+        if store:
+            after = (cwd / rel).read_bytes()
+            store.put(keys[rel], {'events': events[rel], 'after': None if
+                                  after == before[rel] else after.hex()})
     return [e for rel in files for e in events[rel]]
 
 
