@@ -196,9 +196,10 @@ def evaluate_all(requests: list[Request], jobs: int = 1
         p[0] for p in programs if not isinstance(p, Unmodelled))), jobs)
     results: list[Evaluation | Unmodelled] = []
     for req, p in zip(requests, programs):
+        if isinstance(p, Unmodelled):
+            results.append(p)
+            continue
         try:
-            if isinstance(p, Unmodelled):
-                raise p
             results.append(parse_outcome(p[1], req.check, req.where,
                                          found[p[0]]))
         except Unmodelled as e:
