@@ -3,12 +3,12 @@
 spatch only ever runs on the scratch copy, and the steps run in the order
 of the series, each over the files it needs:
 
+  core     while the drivers are being found: the core's shape, whose
+           recognising run is the core step, then the header step
   read     the read-only rules on the pristine drivers (the parse check's,
            the report's inventory, the gate facts, the audit), with the
            flags step: one spatch pass, each driver parsed once
-  steps    the header, the core and the drivers' other steps, one spatch
-           run each (their files are disjoint: the header and core steps
-           run beside the drivers')
+  steps    the drivers' other steps, one spatch run each
   reread   the audit and the gate facts again on the drivers the steps
            changed, as they are at the end
 
@@ -26,7 +26,6 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 from . import era, events, gate, layout, parsecheck, upstream, version
 from .errors import ToolError
@@ -34,7 +33,7 @@ from .events import CHANGES, Event, Finding   # CHANGES: a file changed
 from .journal import Journal, sha256
 from .holdback import hold_back_partial
 from .record import Record
-from .spatch import SemanticPatch, check_spatch, run
+from .spatch import SemanticPatch, check_spatch, replace_file, run
 from .tree import IOMMU_C, IOMMU_H, KernelTree, copy_files
 
 COCCI_DIR = Path(__file__).resolve().parents[2] / 'cocci'
@@ -62,8 +61,9 @@ class Step:
     needs: str = ''
 
 
+HEADER_STEP = 'iommu_ops_fields'
 STEPS = (
-    Step('iommu_ops_fields', 'core', 'fields', 'header'),
+    Step(HEADER_STEP, 'core', 'fields', 'header'),
     # Not IOMMU_DOMAIN_DMA: a domain_alloc without a type filter never
     # names it and still accepts it.
     Step('iommu_ops_dma_flags', 'drivers', 'declare', 'drivers',
@@ -82,8 +82,6 @@ INVENTORY = 'iommu_ops_inventory'     # the report's (report.py)
 READ = (parsecheck.RULE, INVENTORY, gate.RULE, AUDIT)
 REREAD = (AUDIT, gate.RULE)
 READ_MODES = ['report', 'record']
-# Modes of the core step (and of its shape detection, which runs it).
-CORE_MODES = ['patch', 'record']
 
 
 def cocci_dir() -> Path:
@@ -156,19 +154,34 @@ def core_state(tree: KernelTree) -> str | None:
     return 'done' if header else None
 
 
-def detect_core_shape(scratch: Path) -> str | None:
-    """The first shape in CORE_SHAPES whose rule recognises iommu.c, run
-    on a copy of it: scratch is not changed."""
+def detect_core_shape(scratch: Path, modes: list[str]
+                      ) -> tuple[str | None, StepResult | None]:
+    """The first shape in CORE_SHAPES whose rule recognises iommu.c, with
+    what that rule did to it, run on a copy: scratch is not changed. The
+    run that recognises the shape is the core step's own."""
     text = (scratch / IOMMU_C).read_bytes()
     with tempfile.TemporaryDirectory(prefix='iommu-dma-core-') as tmp:
         for shape, (cocci, needs) in CORE_SHAPES.items():
             if needs.encode() not in text:
                 continue
             copy_files(scratch, Path(tmp), [IOMMU_C])
-            if any(isinstance(e, events.CoreShape) for e in run_rules(
-                    (cocci,), Path(tmp), [IOMMU_C], CORE_MODES)):
-                return shape
-    return None
+            result = run_step(Path(tmp), cocci, [IOMMU_C], modes, 1)
+            if any(isinstance(e, events.CoreShape) for e in result[0]):
+                return shape, result
+    return None, None
+
+
+def core_side(scratch: Path, parts: str, modes: list[str]
+              ) -> tuple[str | None, dict[str, StepResult]]:
+    """The core's shape and the steps on the core's two files, which need
+    no driver: they run while the drivers are being found."""
+    shape, core = detect_core_shape(scratch, modes)
+    if not shape or not core:
+        return None, {}
+    done = {CORE_SHAPES[shape][0]: core}
+    if parts in ('all', 'core'):
+        done[HEADER_STEP] = run_step(scratch, HEADER_STEP, [IOMMU_H], modes, 1)
+    return shape, done
 
 
 def step_modes(dma_fq: bool) -> list[str]:
@@ -213,14 +226,15 @@ def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1) -> Rewrite:
     try:
         copy_files(tree.path, scratch, core_files)
         with ThreadPoolExecutor(1) as aside:
-            found = aside.submit(tree.candidates, jobs)
-            shape = None if done else detect_core_shape(scratch)
-            drivers = found.result()
+            side = None if done else aside.submit(
+                core_side, scratch, parts, step_modes(facts.dma_fq))
+            drivers = tree.candidates(jobs)
+            shape, core = side.result() if side else (None, {})
         copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
         record = Record(tree=str(tree.path), version=tree.version(),
                         series_name=tree.series_name(), parts=parts)
         rewrite = Rewrite(tree, record, scratch, drivers, era=facts)
-        return compute_steps(rewrite, jobs, core_files, done, shape)
+        return compute_steps(rewrite, jobs, core_files, done, shape, core)
     except BaseException:
         # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
         shutil.rmtree(scratch, ignore_errors=True)
@@ -228,7 +242,8 @@ def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1) -> Rewrite:
 
 
 def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
-                  done: bool, shape: str | None) -> Rewrite:
+                  done: bool, shape: str | None,
+                  core: dict[str, StepResult]) -> Rewrite:
     tree, record, scratch = rewrite.tree, rewrite.record, rewrite.scratch
     parts, drivers = record.parts, rewrite.drivers
     if done:
@@ -262,37 +277,33 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
                if parts in ('all', step.part)
                and not (step.part == 'core' and done)]
     audit = parts in ('all', 'drivers')
-    with ThreadPoolExecutor(1) as aside:
-        side = None
-        if not set(drivers) & set(core_files):
-            # the header and core steps beside the drivers' (their files
-            # are disjoint); else every step in order
-            side = aside.submit(lambda: [
-                run_step(scratch, cocci, scopes[step.scope], modes, jobs)
-                for step, cocci in planned if step.scope != 'drivers'])
-        driver_steps = [c for s, c in planned if s.scope == 'drivers']
-        flags = driver_steps[0] if driver_steps[:1] == [
-            'iommu_ops_dma_flags'] else None
-        declared = read_drivers(rewrite, flags, modes, jobs, audit)
-        side_done: Iterator[StepResult] | None = None
-        for step, cocci in planned:
-            if cocci == flags and declared:
-                found, files, after = declared
-            elif step.scope == 'drivers':
-                found, files, after = run_step(scratch, cocci, [
-                    f for f in drivers if step.needs.encode() in
-                    (scratch / f).read_bytes()], modes, jobs)
-            elif side:
-                side_done = side_done or iter(side.result())
-                found, files, after = next(side_done)
-            else:
-                found, files, after = run_step(scratch, cocci,
-                                               scopes[step.scope], modes,
-                                               jobs)
-            record.add_events(e for e in found if isinstance(e, CHANGES))
-            record.steps.append({'cocci': cocci, 'phase': step.phase,
-                                 'files': files})
-            rewrite.step_after.append(after)
+    driver_steps = [c for s, c in planned if s.scope == 'drivers']
+    flags = driver_steps[0] if driver_steps[:1] == [
+        'iommu_ops_dma_flags'] else None
+    declared = read_drivers(rewrite, flags, modes, jobs, audit)
+    for step, cocci in planned:
+        if cocci == flags and declared:
+            found, files, after = declared
+        elif step.scope == 'drivers':
+            found, files, after = run_step(scratch, cocci, [
+                f for f in drivers if step.needs.encode() in
+                (scratch / f).read_bytes()], modes, jobs)
+        elif cocci in core and (step.scope == 'header' or
+                                IOMMU_C not in drivers):
+            # run beside the drivers' scan: the header in place, the core
+            # on a copy, put in place now
+            found, files, after = core[cocci]
+            for rel in files:
+                replace_file(scratch / rel, after[rel])
+        else:
+            # a driver in iommu.c: the core step sees what the driver
+            # steps did to it
+            found, files, after = run_step(scratch, cocci,
+                                           scopes[step.scope], modes, jobs)
+        record.add_events(e for e in found if isinstance(e, CHANGES))
+        record.steps.append({'cocci': cocci, 'phase': step.phase,
+                             'files': files})
+        rewrite.step_after.append(after)
     if audit:
         # What each driver is now: the first read where no step changed
         # it, else a read of its text as the steps left it
