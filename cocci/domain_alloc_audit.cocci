@@ -77,7 +77,7 @@ position pos;
 @@
 struct iommu_ops I@pos = { .domain_alloc = fn, };
 
-@leftover depends on report@
+@leftover depends on report || record@
 identifier audit_ops.fn;
 constant C =~ "^IOMMU_DOMAIN_DMA(_FQ)?$";
 position p;
@@ -106,7 +106,7 @@ p << leftover.p;
 @@
 coccilib.report.print_report(p[0], "%s(): %s still named in a domain_alloc: the rules leave it alone" % (fn, c))
 
-@type_filter_chain depends on report@
+@type_filter_chain depends on report || record@
 identifier audit_ops.fn, t;
 type T;
 expression E;
@@ -130,7 +130,7 @@ p << type_filter_chain.p;
 @@
 type_filtered.add((p[0].file, fn))
 
-@type_filter_switch depends on report@
+@type_filter_switch depends on report || record@
 identifier audit_ops.fn, t;
 type T;
 constant C;
@@ -148,7 +148,7 @@ p << type_filter_switch.p;
 @@
 type_filtered.add((p[0].file, fn))
 
-@domain_alloc_fn depends on report@
+@domain_alloc_fn depends on report || record@
 identifier audit_ops.fn;
 position p;
 @@
@@ -162,7 +162,7 @@ allocs.add((p[0].file, fn))
 
 // The type passed on to helpers, two calls deep (intel: alloc_domain()
 // then first_level_by_default()).
-@passes_type depends on report@
+@passes_type depends on report || record@
 identifier audit_ops.fn, t, helper;
 type T;
 position p;
@@ -180,7 +180,7 @@ p << passes_type.p;
 @@
 note_call(p[0].file, fn, helper)
 
-@passes_type_on depends on report@
+@passes_type_on depends on report || record@
 identifier passes_type.helper, u, helper2;
 type T;
 position p;
@@ -198,7 +198,7 @@ p << passes_type_on.p;
 @@
 note_call(p[0].file, helper, helper2)
 
-@helper_compares depends on report@
+@helper_compares depends on report || record@
 identifier passes_type.helper, u;
 type T;
 constant C =~ "^IOMMU_DOMAIN_";
@@ -220,7 +220,7 @@ p << helper_compares.p;
 @@
 note_compare(p[0].file, helper, p[0].line)
 
-@helper2_compares depends on report@
+@helper2_compares depends on report || record@
 identifier passes_type_on.helper2, u;
 type T;
 constant C =~ "^IOMMU_DOMAIN_";

@@ -81,7 +81,7 @@ INVENTORY = 'iommu_ops_inventory'     # the report's (report.py)
 # The read-only rules of the first pass, and of the second read
 READ = (parsecheck.RULE, INVENTORY, gate.RULE, AUDIT)
 REREAD = (AUDIT, gate.RULE)
-READ_MODES = ['report', 'record']
+READ_MODES = ['record']
 
 
 def cocci_dir() -> Path:

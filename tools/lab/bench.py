@@ -152,7 +152,7 @@ def series_rules(tree: KernelTree) -> list[tuple[str, list[str]]]:
     modes = step_modes(shape is not None and era.read(tree).dma_fq)
     return [(CORE_SHAPES[shape][0] if s.cocci == 'core' else s.cocci, modes)
             for s in STEPS if s.cocci != 'core' or shape is not None] + \
-        [(AUDIT, ['report', 'record'])]
+        [(AUDIT, ['record'])]
 
 
 def plain_command(cocci: str, modes: list[str], kernel: Path,
