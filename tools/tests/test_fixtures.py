@@ -196,6 +196,32 @@ def test_unknown_core_shape_refused(tree: Path) -> None:
     assert 'PARTS=drivers' not in res.stderr
 
 
+CORE_DRIVER = '''
+static struct iommu_domain *core_self_domain_alloc(unsigned int type)
+{
+	if (type != IOMMU_DOMAIN_UNMANAGED && type != IOMMU_DOMAIN_DMA)
+		return NULL;
+	return NULL;
+}
+
+static const struct iommu_ops core_self_ops = {
+	.domain_alloc = core_self_domain_alloc,
+};
+'''
+
+
+def test_driver_in_core_file(tree: Path) -> None:
+    """An ops initialized in iommu.c itself: the core step, which otherwise
+    runs beside the drivers' scan, sees what the driver steps did to it,
+    and the driver's changes survive the core's."""
+    core = tree / 'drivers/iommu/iommu.c'
+    core.write_text(core.read_text() + CORE_DRIVER)
+    diff = tool('diff', str(tree)).stdout
+    hunk = diff.split('+++ b/drivers/iommu/iommu.c\n')[1].split('\n--- ')[0]
+    assert '+\t\talloc_type = IOMMU_DOMAIN_UNMANAGED;' in hunk
+    assert '+\t.use_dma_iommu = true,\n \t.domain_alloc = core_self_' in hunk
+    assert '+\tif (type != IOMMU_DOMAIN_UNMANAGED)\n' in hunk
+
 @pytest.mark.parametrize('args, message', [
     (['apply', '/nonexistent/linux'], 'no such directory'),
     (['apply', str(FIXTURES / 'drivers')], 'not a kernel tree'),
