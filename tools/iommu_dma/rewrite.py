@@ -23,7 +23,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,7 +35,8 @@ from .events import CHANGES, Event, Finding   # CHANGES: a file changed
 from .journal import Journal, sha256
 from .holdback import hold_back_partial
 from .record import Record
-from .spatch import SemanticPatch, check_spatch, replace_file, run
+from .spatch import (Pending, SemanticPatch, check_spatch,
+                     replace_file, run)
 from .tree import IOMMU_C, IOMMU_H, KernelTree, copy_files
 
 COCCI_DIR = Path(__file__).resolve().parents[2] / 'cocci'
@@ -95,11 +98,14 @@ def semantic_patch(*names: str) -> SemanticPatch:
 
 
 def run_rules(names: tuple[str, ...], cwd: Path, files: list[str],
-              modes: list[str], jobs: int = 1) -> list[Event]:
-    """The rule files as one pass on files (under cwd): their events,
-    each naming the rule file that printed it."""
+              modes: list[str], jobs: int = 1,
+              pending: Pending | None = None) -> list[Event]:
+    """The rule files as one pass on files (under cwd), or the pass
+    pending already started for them: their events, each naming the rule
+    file that printed it."""
     found = [events.parse(e) for e in
-             run(semantic_patch(*names), cwd, files, modes, jobs)]
+             (pending.finish(files) if pending else
+              run(semantic_patch(*names), cwd, files, modes, jobs))]
     return [replace(e, rule=names[0] if len(names) == 1 else e.RULE)
             for e in found]
 
@@ -189,11 +195,11 @@ def step_modes(dma_fq: bool) -> list[str]:
 
 
 def run_step(scratch: Path, cocci: str, files: list[str], modes: list[str],
-             jobs: int) -> StepResult:
+             jobs: int, pending: Pending | None = None) -> StepResult:
     """One step on files."""
     before = snapshot(scratch, files)
-    return step_result(scratch, cocci, before,
-                       run_rules((cocci,), scratch, files, modes, jobs))
+    return step_result(scratch, cocci, before, run_rules(
+        (cocci,), scratch, files, modes, jobs, pending))
 
 
 def step_result(scratch: Path, cocci: str, before: dict[str, bytes],
@@ -280,52 +286,70 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
     driver_steps = [c for s, c in planned if s.scope == 'drivers']
     flags = driver_steps[0] if driver_steps[:1] == [
         'iommu_ops_dma_flags'] else None
-    declared = read_drivers(rewrite, flags, modes, jobs, audit)
-    for step, cocci in planned:
-        if cocci == flags and declared:
-            found, files, after = declared
-        elif step.scope == 'drivers':
-            found, files, after = run_step(scratch, cocci, [
-                f for f in drivers if step.needs.encode() in
-                (scratch / f).read_bytes()], modes, jobs)
-        elif cocci in core and (step.scope == 'header' or
-                                IOMMU_C not in drivers):
-            # run beside the drivers' scan: the header in place, the core
-            # on a copy, put in place now
-            found, files, after = core[cocci]
-            for rel in files:
-                replace_file(scratch / rel, after[rel])
-        else:
-            # a driver in iommu.c: the core step sees what the driver
-            # steps did to it
-            found, files, after = run_step(scratch, cocci,
-                                           scopes[step.scope], modes, jobs)
-        record.add_events(e for e in found if isinstance(e, CHANGES))
-        record.steps.append({'cocci': cocci, 'phase': step.phase,
-                             'files': files})
-        rewrite.step_after.append(after)
-    if audit:
-        # What each driver is now: the first read where no step changed
-        # it, else a read of its text as the steps left it
-        moved = changed(scratch, snapshot(tree.path, drivers))
-        rewrite.read_after = reread(rewrite, moved, jobs)
-        now = {f: [] for f in drivers}
-        for e in audit_findings(rewrite.read_before):
-            if e.file not in moved:
+    with ExitStack() as stack:
+        # The drivers' passes after the first, in order, each started as
+        # the one before it starts: spatch compiles its rules meanwhile,
+        # and reads its files only once they are named (spatch.Pending).
+        ahead = deque(stack.enter_context(Pending(sp, scratch, m, jobs))
+                      for sp, m in [(semantic_patch(c), modes) for s, c in
+                                    planned if s.scope == 'drivers' and
+                                    c != flags] +
+                      ([(semantic_patch(*REREAD), READ_MODES)] if audit
+                       else []))
+
+        def next_pass() -> Pending:
+            if len(ahead) > 1:
+                ahead[1].start()
+            return ahead.popleft()
+
+        if ahead:
+            ahead[0].start()
+        declared = read_drivers(rewrite, flags, modes, jobs, audit)
+        for step, cocci in planned:
+            if cocci == flags and declared:
+                found, files, after = declared
+            elif step.scope == 'drivers':
+                found, files, after = run_step(scratch, cocci, [
+                    f for f in drivers if step.needs.encode() in
+                    (scratch / f).read_bytes()], modes, jobs, next_pass())
+            elif cocci in core and (step.scope == 'header' or
+                                    IOMMU_C not in drivers):
+                # run beside the drivers' scan: the header in place, the
+                # core on a copy, put in place now
+                found, files, after = core[cocci]
+                for rel in files:
+                    replace_file(scratch / rel, after[rel])
+            else:
+                # a driver in iommu.c: the core step sees what the driver
+                # steps did to it
+                found, files, after = run_step(
+                    scratch, cocci, scopes[step.scope], modes, jobs)
+            record.add_events(e for e in found if isinstance(e, CHANGES))
+            record.steps.append({'cocci': cocci, 'phase': step.phase,
+                                 'files': files})
+            rewrite.step_after.append(after)
+        if audit:
+            # What each driver is now: the first read where no step
+            # changed it, else a read of its text as the steps left it
+            moved = changed(scratch, snapshot(tree.path, drivers))
+            rewrite.read_after = reread(rewrite, moved, jobs, next_pass())
+            now = {f: [] for f in drivers}
+            for e in audit_findings(rewrite.read_before):
+                if e.file not in moved:
+                    now[e.file].append(e)
+            for e in audit_findings(rewrite.read_after):
                 now[e.file].append(e)
-        for e in audit_findings(rewrite.read_after):
-            now[e.file].append(e)
-        record.add_events(e for found in now.values() for e in found)
-        held = hold_back_partial(rewrite)   # no driver rewritten in part
-        if held:
-            # their lines are of a text no longer there: read them again
-            old = {e for found in now.values() for e in found}
-            record.findings = [f for f in record.findings
-                               if not (f in old and f.file in held)]
-            again = reread(rewrite, held, jobs)
-            rewrite.read_after = [e for e in rewrite.read_after
-                                  if e.file not in held] + again
-            record.add_events(audit_findings(again))
+            record.add_events(e for found in now.values() for e in found)
+            held = hold_back_partial(rewrite)  # none rewritten in part
+            if held:
+                # their lines are of a text no longer there: read again
+                old = {e for found in now.values() for e in found}
+                record.findings = [f for f in record.findings
+                                   if not (f in old and f.file in held)]
+                again = reread(rewrite, held, jobs)
+                rewrite.read_after = [e for e in rewrite.read_after
+                                      if e.file not in held] + again
+                record.add_events(audit_findings(again))
     check_consistency(record)
     record.files = changed(scratch, snapshot(tree.path, drivers + core_files))
     rewrite.before = {f: (tree.path / f).read_bytes() for f in record.files}
@@ -354,9 +378,11 @@ def read_drivers(rewrite: Rewrite, flags: str | None, modes: list[str],
                        [e for e in found if isinstance(e, CHANGES)])
 
 
-def reread(rewrite: Rewrite, files: list[str], jobs: int) -> list[Event]:
+def reread(rewrite: Rewrite, files: list[str], jobs: int,
+           pending: Pending | None = None) -> list[Event]:
     """REREAD files as they are now in the scratch copy."""
-    return run_rules(REREAD, rewrite.scratch, files, READ_MODES, jobs)
+    return run_rules(REREAD, rewrite.scratch, files, READ_MODES, jobs,
+                     pending)
 
 
 def audit_findings(read: list[Event]) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,47 +141,142 @@ def command(sp: SemanticPatch, modes: list[str]) -> list[str]:
 def run(sp: SemanticPatch, cwd: Path, files: list[str],
         modes: list[str], jobs: int = 1) -> list[dict]:
     """Run sp in place on files (relative to cwd); return its events, in
-    file order, each naming its file relative to cwd.
+    file order, each naming its file relative to cwd (Pending.finish)."""
+    with Pending(sp, cwd, modes, jobs) as pending:
+        return pending.finish(files)
 
-    cwd is always a scratch copy: spatch never writes into a user's tree.
-    Any exception spatch reports for any file fails the whole run. With
-    $IOMMU_DMA_CACHE set, files whose result is in the result cache are
-    not run again; the events and files are the same either way.
 
-    The result cache: every run gives spatch one group per file, so a
-    file's result (its new text, hex, or None, and the events naming it)
-    depends only on the spatch version, the rule files, the command line,
-    the file's path and its content. A rerun on a tree whose candidate
-    files did not change (the next rc, the next CI job) then costs no
-    spatch at all; any change to any of those inputs is a different key.
-    Only clean runs are stored (in cache.Cache).
+class Pending:
+    """One spatch run of sp in cwd, whose files are named later.
+
+    start() starts spatch before its files are known: it compiles its
+    rules and starts Python while the step before it runs, then waits on
+    its list of files, a FIFO that finish() writes once that step is
+    done. spatch cannot read a file before it is named, so it reads each
+    as the step before left it. Not started, finish() starts it; not
+    finished, leaving the `with` stops it.
     """
-    if not files:
-        return []
-    cmd = command(sp, modes)
-    store = cache.Cache.from_env()
-    before = {rel: (cwd / rel).read_bytes() for rel in files}
-    keys = {rel: cache.key(CACHE_FORMAT, spatch_version(), sp.name,
-                           sp.text(), '\0'.join(cmd), rel, data)
-            for rel, data in before.items()} if store else {}
-    events: dict[str, list[dict]] = {}
-    missing = []
-    for rel in files:
-        hit = store.get(keys[rel]) if store else None
-        if not isinstance(hit, dict):
-            missing.append(rel)
-            continue
-        events[rel] = hit['events']
-        if hit['after'] is not None:
-            replace_file(cwd / rel, bytes.fromhex(hit['after']))
-    new = _run(sp, cwd, missing, cmd, jobs)
-    events.update(split_by_file(new, missing, sp.name))
-    for rel in missing:
-        if store:
-            after = (cwd / rel).read_bytes()
-            store.put(keys[rel], {'events': events[rel], 'after': None if
-                                  after == before[rel] else after.hex()})
-    return [e for rel in files for e in events[rel]]
+
+    def __init__(self, sp: SemanticPatch, cwd: Path, modes: list[str],
+                 jobs: int = 1):
+        self.sp, self.cwd, self.jobs = sp, cwd, jobs
+        self.cmd = command(sp, modes)
+        self.tmp = Path(tempfile.mkdtemp(prefix='iommu-dma-sp-'))
+        self.groups = self.tmp / 'groups'
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> 'Pending':
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def stop(self) -> None:
+        """Stop a started spatch that has nothing to run."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+    def start(self) -> None:
+        os.mkfifo(self.groups)
+        cmd = self.cmd + ['--sp-file', str(self.sp.sp_file(self.tmp)),
+                          '--file-groups', str(self.groups)] + (
+            ['-j', str(self.jobs)] if self.jobs > 1 else [])
+        echo(cmd, self.cwd)
+        self.proc = subprocess.Popen(cmd, cwd=self.cwd,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True,
+                                     errors='surrogateescape')
+
+    def finish(self, files: list[str]) -> list[dict]:
+        """Run on files; their events, in file order.
+
+        cwd is always a scratch copy: spatch never writes into a user's
+        tree. Any exception spatch reports for any file fails the whole
+        run. With $IOMMU_DMA_CACHE set, files whose result is in the
+        result cache are not run again; the events and files are the same
+        either way.
+
+        The result cache: every run gives spatch one group per file, so a
+        file's result (its new text, hex, or None, and the events naming
+        it) depends only on the spatch version, the rule files, the
+        command line, the file's path and its content. A rerun on a tree
+        whose candidate files did not change (the next rc, the next CI
+        job) then costs no spatch at all; any change to any of those
+        inputs is a different key. Only clean runs are stored (in
+        cache.Cache).
+        """
+        sp, cwd, cmd = self.sp, self.cwd, self.cmd
+        store = cache.Cache.from_env()
+        before = {rel: (cwd / rel).read_bytes() for rel in files}
+        keys = {rel: cache.key(CACHE_FORMAT, spatch_version(), sp.name,
+                               sp.text(), '\0'.join(cmd), rel, data)
+                for rel, data in before.items()} if store else {}
+        events: dict[str, list[dict]] = {}
+        missing = []
+        for rel in files:
+            hit = store.get(keys[rel]) if store else None
+            if not isinstance(hit, dict):
+                missing.append(rel)
+                continue
+            events[rel] = hit['events']
+            if hit['after'] is not None:
+                replace_file(cwd / rel, bytes.fromhex(hit['after']))
+        if not missing:
+            self.stop()
+        new = self._run(missing) if missing else []
+        events.update(split_by_file(new, missing, sp.name))
+        for rel in missing:
+            if store:
+                after = (cwd / rel).read_bytes()
+                store.put(keys[rel], {'events': events[rel], 'after': None
+                                      if after == before[rel] else
+                                      after.hex()})
+        return [e for rel in files for e in events[rel]]
+
+    def _run(self, files: list[str]) -> list[dict]:
+        """Name files to spatch, one group per file (matches never cross
+        files), and judge its exit."""
+        if not self.proc:
+            self.start()
+        assert self.proc
+        self._name(('\n\n'.join(files) + '\n').encode(
+            errors='surrogateescape'))
+        out, err = self.proc.communicate()
+        if self.proc.returncode < 0 or 'UnixExit(-1)' in err:
+            # Killed by a signal, or its workers were (Ctrl-C reaches the
+            # whole process group): an interruption, not a failed rule.
+            raise KeyboardInterrupt
+        errors = [line for line in err.splitlines()
+                  if line.startswith('EXN') or 'error' in line.lower()]
+        if self.proc.returncode != 0 or errors:
+            detail = errors[0] if errors else err.strip()[-300:]
+            raise ToolError(f'{self.sp.name}: spatch failed: {detail}')
+        return [json.loads(line[len(EVENT_PREFIX):])
+                for line in out.splitlines()
+                if line.startswith(EVENT_PREFIX)]
+
+    def _name(self, data: bytes) -> None:
+        """Write the list into the FIFO once spatch has opened it; if
+        spatch exits first, its exit status says why."""
+        assert self.proc
+        while True:
+            try:
+                fd = os.open(self.groups, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as e:    # ENXIO: not opened for reading yet
+                if e.errno != errno.ENXIO:
+                    raise
+                if self.proc.poll() is not None:
+                    return
+                time.sleep(0.002)
+        try:
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+        except BrokenPipeError:
+            pass
 
 
 def split_by_file(events: list[dict], files: list[str],
@@ -213,37 +310,3 @@ def echo(cmd: list[str], cwd: Path | None = None) -> None:
     if os.environ.get(VERBOSE_ENV) == '1':
         where = f'cd {shlex.quote(str(cwd))} && ' if cwd else ''
         print(f'  {where}{shlex.join(cmd)}', file=sys.stderr, flush=True)
-
-
-def _run(sp: SemanticPatch, cwd: Path, files: list[str], cmd: list[str],
-         jobs: int) -> list[dict]:
-    """spatch cmd over files, one group per file: matches never cross
-    files. The group list is a file of our own, so runs can share cwd."""
-    if not files:
-        return []
-    with tempfile.TemporaryDirectory(prefix='iommu-dma-sp-') as tmp:
-        cmd = cmd + ['--sp-file', str(sp.sp_file(Path(tmp)))] + (
-            ['-j', str(jobs)] if jobs > 1 and len(files) > 1 else [])
-        fd, groups = tempfile.mkstemp(dir=cwd, prefix=f'.{sp.name}.',
-                                      suffix='.groups')
-        with os.fdopen(fd, 'w', errors='surrogateescape') as f:
-            f.write('\n\n'.join(files) + '\n')
-        cmd += ['--file-groups', groups]
-        echo(cmd, cwd)
-        try:
-            res = subprocess.run(cmd, cwd=cwd, capture_output=True,
-                                 text=True, errors='surrogateescape')
-        finally:
-            os.unlink(groups)
-    if res.returncode < 0 or 'UnixExit(-1)' in res.stderr:
-        # Killed by a signal, or its workers were (Ctrl-C reaches the
-        # whole process group): an interruption, not a failed rule.
-        raise KeyboardInterrupt
-    errors = [line for line in res.stderr.splitlines()
-              if line.startswith('EXN') or 'error' in line.lower()]
-    if res.returncode != 0 or errors:
-        detail = errors[0] if errors else res.stderr.strip()[-300:]
-        raise ToolError(f'{sp.name}: spatch failed: {detail}')
-    return [json.loads(line[len(EVENT_PREFIX):])
-            for line in res.stdout.splitlines()
-            if line.startswith(EVENT_PREFIX)]

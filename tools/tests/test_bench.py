@@ -193,14 +193,15 @@ def test_lanes_and_result_cache_change_nothing(tmp_path, monkeypatch):
     entries = sorted(cache.rglob('*.json'))
     assert entries
     calls = []
-    real = spatch._run
+    real = spatch.Pending._run
 
-    def counting(sp, cwd, files, cmd, jobs):
+    def counting(self, files):
         calls.extend(files)
-        ran.extend((sp.name, f, ' '.join(cmd[-4:])) for f in files)
-        return real(sp, cwd, files, cmd, jobs)
+        ran.extend((self.sp.name, f, ' '.join(self.cmd[-4:]))
+                   for f in files)
+        return real(self, files)
     ran: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(spatch, '_run', counting)
+    monkeypatch.setattr(spatch.Pending, '_run', counting)
     assert outcome(linux, 2) == plain        # from the cache alone
     assert calls == [], ran
     # a changed driver is run again, and only that driver
