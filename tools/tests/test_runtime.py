@@ -247,10 +247,16 @@ def test_ctrl_c_says_interrupted_and_leaves_no_scratch(tmp_path) -> None:
     subprocess.run(cmd, env=env, capture_output=True, check=True)
     whole = time.monotonic() - start
     for delay in (0.1 * whole, 0.4 * whole, 0.75 * whole):
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
-        time.sleep(delay)
+        while True:
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+            time.sleep(delay)
+            if proc.poll() is None:
+                break
+            # This run outran the first: interrupt it earlier.
+            proc.communicate()
+            delay /= 2
         os.killpg(proc.pid, signal.SIGINT)     # Ctrl-C: the whole group
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
