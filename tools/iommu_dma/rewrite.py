@@ -161,7 +161,7 @@ def core_state(tree: KernelTree) -> str | None:
 
 
 def detect_core_shape(scratch: Path, modes: list[str]
-                      ) -> tuple[str | None, StepResult | None]:
+                      ) -> tuple[str, StepResult] | None:
     """The first shape in CORE_SHAPES whose rule recognises iommu.c, with
     what that rule did to it, run on a copy: scratch is not changed. The
     run that recognises the shape is the core step's own."""
@@ -174,16 +174,17 @@ def detect_core_shape(scratch: Path, modes: list[str]
             result = run_step(Path(tmp), cocci, [IOMMU_C], modes, 1)
             if any(isinstance(e, events.CoreShape) for e in result[0]):
                 return shape, result
-    return None, None
+    return None
 
 
 def core_side(scratch: Path, parts: str, modes: list[str]
               ) -> tuple[str | None, dict[str, StepResult]]:
     """The core's shape and the steps on the core's two files, which need
     no driver: they run while the drivers are being found."""
-    shape, core = detect_core_shape(scratch, modes)
-    if not shape or not core:
+    found = detect_core_shape(scratch, modes)
+    if not found:
         return None, {}
+    shape, core = found
     done = {CORE_SHAPES[shape][0]: core}
     if parts in ('all', 'core'):
         done[HEADER_STEP] = run_step(scratch, HEADER_STEP, [IOMMU_H], modes, 1)
@@ -290,12 +291,12 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
         # The drivers' passes after the first, in order, each started as
         # the one before it starts: spatch compiles its rules meanwhile,
         # and reads its files only once they are named (spatch.Pending).
+        later = [(semantic_patch(c), modes) for s, c in planned
+                 if s.scope == 'drivers' and c != flags]
+        if audit:
+            later.append((semantic_patch(*REREAD), READ_MODES))
         ahead = deque(stack.enter_context(Pending(sp, scratch, m, jobs))
-                      for sp, m in [(semantic_patch(c), modes) for s, c in
-                                    planned if s.scope == 'drivers' and
-                                    c != flags] +
-                      ([(semantic_patch(*REREAD), READ_MODES)] if audit
-                       else []))
+                      for sp, m in later)
 
         def next_pass() -> Pending:
             if len(ahead) > 1:

@@ -147,8 +147,9 @@ def series_rules(tree: KernelTree) -> list[tuple[str, list[str]]]:
     """(cocci, modes) of every rule `make diff` runs on this tree, once."""
     dma_fq = era.read(tree).dma_fq
     # detect_core_shape works on a copy: the tree is not written
-    shape = None if core_state(tree) == 'done' else \
-        detect_core_shape(tree.path, step_modes(dma_fq))[0]
+    found = None if core_state(tree) == 'done' else \
+        detect_core_shape(tree.path, step_modes(dma_fq))
+    shape = found[0] if found else None
     modes = step_modes(shape is not None and dma_fq)
     return [(CORE_SHAPES[shape][0] if s.cocci == 'core' else s.cocci, modes)
             for s in STEPS if s.cocci != 'core' or shape is not None] + \
