@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -173,9 +174,14 @@ class Pending:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def stop(self) -> None:
-        """Stop a started spatch that has nothing to run."""
+        """Stop a started spatch that has nothing to run, or is
+        interrupted: its whole process group, which also holds the spatch
+        a wrapper script started without exec, and spatch's workers."""
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.communicate()
 
     def start(self) -> None:
@@ -184,10 +190,13 @@ class Pending:
                           '--file-groups', str(self.groups)] + (
             ['-j', str(self.jobs)] if self.jobs > 1 else [])
         echo(cmd, self.cwd)
+        # A group of its own, for stop(); Ctrl-C then reaches this
+        # process, whose `with` stops it.
         self.proc = subprocess.Popen(cmd, cwd=self.cwd,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
-                                     errors='surrogateescape')
+                                     errors='surrogateescape',
+                                     start_new_session=True)
 
     def finish(self, files: list[str]) -> list[dict]:
         """Run on files; their events, in file order.
@@ -245,8 +254,8 @@ class Pending:
             errors='surrogateescape'))
         out, err = self.proc.communicate()
         if self.proc.returncode < 0 or 'UnixExit(-1)' in err:
-            # Killed by a signal, or its workers were (Ctrl-C reaches the
-            # whole process group): an interruption, not a failed rule.
+            # Killed by a signal, or its workers were: an interruption,
+            # not a failed rule.
             raise KeyboardInterrupt
         errors = [line for line in err.splitlines()
                   if line.startswith('EXN') or 'error' in line.lower()]

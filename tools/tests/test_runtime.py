@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from toolrun import FIXTURES, TOP, fixture_copy, gate_of, linux_tree, \
     tool, tree_digest
@@ -262,6 +263,38 @@ def test_ctrl_c_says_interrupted_and_leaves_no_scratch(tmp_path) -> None:
         assert proc.returncode == 130, err
         assert err == 'iommu-dma: interrupted\n', err
         assert list(scratch.iterdir()) == []
+
+
+def test_spatch_wrapper_that_does_not_exec(tmp_path) -> None:
+    """A started spatch with nothing to run is stopped (v6.6: no driver
+    names IOMMU_DOMAIN_DMA_FQ), also when `spatch` on PATH is a script
+    that runs the real one as its child: no hang, nothing left running."""
+    linux = tmp_path / 'linux'
+    shutil.copytree(FIXTURES / 'eras/v6.6', linux)
+    bindir, scratch = tmp_path / 'bin', tmp_path / 'tmp'
+    bindir.mkdir()
+    scratch.mkdir()
+    wrapper = bindir / 'spatch'
+    wrapper.write_text(f'#!/bin/sh\n{shutil.which("spatch")} "$@"\n')
+    wrapper.chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=str(TOP / 'tools'),
+               IOMMU_DMA_CACHE='', TMPDIR=str(scratch))
+    cmd = [sys.executable, '-m', 'iommu_dma', 'diff', '-j', '2', str(linux)]
+    direct = subprocess.run(cmd, env=env, capture_output=True, check=True)
+    env['PATH'] = f'{bindir}:{env["PATH"]}'
+    wrapped = subprocess.run(cmd, env=env, capture_output=True, check=True,
+                             timeout=60)    # it hung here once
+    assert wrapped.stdout == direct.stdout
+    left = [pid for pid in os.listdir('/proc') if pid.isdigit() and
+            str(scratch).encode() in read_cmdline(pid)]
+    assert left == []
+
+
+def read_cmdline(pid: str) -> bytes:
+    try:
+        return (Path('/proc') / pid / 'cmdline').read_bytes()
+    except OSError:     # gone meanwhile
+        return b''
 
 
 def test_odd_file_names(tmp_path) -> None:
