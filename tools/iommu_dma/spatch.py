@@ -250,7 +250,10 @@ class Pending:
         if not self.proc:
             self.start()
         assert self.proc
-        self._name(('\n\n'.join(files) + '\n').encode(
+        # Biggest first: spatch deals files to its workers in list order,
+        # so a big file named last would run alone at the end.
+        order = sorted(files, key=lambda rel: -(self.cwd / rel).stat().st_size)
+        self._name(('\n\n'.join(order) + '\n').encode(
             errors='surrogateescape'))
         out, err = self.proc.communicate()
         if self.proc.returncode < 0 or 'UnixExit(-1)' in err:

@@ -189,3 +189,27 @@ def test_a_pass_names_each_event_s_rule(tmp_path, monkeypatch):
     copy_files(FIXTURES, tmp_path, files)
     found = rewrite.run_rules(READ, tmp_path, files, READ_MODES)
     assert {e.rule for e in found} == set(READ)
+
+
+def test_spatch_is_named_the_biggest_file_first(tmp_path, monkeypatch):
+    """spatch deals files to its workers in list order: the biggest go
+    first, so none is left to run alone at the end; the events still
+    come in the caller's order."""
+    monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
+    files = drivers_of(FIXTURES)
+    copy_files(FIXTURES, tmp_path, files)
+    named = []
+    real = spatch.Pending._name
+
+    def naming(self, data):
+        named.extend(data.decode().split())
+        real(self, data)
+    monkeypatch.setattr(spatch.Pending, '_name', naming)
+    found = spatch.run(semantic_patch(READ[0]), tmp_path, files,
+                       READ_MODES, 2)
+    sizes = [(tmp_path / f).stat().st_size for f in named]
+    assert sorted(named) == sorted(files) and named != sorted(files)
+    assert sizes == sorted(sizes, reverse=True)
+    order = [files.index(e['file']) for e in found]
+    assert order == sorted(order)
+
