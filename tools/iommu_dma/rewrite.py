@@ -7,7 +7,9 @@ of the series, each over the files it needs:
            recognising run is the core step, then the header step
   read     the read-only rules on the pristine drivers (the parse check's,
            the report's inventory, the gate facts, the audit), with the
-           flags step: one spatch pass, each driver parsed once
+           flags step: one spatch pass, each driver parsed once; it
+           starts while the drivers are being found, and is named them
+           once they are (spatch.Pending)
   steps    the drivers' other steps, one spatch run each
   reread   the audit and the gate facts again on the drivers the steps
            changed, as they are at the end
@@ -65,12 +67,12 @@ class Step:
 
 
 HEADER_STEP = 'iommu_ops_fields'
+FLAGS = 'iommu_ops_dma_flags'   # the first driver step, in the first read
 STEPS = (
     Step(HEADER_STEP, 'core', 'fields', 'header'),
     # Not IOMMU_DOMAIN_DMA: a domain_alloc without a type filter never
     # names it and still accepts it.
-    Step('iommu_ops_dma_flags', 'drivers', 'declare', 'drivers',
-         'domain_alloc'),
+    Step(FLAGS, 'drivers', 'declare', 'drivers', 'domain_alloc'),
     Step('legacy_binding_no_dma', 'drivers', 'declare', 'drivers',
          'IOMMU_DOMAIN_DMA_FQ'),
     Step('core', 'core', 'core', 'core'),
@@ -103,6 +105,7 @@ def run_rules(names: tuple[str, ...], cwd: Path, files: list[str],
     """The rule files as one pass on files (under cwd), or the pass
     pending already started for them: their events, each naming the rule
     file that printed it."""
+    assert pending is None or pending.sp == semantic_patch(*names)
     found = [events.parse(e) for e in
              (pending.finish(files) if pending else
               run(semantic_patch(*names), cwd, files, modes, jobs))]
@@ -232,25 +235,44 @@ def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1) -> Rewrite:
     scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
     try:
         copy_files(tree.path, scratch, core_files)
-        with ThreadPoolExecutor(1) as aside:
-            side = None if done else aside.submit(
-                core_side, scratch, parts, step_modes(facts.dma_fq))
-            drivers = tree.candidates(jobs)
-            shape, core = side.result() if side else (None, {})
-        copy_files(tree.path, scratch, sorted(set(drivers) - set(core_files)))
-        record = Record(tree=str(tree.path), version=tree.version(),
-                        series_name=tree.series_name(), parts=parts)
-        rewrite = Rewrite(tree, record, scratch, drivers, era=facts)
-        return compute_steps(rewrite, jobs, core_files, done, shape, core)
+        dma_fq = 'allow_dma_fq' in tree.read(IOMMU_H) if done else \
+            facts.dma_fq
+        with ExitStack() as stack:
+            # The drivers' first read starts while they are being found
+            # (spatch.Pending); a core with nothing to rewrite stops it.
+            names, modes = read_pass(parts, dma_fq)
+            first = stack.enter_context(Pending(semantic_patch(*names),
+                                                scratch, modes, jobs))
+            first.start()
+            with ThreadPoolExecutor(1) as aside:
+                side = None if done else aside.submit(
+                    core_side, scratch, parts, step_modes(facts.dma_fq))
+                drivers = tree.candidates(jobs)
+                shape, core = side.result() if side else (None, {})
+            copy_files(tree.path, scratch,
+                       sorted(set(drivers) - set(core_files)))
+            record = Record(tree=str(tree.path), version=tree.version(),
+                            series_name=tree.series_name(), parts=parts)
+            rewrite = Rewrite(tree, record, scratch, drivers, era=facts)
+            return compute_steps(rewrite, jobs, core_files, done, shape,
+                                 core, first)
     except BaseException:
         # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
         shutil.rmtree(scratch, ignore_errors=True)
         raise
 
 
+def read_pass(parts: str, dma_fq: bool) -> tuple[tuple[str, ...], list[str]]:
+    """The rules and modes of the drivers' first read (read_drivers()):
+    without the audit and the flags step when only the core is rewritten."""
+    if parts == 'core':
+        return READ[:-1], READ_MODES
+    return READ + (FLAGS,), READ_MODES + step_modes(dma_fq)
+
+
 def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
                   done: bool, shape: str | None,
-                  core: dict[str, StepResult]) -> Rewrite:
+                  core: dict[str, StepResult], first: Pending) -> Rewrite:
     tree, record, scratch = rewrite.tree, rewrite.record, rewrite.scratch
     parts, drivers = record.parts, rewrite.drivers
     if done:
@@ -285,8 +307,7 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
                and not (step.part == 'core' and done)]
     audit = parts in ('all', 'drivers')
     driver_steps = [c for s, c in planned if s.scope == 'drivers']
-    flags = driver_steps[0] if driver_steps[:1] == [
-        'iommu_ops_dma_flags'] else None
+    flags = driver_steps[0] if driver_steps[:1] == [FLAGS] else None
     with ExitStack() as stack:
         # The drivers' passes after the first, in order, each started as
         # the one before it starts: spatch compiles its rules meanwhile,
@@ -305,7 +326,7 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
 
         if ahead:
             ahead[0].start()
-        declared = read_drivers(rewrite, flags, modes, jobs, audit)
+        declared = read_drivers(rewrite, jobs, first)
         for step, cocci in planned:
             if cocci == flags and declared:
                 found, files, after = declared
@@ -357,25 +378,21 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
     return rewrite
 
 
-def read_drivers(rewrite: Rewrite, flags: str | None, modes: list[str],
-                 jobs: int, audit: bool) -> StepResult | None:
-    """The first read of the drivers (READ): one spatch pass with the flags
-    step, when that is the first driver step, after them (they match the
-    files as they are on disk). The flags step's result, or None."""
+def read_drivers(rewrite: Rewrite, jobs: int,
+                 first: Pending) -> StepResult | None:
+    """The first read of the drivers (read_pass()), which first runs: the
+    read-only rules, and the flags step after them (they match the files
+    as they are on disk). The flags step's result, or None."""
     scratch, drivers = rewrite.scratch, rewrite.drivers
-    read = READ if audit else READ[:-1]
-    if not flags:
-        found = run_rules(read, scratch, drivers, READ_MODES, jobs)
-    else:
-        before = snapshot(scratch, drivers)
-        found = run_rules(read + (flags,), scratch, drivers,
-                          READ_MODES + modes, jobs)
+    names, modes = read_pass(rewrite.record.parts, rewrite.record.dma_fq)
+    before = snapshot(scratch, drivers)
+    found = run_rules(names, scratch, drivers, modes, jobs, first)
     rewrite.read_before = [e for e in found if not isinstance(e, CHANGES)]
     rewrite.unreachable = parsecheck.unparsed(rewrite.tree.path, drivers,
                                               rewrite.read_before)
-    if not flags:
+    if FLAGS not in names:
         return None
-    return step_result(scratch, flags, before,
+    return step_result(scratch, FLAGS, before,
                        [e for e in found if isinstance(e, CHANGES)])
 
 

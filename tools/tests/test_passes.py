@@ -213,3 +213,25 @@ def test_spatch_is_named_the_biggest_file_first(tmp_path, monkeypatch):
     order = [files.index(e['file']) for e in found]
     assert order == sorted(order)
 
+
+def test_the_first_read_starts_while_the_drivers_are_found(monkeypatch):
+    """The drivers' first pass compiles its rules during the scan."""
+    monkeypatch.delenv(spatch.CACHE_ENV, raising=False)
+    seen = []
+    start, scan = spatch.Pending.start, KernelTree.candidates
+
+    def starting(self):
+        seen.append(self.sp.name)
+        start(self)
+
+    def scanning(self, jobs=2):
+        found = scan(self, jobs)
+        seen.append('scanned')
+        return found
+    monkeypatch.setattr(spatch.Pending, 'start', starting)
+    monkeypatch.setattr(KernelTree, 'candidates', scanning)
+    rw = rewrite.compute(KernelTree.open(FIXTURES), 'all', 2)
+    rewrite.discard(rw)
+    read = semantic_patch(*rewrite.read_pass('all', rw.record.dma_fq)[0])
+    assert seen.index(read.name) < seen.index('scanned')
+    assert rw.read_before and rw.record.files
