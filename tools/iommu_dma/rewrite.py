@@ -235,6 +235,8 @@ def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1) -> Rewrite:
     scratch = Path(tempfile.mkdtemp(prefix='iommu-dma-'))
     try:
         copy_files(tree.path, scratch, core_files)
+        # Whether drivers declare allow_dma_fq: in the header once the
+        # core is rewritten, else a fact of the core (era.py).
         dma_fq = 'allow_dma_fq' in tree.read(IOMMU_H) if done else \
             facts.dma_fq
         with ExitStack() as stack:
@@ -255,7 +257,7 @@ def compute(tree: KernelTree, parts: str = 'all', jobs: int = 1) -> Rewrite:
                             series_name=tree.series_name(), parts=parts)
             rewrite = Rewrite(tree, record, scratch, drivers, era=facts)
             return compute_steps(rewrite, jobs, core_files, done, shape,
-                                 core, first)
+                                 core, first, dma_fq)
     except BaseException:
         # A refusal, a failed rule or Ctrl-C: no scratch copy is left.
         shutil.rmtree(scratch, ignore_errors=True)
@@ -272,15 +274,14 @@ def read_pass(parts: str, dma_fq: bool) -> tuple[tuple[str, ...], list[str]]:
 
 def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
                   done: bool, shape: str | None,
-                  core: dict[str, StepResult], first: Pending) -> Rewrite:
+                  core: dict[str, StepResult], first: Pending,
+                  dma_fq: bool) -> Rewrite:
     tree, record, scratch = rewrite.tree, rewrite.record, rewrite.scratch
     parts, drivers = record.parts, rewrite.drivers
     if done:
         record.core_shape = 'rewritten'
-        record.dma_fq = 'allow_dma_fq' in tree.read(IOMMU_H)
     elif shape:
         record.core_shape = shape
-        record.dma_fq = rewrite.era.dma_fq
     elif upstream.paging_function(tree):
         return compute_upstream(rewrite, jobs)
     else:
@@ -290,6 +291,7 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
             f'__iommu_domain_alloc() calling a legacy domain_alloc with '
             f'IOMMU_DOMAIN_ALLOC_FLAGS, and a core that only calls '
             f'domain_alloc_paging); nothing written')
+    record.dma_fq = dma_fq      # as the first read was started with
     if parts == 'drivers' and not done:
         # Flags need the fields, and whether DMA_FQ comparisons may go
         # depends on the core: a drivers-only rewrite of a tree without
@@ -380,9 +382,9 @@ def compute_steps(rewrite: Rewrite, jobs: int, core_files: list[str],
 
 def read_drivers(rewrite: Rewrite, jobs: int,
                  first: Pending) -> StepResult | None:
-    """The first read of the drivers (read_pass()), which first runs: the
-    read-only rules, and the flags step after them (they match the files
-    as they are on disk). The flags step's result, or None."""
+    """The first read of the drivers (read_pass(), started by compute()):
+    the read-only rules, and the flags step after them (they match the
+    files as they are on disk). The flags step's result, or None."""
     scratch, drivers = rewrite.scratch, rewrite.drivers
     names, modes = read_pass(rewrite.record.parts, rewrite.record.dma_fq)
     before = snapshot(scratch, drivers)

@@ -252,7 +252,8 @@ class Pending:
         assert self.proc
         # Biggest first: spatch deals files to its workers in list order,
         # so a big file named last would run alone at the end.
-        order = sorted(files, key=lambda rel: -(self.cwd / rel).stat().st_size)
+        order = sorted(files, key=lambda rel: (self.cwd / rel).stat().st_size,
+                       reverse=True)
         self._name(('\n\n'.join(order) + '\n').encode(
             errors='surrogateescape'))
         out, err = self.proc.communicate()
